@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tun-tap-kernel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/if_tun.h>
+
+gboolean
+tun_tap_kernel_validate_name (const char  *name,
+                              GError     **error)
+{
+  gsize len;
+  const char *percent;
+
+  /* NULL means "let the kernel choose" and is handled by the caller. */
+  g_assert (name != NULL);
+
+  len = strlen (name);
+  if (len == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "The interface name is empty; pass NULL to let the kernel "
+                           "choose a name, or a name such as “tun0” or “tun%d”");
+      return FALSE;
+    }
+
+  /* The kernel silently cuts names at IFNAMSIZ - 1 bytes, so a long name
+   * would give an interface the caller never asked for. */
+  if (len >= IFNAMSIZ)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "The interface name “%s” is %" G_GSIZE_FORMAT " bytes long; "
+                   "Linux allows at most %d bytes, choose a shorter name",
+                   name, len, IFNAMSIZ - 1);
+      return FALSE;
+    }
+
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” cannot be an interface name; choose a name such as “tun0”",
+                   name);
+      return FALSE;
+    }
+
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (*p == '/' || *p == ':' || g_ascii_isspace (*p))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "The interface name “%s” contains “%c”, which Linux does not "
+                       "allow in interface names (no “/”, “:” or white space)",
+                       name, g_ascii_isspace (*p) ? ' ' : *p);
+          return FALSE;
+        }
+    }
+
+  percent = strchr (name, '%');
+  if (percent != NULL &&
+      (percent[1] != 'd' || strchr (percent + 1, '%') != NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "The interface name template “%s” is not valid: it may contain "
+                   "“%%” only once, as “%%d”, where the kernel puts a number",
+                   name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static int
+open_clone_device (const char  *display_name,
+                   GError     **error)
+{
+  int fd;
+
+  do
+    fd = open (TUN_TAP_CLONE_DEVICE, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  while (fd < 0 && errno == EINTR);
+
+  if (fd >= 0)
+    return fd;
+
+  switch (errno)
+    {
+    case EACCES:
+    case EPERM:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: permission denied; "
+                   "it needs CAP_NET_ADMIN or a device owned by uid %u, and read/write "
+                   "access to " TUN_TAP_CLONE_DEVICE " (see the udev rule in tuntap-glib’s data/)",
+                   display_name, (guint) getuid ());
+      break;
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: %s; "
+                   "load the tun module (modprobe tun) or enable CONFIG_TUN",
+                   display_name, g_strerror (errno));
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: %s",
+                   display_name, g_strerror (errno));
+      break;
+    }
+  return -1;
+}
+
+static gboolean
+interface_exists (const char *name)
+{
+  return strchr (name, '%') == NULL && if_nametoindex (name) != 0;
+}
+
+static void
+set_setiff_error (GError     **error,
+                  int          errsv,
+                  const char  *display_name,
+                  TunTapMode   mode)
+{
+  const char *kind = mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN";
+
+  switch (errsv)
+    {
+    case EPERM:
+    case EACCES:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "Cannot create or attach to %s device “%s”: permission denied; "
+                   "it needs CAP_NET_ADMIN or a persistent device owned by uid %u "
+                   "(or its group)", kind, display_name, (guint) getuid ());
+      break;
+    case EBUSY:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
+                   "%s device “%s” is already opened by another process; close it "
+                   "there or choose another name", kind, display_name);
+      break;
+    case EINVAL:
+      if (interface_exists (display_name))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     "An interface named “%s” already exists and is not a %s device "
+                     "this process can attach to (another kind of interface, or the "
+                     "other of TUN/TAP, or a multi-queue device); choose another name",
+                     display_name, kind);
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                     "The kernel refused to create %s device “%s” (invalid argument); "
+                     "check the name", kind, display_name);
+      break;
+    case E2BIG:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES,
+                   "%s device “%s” already has the maximum number of queues (256)",
+                   kind, display_name);
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Cannot create %s device “%s”: %s", kind, display_name,
+                   g_strerror (errsv));
+      break;
+    }
+}
+
+int
+tun_tap_kernel_open (const char        *name,
+                     TunTapMode         mode,
+                     gboolean           packet_info,
+                     TunTapKernelInfo  *info,
+                     GError           **error)
+{
+  struct ifreq ifr;
+  const char *display_name;
+  int fd, r;
+
+  if (name != NULL && !tun_tap_kernel_validate_name (name, error))
+    return -1;
+
+  display_name = name != NULL ? name : (mode == TUN_TAP_MODE_TAP ? "tap%d" : "tun%d");
+
+  fd = open_clone_device (display_name, error);
+  if (fd < 0)
+    return -1;
+
+  memset (&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = (mode == TUN_TAP_MODE_TAP ? IFF_TAP : IFF_TUN);
+  if (!packet_info)
+    ifr.ifr_flags |= IFF_NO_PI;
+  /* An empty name makes the kernel use "tun%d" or "tap%d". */
+  if (name != NULL)
+    memcpy (ifr.ifr_name, name, strlen (name));
+
+  do
+    r = ioctl (fd, TUNSETIFF, &ifr);
+  while (r < 0 && errno == EINTR);
+
+  if (r < 0)
+    {
+      int errsv = errno;
+      close (fd);
+      set_setiff_error (error, errsv, display_name, mode);
+      return -1;
+    }
+
+  memset (info, 0, sizeof *info);
+  memcpy (info->name, ifr.ifr_name, IFNAMSIZ - 1);
+  info->mode = mode;
+  info->packet_info = packet_info;
+  return fd;
+}
+
+gboolean
+tun_tap_kernel_adopt (int                fd,
+                      TunTapKernelInfo  *info,
+                      GError           **error)
+{
+  struct ifreq ifr;
+  struct stat st;
+  int flags, r;
+
+  if (fd < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "File descriptor %d is not valid; pass an open TUN/TAP file "
+                   "descriptor", fd);
+      return FALSE;
+    }
+
+  if (fstat (fd, &st) < 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "File descriptor %d is not open (%s); pass an open TUN/TAP file "
+                   "descriptor", fd, g_strerror (errsv));
+      return FALSE;
+    }
+
+  /* TUNGETIFF on a socket or a terminal could mean something else
+   * entirely, so only ask character devices. */
+  memset (&ifr, 0, sizeof ifr);
+  if (!S_ISCHR (st.st_mode) || (r = ioctl (fd, TUNGETIFF, &ifr)) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "File descriptor %d is not attached to a TUN/TAP interface; pass "
+                   "a file descriptor of " TUN_TAP_CLONE_DEVICE " after TUNSETIFF", fd);
+      return FALSE;
+    }
+
+  memset (info, 0, sizeof *info);
+  memcpy (info->name, ifr.ifr_name, IFNAMSIZ - 1);
+  info->mode = (ifr.ifr_flags & IFF_TAP) ? TUN_TAP_MODE_TAP : TUN_TAP_MODE_TUN;
+  /* TUNGETIFF reports IFF_NOFILTER in the bit IFF_NO_PI uses, so it cannot
+   * tell whether packet information is on; the device layer asks rtnetlink. */
+  info->packet_info = FALSE;
+
+  /* We own the fd from here on: make it behave like one we opened. */
+  flags = fcntl (fd, F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK))
+    fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+  flags = fcntl (fd, F_GETFD);
+  if (flags >= 0 && !(flags & FD_CLOEXEC))
+    fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
+
+  return TRUE;
+}
+
+int
+tun_tap_kernel_get_mtu (const char *name)
+{
+  struct ifreq ifr;
+  int sock, mtu = -1;
+
+  sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return -1;
+  memset (&ifr, 0, sizeof ifr);
+  g_strlcpy (ifr.ifr_name, name, sizeof ifr.ifr_name);
+  if (ioctl (sock, SIOCGIFMTU, &ifr) == 0)
+    mtu = ifr.ifr_mtu;
+  close (sock);
+  return mtu;
+}
+
+ssize_t
+tun_tap_kernel_write (int           fd,
+                      const guint8 *data,
+                      gsize         len,
+                      int          *out_errno)
+{
+  ssize_t n;
+
+  do
+    n = write (fd, data, len);
+  while (n < 0 && errno == EINTR);
+
+  *out_errno = n < 0 ? errno : 0;
+  return n;
+}
+
+/* GLib's g_io_error_from_errno() turns EBADFD, EIO, EFAULT and ENOBUFS into
+ * G_IO_ERROR_FAILED; the TUN driver uses them with precise meanings. */
+void
+tun_tap_kernel_set_io_error (GError     **error,
+                             int          errsv,
+                             const char  *name,
+                             const char  *operation)
+{
+  switch (errsv)
+    {
+    case EBADFD:
+    case EFAULT:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                   "Cannot %s on “%s”: the interface was deleted; create a new device",
+                   operation, name);
+      break;
+    case EIO:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
+                   "Cannot %s on “%s”: the link is down; bring it up first "
+                   "(tun_tap_device_set_up() or “ip link set %s up”)",
+                   operation, name, name);
+      break;
+    case EINVAL:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Cannot %s on “%s”: the kernel refused the packet as malformed "
+                   "(a TUN device takes IPv4 or IPv6 packets, a TAP device Ethernet "
+                   "frames of at least 14 bytes)", operation, name);
+      break;
+    case ENOBUFS:
+    case EMSGSIZE:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   "Cannot %s on “%s”: the packet is too large for the device",
+                   operation, name);
+      break;
+    case EAGAIN:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                   "Cannot %s on “%s” now: the kernel has no buffer space; the "
+                   "packet was not sent, try again later", operation, name);
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Cannot %s on “%s”: %s", operation, name, g_strerror (errsv));
+      break;
+    }
+}

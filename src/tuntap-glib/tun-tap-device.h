@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined(TUN_TAP_INSIDE) && !defined(__TUN_TAP_H_INSIDE__)
+#error "Only <tuntap-glib/tuntap-glib.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <tuntap-glib/tun-tap-version.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TunTapMode:
+ * @TUN_TAP_MODE_TUN: a TUN device: packets are IP datagrams (layer 3)
+ * @TUN_TAP_MODE_TAP: a TAP device: packets are Ethernet frames (layer 2)
+ *
+ * The kind of virtual interface a [class@TunTap.Device] owns.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  TUN_TAP_MODE_TUN,
+  TUN_TAP_MODE_TAP,
+} TunTapMode;
+
+#define TUN_TAP_TYPE_DEVICE (tun_tap_device_get_type ())
+
+TUN_TAP_AVAILABLE_IN_0_1
+G_DECLARE_FINAL_TYPE (TunTapDevice, tun_tap_device, TUN_TAP, DEVICE, GObject)
+
+TUN_TAP_AVAILABLE_IN_0_1
+TunTapDevice *tun_tap_device_new          (const char     *name,
+                                           TunTapMode      mode,
+                                           GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+TunTapDevice *tun_tap_device_new_for_fd   (int             fd,
+                                           GError        **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
+const char   *tun_tap_device_get_name     (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+TunTapMode    tun_tap_device_get_mode     (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+int           tun_tap_device_get_fd       (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_packet_info (TunTapDevice *self);
+
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_send         (TunTapDevice   *self,
+                                           const guint8   *data,
+                                           gsize           len,
+                                           GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_send_bytes   (TunTapDevice   *self,
+                                           GBytes         *packet,
+                                           GError        **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_close        (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_is_closed    (TunTapDevice   *self);
+
+G_END_DECLS
