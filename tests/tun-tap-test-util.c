@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "tun-tap-test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static gboolean
+write_file (const char *path, const char *contents)
+{
+  return g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_NONE, 0, NULL);
+}
+
+static void
+remount_sys (void)
+{
+  /* A private /sys so /sys/class/net lists this namespace's interfaces;
+   * best effort, the tests do not depend on it. */
+  if (unshare (CLONE_NEWNS) != 0)
+    return;
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    return;
+  umount2 ("/sys", MNT_DETACH);
+  mount ("sysfs", "/sys", "sysfs", 0, NULL);
+}
+
+gboolean
+tun_tap_test_enter_netns (char **reason)
+{
+  uid_t uid = getuid ();
+  gid_t gid = getgid ();
+  char map[64];
+
+  if (unshare (CLONE_NEWNET) == 0)
+    {
+      remount_sys ();
+      tun_tap_test_run (FALSE, "ip link set lo up");
+      return TRUE;
+    }
+
+  if (unshare (CLONE_NEWUSER | CLONE_NEWNET) == 0)
+    {
+      write_file ("/proc/self/setgroups", "deny");
+      g_snprintf (map, sizeof map, "0 %u 1", (guint) uid);
+      write_file ("/proc/self/uid_map", map);
+      g_snprintf (map, sizeof map, "0 %u 1", (guint) gid);
+      write_file ("/proc/self/gid_map", map);
+      remount_sys ();
+      if (access ("/dev/net/tun", R_OK | W_OK) == 0)
+        {
+          tun_tap_test_run (FALSE, "ip link set lo up");
+          return TRUE;
+        }
+      *reason = g_strdup ("no access to /dev/net/tun from a user namespace");
+      return FALSE;
+    }
+
+  *reason = g_strdup_printf ("cannot create a network namespace: %s", g_strerror (errno));
+  return FALSE;
+}
+
+char *
+tun_tap_test_run (gboolean    may_fail,
+                  const char *format,
+                  ...)
+{
+  g_autofree char *cmd = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", NULL, NULL };
+  int status = 0;
+  va_list ap;
+
+  va_start (ap, format);
+  cmd = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  argv[2] = cmd;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                     &out, &err, &status, &error))
+    g_error ("cannot run “%s”: %s", cmd, error->message);
+
+  if (!may_fail && !g_spawn_check_wait_status (status, &error))
+    g_error ("“%s” failed: %s\n%s", cmd, error->message, err);
+
+  return g_steal_pointer (&out);
+}
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  gboolean *expired = user_data;
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+tun_tap_test_wait_for (GMainContext *context,
+                       gboolean     *flag,
+                       guint         timeout_ms)
+{
+  gboolean expired = FALSE;
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, on_timeout, &expired, NULL);
+  g_source_attach (timeout, context);
+  while (!*flag && !expired)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  return *flag;
+}
+
+void
+tun_tap_test_spin (GMainContext *context,
+                   guint         ms)
+{
+  gboolean never = FALSE;
+
+  tun_tap_test_wait_for (context, &never, ms);
+}
+
+gint64
+tun_tap_test_cpu_time_us (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_SELF, &ru);
+  return (gint64) ru.ru_utime.tv_sec * G_USEC_PER_SEC + ru.ru_utime.tv_usec +
+         (gint64) ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
+}
+
+guint
+tun_tap_test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n - 1;   /* the directory's own fd */
+}
+
+gboolean
+tun_tap_test_link_exists (const char *name)
+{
+  return if_nametoindex (name) != 0;
+}
