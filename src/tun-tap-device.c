@@ -178,6 +178,11 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
           packet = g_bytes_new (self->buffer, (gsize) n);
           g_signal_emit (self, signals[SIGNAL_PACKET_RECEIVED], 0, packet);
           g_bytes_unref (packet);
+
+          /* The handler dropped what was the last reference but ours: the
+           * device is going away, deliver nothing more. */
+          if (g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
+            break;
           continue;
         }
 
@@ -751,6 +756,11 @@ tun_tap_device_send (TunTapDevice  *self,
                    self->name ? self->name : "(unnamed)");
       return FALSE;
     }
+
+  /* The MTU may have been raised since we last looked: ask again, on this
+   * slow path only, so the fast path costs no extra syscall. */
+  if (len > self->max_packet)
+    tun_tap_device_update_max_packet (self);
 
   if (len > self->max_packet)
     {
