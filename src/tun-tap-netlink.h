@@ -1,4 +1,177 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
- * The rtnetlink layer (placeholder: being written). */
+ *
+ * The rtnetlink layer: link state, MTU, hardware address, addresses and
+ * routes of one interface, read and changed in-process over NETLINK_ROUTE
+ * (libmnl), and one monitor per GMainContext that reports changes made by
+ * anybody. No GObject in here; tun-tap-device.c is the only caller.
+ *
+ * Every function is keyed on the ifindex, which survives renames; `devname`
+ * only makes error messages readable. Requests are acknowledged
+ * (NLM_F_ACK) with extended acks on, so a refusal carries the kernel's own
+ * words in the GError message. Errors are G_IO_ERROR codes mapped as in
+ * linux-tun-behaviour.md §9, plus ESRCH (no such route) → NOT_FOUND and a
+ * reply timeout → TIMED_OUT.
+ *
+ * The request functions are blocking (one short-lived socket each, a reply
+ * timeout of a few seconds) and may be called from any thread.
+ */
 #pragma once
+
 #include <gio/gio.h>
+#include <net/if.h>
+
+G_BEGIN_DECLS
+
+struct nlmsghdr;
+
+typedef struct {
+  int      ifindex;
+  char     name[IFNAMSIZ];
+  gboolean up;                   /* IFF_UP */
+  gboolean carrier;              /* IFLA_CARRIER, else IFF_LOWER_UP */
+  guint    mtu;
+  guint8   hwaddr[6];            /* IFLA_ADDRESS when it is 6 bytes (TAP) */
+  gboolean has_hwaddr;
+  /* From IFLA_LINKINFO/IFLA_INFO_DATA when IFLA_INFO_KIND is "tun": */
+  gboolean is_tun;               /* the kind is "tun" (TUN and TAP alike) */
+  int      tun_type;             /* IFLA_TUN_TYPE: IFF_TUN or IFF_TAP, else 0 */
+  gboolean pi;                   /* packet information on (no IFF_NO_PI) */
+  gboolean vnet_hdr;
+  gboolean persist;
+  gboolean multi_queue;
+  gint64   owner;                /* IFLA_TUN_OWNER, -1 if unset */
+  gint64   group;                /* IFLA_TUN_GROUP, -1 if unset */
+  guint    num_queues;           /* only reported for multi-queue devices */
+  guint    num_disabled_queues;
+} TunTapLinkInfo;
+
+/* Parses one RTM_NEWLINK (or RTM_DELLINK, same layout) message. @nlh must
+ * point to at least MAX (nlh->nlmsg_len, sizeof (struct nlmsghdr)) readable
+ * bytes; everything inside is untrusted. Returns FALSE, leaving @info zeroed
+ * (owner and group -1), for anything malformed (including a length that is
+ * not a multiple of 4 and a message without IFLA_IFNAME), and for messages
+ * of another address family (AF_BRIDGE port notifications share
+ * RTNLGRP_LINK and would otherwise read as a deletion). Pure: no I/O. */
+gboolean   tun_tap_netlink_parse_link     (const struct nlmsghdr *nlh,
+                                           TunTapLinkInfo        *info);
+
+gboolean   tun_tap_netlink_get_link       (int                    ifindex,
+                                           TunTapLinkInfo        *info,
+                                           GError               **error);
+
+/* Bringing the link up also adds the IPv6 peer routes that could not be
+ * added while it was down (see tun_tap_netlink_add_address()). */
+gboolean   tun_tap_netlink_set_up         (int                    ifindex,
+                                           const char            *devname,
+                                           gboolean               up,
+                                           GError               **error);
+
+/* Not checked here, so the kernel's limits and message apply: 68..65535 on
+ * TUN, 68..65521 on TAP. Below 1280 the kernel silently drops every IPv6
+ * address. */
+gboolean   tun_tap_netlink_set_mtu        (int                    ifindex,
+                                           const char            *devname,
+                                           guint                  mtu,
+                                           GError               **error);
+
+/* G_IO_ERROR_NOT_SUPPORTED on TUN; INVALID_ARGUMENT for a multicast or
+ * all-zero MAC on TAP. */
+gboolean   tun_tap_netlink_set_hwaddr     (int                    ifindex,
+                                           const char            *devname,
+                                           const guint8           mac[6],
+                                           GError               **error);
+
+/* @address is the local address and its prefix length, host bits included
+ * ("192.0.2.1/24"). GInetAddressMask's own constructor refuses host bits, so
+ * such a mask has to be made with g_object_new (G_TYPE_INET_ADDRESS_MASK,
+ * "address", a, "length", n, NULL); only the address and length properties
+ * are read. @peer (nullable) must be of the same family (else
+ * INVALID_ARGUMENT, before asking the kernel): IFA_LOCAL is @address,
+ * IFA_ADDRESS is @peer. IPv6 addresses get IFA_F_NODAD. A duplicate gives
+ * G_IO_ERROR_EXISTS.
+ *
+ * IPv6 peer route: the kernel adds the route to peer/128 only when the
+ * address is added while the link is up, and never later; an IPv6 route on a
+ * down link is refused (ENETDOWN). So after adding an IPv6 address with a
+ * peer this adds peer/128 (proto kernel, metric 256, as the kernel would)
+ * if the link is up, and tun_tap_netlink_set_up() adds it when the link comes
+ * up. The kernel removes it with the address. Note that with the default
+ * net.ipv6.conf.*.keep_addr_on_down=0 the kernel deletes all IPv6 addresses
+ * when the link goes down. */
+gboolean   tun_tap_netlink_add_address    (int                    ifindex,
+                                           const char            *devname,
+                                           GInetAddressMask      *address,
+                                           GInetAddress          *peer,
+                                           GError               **error);
+
+/* Removes the address with this local address and prefix length. With a
+ * @peer it must also have that peer; with none, any peer matches. An absent
+ * address gives G_IO_ERROR_INVALID_ARGUMENT. */
+gboolean   tun_tap_netlink_remove_address (int                    ifindex,
+                                           const char            *devname,
+                                           GInetAddressMask      *address,
+                                           GInetAddress          *peer,
+                                           GError               **error);
+
+/* (element-type GInetAddressMask) (transfer full): every address of the
+ * link, IPv4 and IPv6, link-local included, as local address plus prefix
+ * length (host bits kept, so built as described above; compare them with
+ * g_inet_address_mask_equal() or by address and length). */
+GPtrArray *tun_tap_netlink_get_addresses  (int                    ifindex,
+                                           GError               **error);
+
+/* Main table, proto boot; scope link for a device route (@gateway NULL),
+ * universe otherwise. The link must be up (else NETWORK_UNREACHABLE), the
+ * gateway reachable through it. A duplicate gives G_IO_ERROR_EXISTS. */
+gboolean   tun_tap_netlink_add_route      (int                    ifindex,
+                                           const char            *devname,
+                                           GInetAddressMask      *destination,
+                                           GInetAddress          *gateway,
+                                           GError               **error);
+
+/* Removes a route of any protocol to @destination through this link (and
+ * @gateway if given). An absent route gives G_IO_ERROR_NOT_FOUND. */
+gboolean   tun_tap_netlink_remove_route   (int                    ifindex,
+                                           const char            *devname,
+                                           GInetAddressMask      *destination,
+                                           GInetAddress          *gateway,
+                                           GError               **error);
+
+/* The monitor: one rtnetlink socket per GMainContext, subscribed to link
+ * and IPv4/IPv6 address changes and watched in that context, so callbacks
+ * run there. Each watch sees the changes of one ifindex: @link_func gets the
+ * new state (@deleted TRUE once the link is gone), @address_func is told the
+ * addresses changed (once per batch of notifications; call
+ * tun_tap_netlink_get_addresses() for the list). After the kernel dropped
+ * notifications (ENOBUFS) every watch gets a fresh get_link (a link that has
+ * vanished meanwhile is reported deleted, with only the ifindex filled in)
+ * and an address call.
+ *
+ * get_for_context and unref may be called from any thread; the last unref,
+ * add_watch and remove_watch belong in the thread running the context.
+ * remove_watch may be called from inside a callback; the watch then gets no
+ * further calls. */
+typedef struct _TunTapNetlinkMonitor TunTapNetlinkMonitor;
+
+typedef void (*TunTapNetlinkLinkFunc)    (const TunTapLinkInfo *info,
+                                          gboolean              deleted,
+                                          gpointer              user_data);
+typedef void (*TunTapNetlinkAddressFunc) (gpointer              user_data);
+
+/* (transfer full): NULL @context means the global default context. */
+TunTapNetlinkMonitor *tun_tap_netlink_monitor_get_for_context (GMainContext             *context,
+                                                               GError                  **error);
+
+/* Either function may be NULL. Returns a watch id, never 0. */
+guint      tun_tap_netlink_monitor_add_watch    (TunTapNetlinkMonitor     *monitor,
+                                                 int                       ifindex,
+                                                 TunTapNetlinkLinkFunc     link_func,
+                                                 TunTapNetlinkAddressFunc  address_func,
+                                                 gpointer                  user_data);
+
+void       tun_tap_netlink_monitor_remove_watch (TunTapNetlinkMonitor     *monitor,
+                                                 guint                     watch_id);
+
+void       tun_tap_netlink_monitor_unref        (TunTapNetlinkMonitor     *monitor);
+
+G_END_DECLS
