@@ -1,0 +1,472 @@
+#!/usr/bin/env -S gjs -m
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// echo.js: echo-gmain in JavaScript, on tuntap-glib through gjs. Every
+// packet the kernel routes into the device is printed and written back;
+// with --reply, requests are turned into answers so ping works. The reply
+// logic is a port of echo-reflect.c, and the output is the same line for
+// line. Run it with `gjs -m echo.js`.
+//
+// Importing this module runs nothing: the tests use describe() and reflect().
+
+import GLib from 'gi://GLib';
+import TunTap from 'gi://TunTap?version=1.0';
+import System from 'system';
+
+const ETH_HLEN = 14;
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV6 = 0x86dd;
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+const PROTO_ICMPV6 = 58;
+
+/** The MAC address the TAP echo claims for every address it answers for. */
+export const REFLECT_MAC = Uint8Array.of(0x02, 0x00, 0x5e, 0x00, 0x53, 0x01);
+
+const PROTO_NAMES = new Map([
+    [PROTO_ICMP, 'ICMP'],
+    [PROTO_TCP, 'TCP'],
+    [PROTO_UDP, 'UDP'],
+    [PROTO_ICMPV6, 'ICMPv6'],
+]);
+
+function get16(p, o) {
+    return p[o] << 8 | p[o + 1];
+}
+
+function put16(p, o, v) {
+    p[o] = v >> 8;
+    p[o + 1] = v & 0xff;
+}
+
+/** Formats the IPv4 address at p[o..o+4] as inet_ntop() does. */
+export function ntop4(p, o) {
+    return `${p[o]}.${p[o + 1]}.${p[o + 2]}.${p[o + 3]}`;
+}
+
+/** Formats the IPv6 address at p[o..o+16] as glibc's inet_ntop() does. */
+export function ntop6(p, o) {
+    const words = new Array(8);
+    let best = -1, bestLen = 0, cur = -1, curLen = 0;
+
+    // The longest run of zero words, the first one if tied, becomes "::".
+    for (let i = 0; i < 8; i++) {
+        words[i] = get16(p, o + 2 * i);
+        if (words[i] === 0) {
+            if (cur === -1) {
+                cur = i;
+                curLen = 1;
+            } else {
+                curLen++;
+            }
+        } else if (cur !== -1) {
+            if (best === -1 || curLen > bestLen) {
+                best = cur;
+                bestLen = curLen;
+            }
+            cur = -1;
+        }
+    }
+    if (cur !== -1 && (best === -1 || curLen > bestLen)) {
+        best = cur;
+        bestLen = curLen;
+    }
+    if (best !== -1 && bestLen < 2)
+        best = -1;
+
+    let s = '';
+    for (let i = 0; i < 8; i++) {
+        if (best !== -1 && i >= best && i < best + bestLen) {
+            if (i === best)
+                s += ':';
+            continue;
+        }
+        if (i !== 0)
+            s += ':';
+        // IPv4-compatible and IPv4-mapped addresses end in dotted quad.
+        if (i === 6 && best === 0 &&
+            (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+            s += ntop4(p, o + 12);
+            break;
+        }
+        s += words[i].toString(16);
+    }
+    if (best !== -1 && best + bestLen === 8)
+        s += ':';
+    return s;
+}
+
+// The IP header at p[o..o+n]: [l4, version, proto] where l4 is the L4
+// offset from o, 0 if unusable; proto stays -1 when the header is too short
+// to name it.
+function ipL4(p, o, n) {
+    if (n < 1)
+        return [0, 0, -1];
+    const version = p[o] >> 4;
+    if (version === 4) {
+        const ihl = (p[o] & 0x0f) * 4;
+        if (n < 20 || ihl < 20 || ihl > n)
+            return [0, 4, -1];
+        // Only the first fragment carries the L4 header.
+        if ((get16(p, o + 6) & 0x1fff) !== 0)
+            return [0, 4, p[o + 9]];
+        return [ihl, 4, p[o + 9]];
+    }
+    if (version === 6) {
+        if (n < 40)
+            return [0, 6, -1];
+        return [40, 6, p[o + 6]];   // no extension headers are followed
+    }
+    return [0, version, -1];
+}
+
+function describeIp(p, o, n) {
+    const [l4, version, proto] = ipL4(p, o, n);
+    let src, dst;
+
+    if (version === 4 && n >= 20) {
+        src = ntop4(p, o + 12);
+        dst = ntop4(p, o + 16);
+    } else if (version === 6 && n >= 40) {
+        src = ntop6(p, o + 8);
+        dst = ntop6(p, o + 24);
+    } else {
+        return `${n} bytes, not IPv4/IPv6`;
+    }
+
+    const pname = PROTO_NAMES.get(proto) ?? `proto ${proto}`;
+    const t = o + l4;
+    if (l4 !== 0 && (proto === PROTO_UDP || proto === PROTO_TCP) && n >= l4 + 4)
+        return `${n} bytes IPv${version} ${pname} ${src}:${get16(p, t)} > ` +
+            `${dst}:${get16(p, t + 2)}`;
+    if (l4 !== 0 && (proto === PROTO_ICMP || proto === PROTO_ICMPV6) && n >= l4 + 2)
+        return `${n} bytes IPv${version} ${pname} ${src} > ${dst} type ${p[t]}`;
+    return `${n} bytes IPv${version} ${pname} ${src} > ${dst}`;
+}
+
+/** One line about packet p (a Uint8Array), as echo_describe() writes it. */
+export function describe(p, tap) {
+    const n = p.length;
+
+    if (!tap)
+        return n === 0 ? 'empty packet' : describeIp(p, 0, n);
+
+    if (n < ETH_HLEN)
+        return `${n} bytes, runt frame`;
+
+    const ethertype = get16(p, 12);
+    if (ethertype === ETHERTYPE_IPV4 || ethertype === ETHERTYPE_IPV6) {
+        if (n > ETH_HLEN)
+            return describeIp(p, ETH_HLEN, n - ETH_HLEN);
+    } else if (ethertype === ETHERTYPE_ARP && n >= ETH_HLEN + 28) {
+        const op = get16(p, ETH_HLEN + 6) === 1 ? 'request' : 'reply';
+        return `${n} bytes ARP ${op} ${ntop4(p, ETH_HLEN + 14)} > ${ntop4(p, ETH_HLEN + 24)}`;
+    }
+    return `${n} bytes ethertype 0x${ethertype.toString(16).padStart(4, '0')}`;
+}
+
+function fold(sum) {
+    while (sum > 0xffff)
+        sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+}
+
+function sum16(sum, p, o, n) {
+    const end = o + (n & ~1);
+    for (let i = o; i < end; i += 2)
+        sum += p[i] << 8 | p[i + 1];
+    if (n & 1)
+        sum += p[end] << 8;
+    return sum;
+}
+
+// RFC 1624: HC' = ~(~HC + ~m + m') for one changed 16-bit word at c.
+function adjustChecksum(p, c, oldWord, newWord) {
+    put16(p, c, fold((~get16(p, c) & 0xffff) + (~oldWord & 0xffff) + newWord));
+}
+
+// ICMPv6 checksum from scratch (pseudo-header plus message).
+function icmpv6Checksum(p, ip6, icmpLen) {
+    const icmp = ip6 + 40;
+    put16(p, icmp + 2, 0);
+    let sum = sum16(0, p, ip6 + 8, 32) + icmpLen + PROTO_ICMPV6;
+    sum = sum16(sum, p, icmp, icmpLen);
+    put16(p, icmp + 2, fold(sum));
+}
+
+// Answers a neighbour solicitation in an Ethernet frame with an
+// advertisement claiming REFLECT_MAC for the target.
+function reflectNeighbourSolicitation(p, n) {
+    const ip6 = ETH_HLEN;
+    const icmp = ip6 + 40;
+    const icmpLen = 32;   // header, flags, target, target link-layer option
+
+    if (n < ETH_HLEN + 40 + 24 || p[ip6 + 6] !== PROTO_ICMPV6 || p[icmp] !== 135)
+        return false;
+    // Only a solicitation with the sender's link-layer option has room for
+    // the answer; duplicate address detection (from ::) must stay
+    // unanswered or the kernel would give up its own address.
+    if (n < ETH_HLEN + 40 + icmpLen)
+        return false;
+    let fromUnspecified = true;
+    for (let i = ip6 + 8; i < ip6 + 24 && fromUnspecified; i++)
+        fromUnspecified = p[i] === 0;
+    if (fromUnspecified)
+        return false;
+
+    p.copyWithin(0, 6, 12);
+    p.set(REFLECT_MAC, 6);
+    p.copyWithin(ip6 + 24, ip6 + 8, ip6 + 24);   // dst = solicitor
+    p.copyWithin(ip6 + 8, icmp + 8, icmp + 24);  // src = target
+    put16(p, ip6 + 4, icmpLen);
+    p[ip6 + 7] = 255;
+    p[icmp] = 136;
+    p[icmp + 1] = 0;
+    p[icmp + 4] = 0x60;                          // solicited, override
+    p[icmp + 5] = p[icmp + 6] = p[icmp + 7] = 0;
+    p[icmp + 24] = 2;                            // target link-layer option
+    p[icmp + 25] = 1;
+    p.set(REFLECT_MAC, icmp + 26);
+    icmpv6Checksum(p, ip6, icmpLen);
+    return true;
+}
+
+function reflectArp(p, n) {
+    const arp = ETH_HLEN;
+
+    // Ethernet/IPv4 request only.
+    if (n < ETH_HLEN + 28 || get16(p, arp) !== 1 || get16(p, arp + 2) !== ETHERTYPE_IPV4 ||
+        p[arp + 4] !== 6 || p[arp + 5] !== 4 || get16(p, arp + 6) !== 1)
+        return false;
+
+    p.copyWithin(0, 6, 12);
+    p.set(REFLECT_MAC, 6);
+    put16(p, arp + 6, 2);
+    const ip = p.slice(arp + 24, arp + 28);
+    p.copyWithin(arp + 18, arp + 8, arp + 18);   // target = sender (MAC + IP)
+    p.set(REFLECT_MAC, arp + 8);
+    p.set(ip, arp + 14);
+    return true;
+}
+
+function swap(p, a, b, len) {
+    for (let i = 0; i < len; i++) {
+        const tmp = p[a + i];
+        p[a + i] = p[b + i];
+        p[b + i] = tmp;
+    }
+}
+
+function reflectIp(p, o, n) {
+    const [l4, version, proto] = ipL4(p, o, n);
+    if (l4 === 0)
+        return false;
+    const t = o + l4;
+
+    switch (proto) {
+    case PROTO_UDP:
+    case PROTO_TCP:
+        if (n < l4 + 4)
+            return false;
+        // Swapping both ports and both addresses leaves every checksum
+        // (IPv4 header, and L4 over the pseudo-header) unchanged.
+        swap(p, t, t + 2, 2);
+        break;
+    case PROTO_ICMP:
+        if (version !== 4 || n < l4 + 8 || p[t] !== 8 || p[t + 1] !== 0)
+            return false;
+        p[t] = 0;
+        adjustChecksum(p, t + 2, 8 << 8, 0);
+        break;
+    case PROTO_ICMPV6:
+        if (version !== 6 || n < l4 + 8 || p[t] !== 128 || p[t + 1] !== 0)
+            return false;
+        p[t] = 129;
+        adjustChecksum(p, t + 2, 128 << 8, 129 << 8);
+        break;
+    default:
+        return false;
+    }
+
+    if (version === 4)
+        swap(p, o + 12, o + 16, 4);
+    else
+        swap(p, o + 8, o + 24, 16);
+    return true;
+}
+
+/**
+ * Rewrites p (a Uint8Array) in place into its answer, as echo_reflect()
+ * does: ICMP/ICMPv6 echo requests become replies, UDP and TCP are reflected
+ * with addresses and ports swapped, and on a TAP device ARP requests and
+ * IPv6 neighbour solicitations are answered with REFLECT_MAC.
+ *
+ * @returns {boolean} false, leaving p unchanged, when p has no answer
+ */
+export function reflect(p, tap) {
+    const n = p.length;
+
+    if (n === 0)
+        return false;
+    if (!tap)
+        return reflectIp(p, 0, n);
+    if (n < ETH_HLEN)
+        return false;
+
+    switch (get16(p, 12)) {
+    case ETHERTYPE_ARP:
+        return reflectArp(p, n);
+    case ETHERTYPE_IPV6:
+        if (reflectNeighbourSolicitation(p, n))
+            return true;
+        // fall through
+    case ETHERTYPE_IPV4:
+        if (!reflectIp(p, ETH_HLEN, n - ETH_HLEN))
+            return false;
+        swap(p, 0, 6, 6);
+        return true;
+    default:
+        return false;
+    }
+}
+
+const USAGE = `Usage:
+  echo.js [OPTION…] - echo packets through a TUN/TAP device
+
+Options:
+  -h, --help          Show help options
+  -n, --name=NAME     Interface name or template (default tun%d / tap%d)
+  --tap               Open a TAP (Ethernet) device instead of TUN
+  -r, --reply         Answer pings (and reflect UDP/TCP) instead of echoing verbatim
+  -q, --quiet         Do not print a line per packet
+`;
+
+class UsageError extends Error {}
+
+// Parses the options as GOption does for echo-gmain.
+function parseArgs(argv) {
+    const opts = {name: null, tap: false, reply: false, quiet: false, help: false};
+    const long = new Map([
+        ['--tap', 'tap'], ['--reply', 'reply'], ['--quiet', 'quiet'], ['--help', 'help'],
+    ]);
+    const short = new Map([['r', 'reply'], ['q', 'quiet'], ['h', 'help']]);
+
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        let m;
+        if (arg === '--name' || arg === '-n') {
+            if (i + 1 >= argv.length)
+                throw new UsageError(`Missing argument for ${arg}`);
+            opts.name = argv[++i];
+        } else if ((m = /^--name=(.*)$/s.exec(arg)) || (m = /^-n(.+)$/s.exec(arg))) {
+            opts.name = m[1];
+        } else if (long.has(arg)) {
+            opts[long.get(arg)] = true;
+        } else if (/^-[rqh]+$/.test(arg)) {
+            for (const c of arg.slice(1))
+                opts[short.get(c)] = true;
+        } else {
+            throw new UsageError(`Unknown option ${arg}`);
+        }
+    }
+    return opts;
+}
+
+function main(argv) {
+    let opts;
+    try {
+        opts = parseArgs(argv);
+    } catch (e) {
+        if (!(e instanceof UsageError))
+            throw e;
+        printerr(`echo.js: ${e.message}`);
+        return 2;
+    }
+    if (opts.help) {
+        print(USAGE);
+        return 0;
+    }
+    const {tap, reply, quiet} = opts;
+
+    let device;
+    try {
+        device = TunTap.Device.new(opts.name ?? (tap ? 'tap%d' : 'tun%d'),
+            tap ? TunTap.Mode.TAP : TunTap.Mode.TUN);
+    } catch (e) {
+        printerr(`echo.js: ${e.message}`);
+        return 1;
+    }
+
+    const name = device.get_name();
+    const loop = new GLib.MainLoop(null, false);
+    let received = 0, sent = 0, status = 0;
+
+    // print() flushes every line, so each packet shows up even in a pipe.
+    const onPacketReply = (dev, packet) => {
+        received++;
+        // A view of the GLib.Bytes, not a copy; it must stay unchanged.
+        const data = packet.toArray();
+        if (!quiet)
+            print(`${name}: ${describe(data, tap)}`);
+        const buf = data.slice();
+        if (!reflect(buf, tap))
+            return;
+        try {
+            dev.send(buf);
+        } catch (e) {
+            if (!quiet)
+                printerr(`echo.js: ${e.message}`);
+            return;
+        }
+        sent++;
+    };
+
+    const onPacketEcho = (dev, packet) => {
+        received++;
+        if (!quiet)
+            print(`${name}: ${describe(packet.toArray(), tap)}`);
+        try {
+            dev.send_bytes(packet);
+        } catch (e) {
+            if (!quiet)
+                printerr(`echo.js: ${e.message}`);
+            return;
+        }
+        sent++;
+    };
+
+    device.connect('packet-received', reply ? onPacketReply : onPacketEcho);
+    device.connect('closed', (dev, error) => {
+        if (error !== null) {
+            printerr(`echo.js: ${error.message}`);
+            status = 1;
+        }
+        loop.quit();
+    });
+    const onSignal = () => {
+        loop.quit();
+        return GLib.SOURCE_CONTINUE;
+    };
+    const SIGINT = 2, SIGTERM = 15;
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, SIGINT, onSignal);
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, SIGTERM, onSignal);
+
+    print(name);
+
+    loop.run();
+
+    if (!quiet)
+        print(`${name}: ${received} packets received, ${sent} sent`);
+
+    device.close();
+    return status;
+}
+
+// Run only as the program, not when imported by the tests.
+if (GLib.filename_from_uri(import.meta.url)[0] === System.programPath) {
+    const status = main(System.programArgs);
+    if (status !== 0)
+        System.exit(status);
+}

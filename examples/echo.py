@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# echo.py: echo-gmain in Python, on tuntap-glib through PyGObject. Every
+# packet the kernel routes into the device is printed and written back; with
+# --reply, requests are turned into answers so ping works. The reply logic is
+# a port of echo-reflect.c, and the output is the same line for line.
+#
+# Importing this file runs nothing: the tests use describe() and reflect().
+
+import argparse
+import signal
+import socket
+import sys
+
+import gi
+
+gi.require_version("TunTap", "1.0")
+from gi.repository import GLib, TunTap  # noqa: E402
+
+ETH_HLEN = 14
+ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_ARP = 0x0806
+ETHERTYPE_IPV6 = 0x86DD
+PROTO_ICMP = 1
+PROTO_TCP = 6
+PROTO_UDP = 17
+PROTO_ICMPV6 = 58
+
+# The MAC address the TAP echo claims for every address it answers for.
+REFLECT_MAC = b"\x02\x00\x5e\x00\x53\x01"
+
+_PROTO_NAMES = {
+    PROTO_ICMP: "ICMP",
+    PROTO_TCP: "TCP",
+    PROTO_UDP: "UDP",
+    PROTO_ICMPV6: "ICMPv6",
+}
+
+_ntop = socket.inet_ntop
+_AF_INET = socket.AF_INET
+_AF_INET6 = socket.AF_INET6
+
+
+def _ip_l4(p, o, n):
+    """Parses the IP header at offset o of n bytes.
+
+    Returns (l4, version, proto): l4 is the L4 offset from o, 0 if unusable;
+    proto stays -1 when the header is too short to name it.
+    """
+    if n < 1:
+        return 0, 0, -1
+    version = p[o] >> 4
+    if version == 4:
+        ihl = (p[o] & 0x0F) * 4
+        if n < 20 or ihl < 20 or ihl > n:
+            return 0, 4, -1
+        # Only the first fragment carries the L4 header.
+        if (p[o + 6] & 0x1F) or p[o + 7]:
+            return 0, 4, p[o + 9]
+        return ihl, 4, p[o + 9]
+    if version == 6:
+        if n < 40:
+            return 0, 6, -1
+        return 40, 6, p[o + 6]   # no extension headers are followed
+    return 0, version, -1
+
+
+def _describe_ip(p, o, n):
+    l4, version, proto = _ip_l4(p, o, n)
+
+    if version == 4 and n >= 20:
+        src = _ntop(_AF_INET, p[o + 12:o + 16])
+        dst = _ntop(_AF_INET, p[o + 16:o + 20])
+    elif version == 6 and n >= 40:
+        src = _ntop(_AF_INET6, p[o + 8:o + 24])
+        dst = _ntop(_AF_INET6, p[o + 24:o + 40])
+    else:
+        return f"{n} bytes, not IPv4/IPv6"
+
+    pname = _PROTO_NAMES.get(proto) or f"proto {proto}"
+    t = o + l4
+    if l4 and (proto == PROTO_UDP or proto == PROTO_TCP) and n >= l4 + 4:
+        return (f"{n} bytes IPv{version} {pname} "
+                f"{src}:{p[t] << 8 | p[t + 1]} > {dst}:{p[t + 2] << 8 | p[t + 3]}")
+    if l4 and (proto == PROTO_ICMP or proto == PROTO_ICMPV6) and n >= l4 + 2:
+        return f"{n} bytes IPv{version} {pname} {src} > {dst} type {p[t]}"
+    return f"{n} bytes IPv{version} {pname} {src} > {dst}"
+
+
+def describe(p, tap):
+    """One line about packet p (bytes-like), as echo_describe() writes it."""
+    n = len(p)
+    if not tap:
+        if n == 0:
+            return "empty packet"
+        return _describe_ip(p, 0, n)
+
+    if n < ETH_HLEN:
+        return f"{n} bytes, runt frame"
+
+    ethertype = p[12] << 8 | p[13]
+    if ethertype == ETHERTYPE_IPV4 or ethertype == ETHERTYPE_IPV6:
+        if n > ETH_HLEN:
+            return _describe_ip(p, ETH_HLEN, n - ETH_HLEN)
+    elif ethertype == ETHERTYPE_ARP and n >= ETH_HLEN + 28:
+        op = "request" if (p[20] << 8 | p[21]) == 1 else "reply"
+        return (f"{n} bytes ARP {op} "
+                f"{_ntop(_AF_INET, p[28:32])} > {_ntop(_AF_INET, p[38:42])}")
+    return f"{n} bytes ethertype 0x{ethertype:04x}"
+
+
+def _fold(s):
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def _sum16(s, p, o, n):
+    end = o + (n & ~1)
+    for i in range(o, end, 2):
+        s += p[i] << 8 | p[i + 1]
+    if n & 1:
+        s += p[end] << 8
+    return s
+
+
+def _adjust_checksum(p, c, old_word, new_word):
+    """RFC 1624: HC' = ~(~HC + ~m + m') for one changed 16-bit word at c."""
+    s = (~(p[c] << 8 | p[c + 1]) & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    s = _fold(s)
+    p[c] = s >> 8
+    p[c + 1] = s & 0xFF
+
+
+def _icmpv6_checksum(p, ip6, icmp_len):
+    """ICMPv6 checksum from scratch (pseudo-header plus message)."""
+    icmp = ip6 + 40
+    p[icmp + 2] = p[icmp + 3] = 0
+    s = _sum16(0, p, ip6 + 8, 32) + icmp_len + PROTO_ICMPV6
+    s = _fold(_sum16(s, p, icmp, icmp_len))
+    p[icmp + 2] = s >> 8
+    p[icmp + 3] = s & 0xFF
+
+
+def _reflect_neighbour_solicitation(p, n):
+    """Answers a neighbour solicitation with an advertisement for REFLECT_MAC."""
+    ip6 = ETH_HLEN
+    icmp = ip6 + 40
+    icmp_len = 32   # header, flags, target, target link-layer address option
+
+    if n < ETH_HLEN + 40 + 24 or p[ip6 + 6] != PROTO_ICMPV6 or p[icmp] != 135:
+        return False
+    # Only a solicitation with the sender's link-layer option has room for
+    # the answer; duplicate address detection (from ::) must stay unanswered
+    # or the kernel would give up its own address.
+    if n < ETH_HLEN + 40 + icmp_len or not any(p[ip6 + 8:ip6 + 24]):
+        return False
+
+    p[0:6] = p[6:12]
+    p[6:12] = REFLECT_MAC
+    p[ip6 + 24:ip6 + 40] = p[ip6 + 8:ip6 + 24]     # dst = solicitor
+    p[ip6 + 8:ip6 + 24] = p[icmp + 8:icmp + 24]    # src = target
+    p[ip6 + 4] = 0
+    p[ip6 + 5] = icmp_len
+    p[ip6 + 7] = 255
+    p[icmp] = 136
+    p[icmp + 1] = 0
+    p[icmp + 4:icmp + 8] = b"\x60\x00\x00\x00"     # solicited, override
+    p[icmp + 24] = 2                               # target link-layer option
+    p[icmp + 25] = 1
+    p[icmp + 26:icmp + 32] = REFLECT_MAC
+    _icmpv6_checksum(p, ip6, icmp_len)
+    return True
+
+
+def _reflect_arp(p, n):
+    """Answers an Ethernet/IPv4 ARP request with REFLECT_MAC."""
+    arp = ETH_HLEN
+    if (n < ETH_HLEN + 28 or p[arp:arp + 6] != b"\x00\x01\x08\x00\x06\x04"
+            or p[arp + 6] != 0 or p[arp + 7] != 1):
+        return False
+
+    p[0:6] = p[6:12]
+    p[6:12] = REFLECT_MAC
+    p[arp + 7] = 2
+    ip = p[arp + 24:arp + 28]
+    p[arp + 18:arp + 28] = p[arp + 8:arp + 18]     # target = sender (MAC + IP)
+    p[arp + 8:arp + 14] = REFLECT_MAC
+    p[arp + 14:arp + 18] = ip
+    return True
+
+
+def _reflect_ip(p, o, n):
+    # The hot path of --reply: _ip_l4() inlined, numbers spelt out.
+    if n < 1:
+        return False
+    version = p[o] >> 4
+    if version == 4:
+        l4 = (p[o] & 0x0F) * 4
+        if n < 20 or l4 < 20 or l4 > n or (p[o + 6] & 0x1F) or p[o + 7]:
+            return False
+        proto = p[o + 9]
+    elif version == 6:
+        if n < 40:
+            return False
+        l4 = 40
+        proto = p[o + 6]
+    else:
+        return False
+    t = o + l4
+
+    if proto == 17 or proto == 6:   # UDP, TCP
+        if n < l4 + 4:
+            return False
+        # Swapping both ports and both addresses leaves every checksum
+        # (IPv4 header, and L4 over the pseudo-header) unchanged.
+        p[t:t + 4] = p[t + 2:t + 4] + p[t:t + 2]
+    elif proto == 1:                # ICMP
+        if version != 4 or n < l4 + 8 or p[t] != 8 or p[t + 1] != 0:
+            return False
+        p[t] = 0
+        _adjust_checksum(p, t + 2, 8 << 8, 0)
+    elif proto == 58:               # ICMPv6
+        if version != 6 or n < l4 + 8 or p[t] != 128 or p[t + 1] != 0:
+            return False
+        p[t] = 129
+        _adjust_checksum(p, t + 2, 128 << 8, 129 << 8)
+    else:
+        return False
+
+    if version == 4:
+        p[o + 12:o + 20] = p[o + 16:o + 20] + p[o + 12:o + 16]
+    else:
+        p[o + 8:o + 40] = p[o + 24:o + 40] + p[o + 8:o + 24]
+    return True
+
+
+def reflect(p, tap):
+    """Rewrites bytearray p in place into its answer, as echo_reflect() does.
+
+    ICMP/ICMPv6 echo requests become replies, UDP and TCP are reflected with
+    addresses and ports swapped, and on a TAP device ARP requests and IPv6
+    neighbour solicitations are answered with REFLECT_MAC. Returns False,
+    leaving p unchanged, when the packet has no answer.
+    """
+    n = len(p)
+    if not tap:
+        return _reflect_ip(p, 0, n)
+    if n < ETH_HLEN:
+        return False
+
+    ethertype = p[12] << 8 | p[13]
+    if ethertype == ETHERTYPE_ARP:
+        return _reflect_arp(p, n)
+    if ethertype == ETHERTYPE_IPV6 and _reflect_neighbour_solicitation(p, n):
+        return True
+    if ethertype == ETHERTYPE_IPV4 or ethertype == ETHERTYPE_IPV6:
+        if not _reflect_ip(p, ETH_HLEN, n - ETH_HLEN):
+            return False
+        p[0:12] = p[6:12] + p[0:6]
+        return True
+    return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="echo.py", description="Echo packets through a TUN/TAP device.")
+    parser.add_argument("-n", "--name", metavar="NAME",
+                        help="Interface name or template (default tun%%d / tap%%d)")
+    parser.add_argument("--tap", action="store_true",
+                        help="Open a TAP (Ethernet) device instead of TUN")
+    parser.add_argument("-r", "--reply", action="store_true",
+                        help="Answer pings (and reflect UDP/TCP) instead of echoing verbatim")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="Do not print a line per packet")
+    args = parser.parse_args(argv)
+    tap, reply, quiet = args.tap, args.reply, args.quiet
+
+    # One line per packet, even into a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+
+    try:
+        device = TunTap.Device.new(args.name or ("tap%d" if tap else "tun%d"),
+                                   TunTap.Mode.TAP if tap else TunTap.Mode.TUN)
+    except GLib.Error as e:
+        print(f"echo.py: {e.message}", file=sys.stderr)
+        return 1
+
+    name = device.get_name()
+    loop = GLib.MainLoop()
+    received = sent = 0
+    status = 0
+    write = sys.stdout.write
+
+    def on_packet_reply(device, packet):
+        nonlocal received, sent
+        received += 1
+        data = packet.get_data()
+        if not quiet:
+            write(f"{name}: {describe(data, tap)}\n")
+        # A copy we may rewrite; the GLib.Bytes stays immutable.
+        buf = bytearray(data)
+        if not reflect(buf, tap):
+            return
+        try:
+            # bytes, not the bytearray: PyGObject copies a bytearray
+            # element by element, a bytes object in one go.
+            device.send(bytes(buf))
+        except GLib.Error as e:
+            if not quiet:
+                print(f"echo.py: {e.message}", file=sys.stderr)
+            return
+        sent += 1
+
+    def on_packet_echo(device, packet):
+        nonlocal received, sent
+        received += 1
+        if not quiet:
+            write(f"{name}: {describe(packet.get_data(), tap)}\n")
+        try:
+            device.send_bytes(packet)
+        except GLib.Error as e:
+            if not quiet:
+                print(f"echo.py: {e.message}", file=sys.stderr)
+            return
+        sent += 1
+
+    def on_closed(device, error):
+        nonlocal status
+        if error is not None:
+            print(f"echo.py: {error.message}", file=sys.stderr)
+            status = 1
+        loop.quit()
+
+    def on_signal(*_):
+        loop.quit()
+        return GLib.SOURCE_CONTINUE
+
+    device.connect("packet-received", on_packet_reply if reply else on_packet_echo)
+    device.connect("closed", on_closed)
+    # Python's own SIGINT handler would turn ^C into KeyboardInterrupt (and
+    # PyGObject would install one over GLib's): give both signals to GLib.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, on_signal)
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, on_signal)
+
+    print(name, flush=True)
+
+    loop.run()
+
+    if not quiet:
+        print(f"{name}: {received} packets received, {sent} sent")
+
+    device.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

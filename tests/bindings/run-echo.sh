@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Runs one echo example with --reply and checks it end to end: it prints
+# the device name first, `ping -c 3 -W 2` gets 3 replies over IPv4 and over
+# IPv6, each echo request is described on a line of its own in the shared
+# format, and the signal makes it exit 0 after its summary line.
+#
+# Usage (under unshare -n): run-echo.sh tun|tap TERM|INT COMMAND...
+set -u
+
+mode=$1 sig=$2
+shift 2
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in out err; do
+    [ -f "$tmp/$f" ] && { echo "--- example std$f:" >&2; cat "$tmp/$f" >&2; }
+  done
+  exit 1
+}
+
+# Only ever in a namespace of our own: the caller's must stay untouched.
+if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
+  echo "Bail out! not in a private network namespace; run under unshare -n" >&2
+  exit 99
+fi
+ip link set lo up
+
+tmp=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+case $mode in
+  tun) "$@" --reply >"$tmp/out" 2>"$tmp/err" & ;;
+  tap) "$@" --reply --tap >"$tmp/out" 2>"$tmp/err" & ;;
+  *) echo "usage: $0 tun|tap TERM|INT COMMAND..." >&2; exit 2 ;;
+esac
+pid=$!
+
+# The device name comes first, on its own line, flushed.
+name=
+for _ in $(seq 100); do
+  name=$(head -n 1 "$tmp/out")
+  [ -n "$name" ] && break
+  kill -0 "$pid" 2>/dev/null || fail "$* exited before printing the device name"
+  sleep 0.1
+done
+echo "$name" | grep -Eqx "${mode}[0-9]+" || fail "first line '$name' is not a $mode device name"
+
+if [ "$mode" = tun ]; then
+  ip addr add 192.0.2.1 peer 192.0.2.2 dev "$name"
+else
+  ip addr add 192.0.2.1/24 dev "$name"
+fi
+# With a TUN, an IPv6 peer address makes no route: use a prefix.
+ip -6 addr add 2001:db8::1/64 dev "$name" nodad
+ip link set "$name" up || fail "cannot configure $name"
+
+for target in 192.0.2.2 2001:db8::2; do
+  ping -n -c 3 -W 2 -i 0.2 "$target" >"$tmp/ping" 2>&1
+  status=$?
+  cat "$tmp/ping"
+  if [ $status -ne 0 ] || ! grep -q '3 packets transmitted, 3 received' "$tmp/ping"; then
+    fail "ping $target did not get 3 replies"
+  fi
+done
+
+# ping does not check checksums itself; the kernel counts bad ones.
+counter() {
+  awk -v name="$1" '
+    FILENAME ~ /snmp6$/ && $1 == name { print $2 }
+    FILENAME ~ /snmp$/ && !($1 in names) { for (i = 2; i <= NF; i++) names[$1, i] = $i; names[$1] = 1; next }
+    FILENAME ~ /snmp$/ { for (i = 2; i <= NF; i++) if (substr($1, 1, length($1) - 1) names[$1, i] == name) print $i }
+  ' /proc/net/snmp /proc/net/snmp6
+}
+for c in IcmpInCsumErrors:0 Icmp6InCsumErrors:0 IcmpInEchoReps:3 Icmp6InEchoReplies:3; do
+  [ "$(counter "${c%:*}")" = "${c#*:}" ] || fail "${c%:*} is $(counter "${c%:*}"), not ${c#*:}"
+done
+
+kill -"$sig" "$pid"
+status=0
+wait "$pid" || status=$?
+pid=
+[ $status -eq 0 ] || fail "exit status $status after SIG$sig"
+cat "$tmp/out"
+
+count() {
+  grep -cxF "$name: $1" "$tmp/out"
+}
+[ "$(count '84 bytes IPv4 ICMP 192.0.2.1 > 192.0.2.2 type 8')" -eq 3 ] ||
+  fail "not 3 lines for the IPv4 echo requests"
+[ "$(count '104 bytes IPv6 ICMPv6 2001:db8::1 > 2001:db8::2 type 128')" -eq 3 ] ||
+  fail "not 3 lines for the IPv6 echo requests"
+if [ "$mode" = tap ]; then
+  [ "$(count '42 bytes ARP request 192.0.2.1 > 192.0.2.2')" -ge 1 ] ||
+    fail "no line for the ARP request"
+  [ "$(count '72 bytes IPv6 ICMPv6 2001:db8::1 > ff02::1:ff00:2 type 135')" -ge 1 ] ||
+    fail "no line for the neighbour solicitation"
+fi
+
+# Every other line is a packet, and the last one the summary.
+lines=$(wc -l <"$tmp/out")
+last=$(tail -n 1 "$tmp/out")
+echo "$last" | grep -Eqx "$name: [0-9]+ packets received, [0-9]+ sent" ||
+  fail "last line '$last' is not the summary"
+received=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\1/')
+sent=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\2/')
+[ "$received" -eq $((lines - 2)) ] || fail "$received packets received but $((lines - 2)) lines"
+if [ "$sent" -lt 6 ] || [ "$sent" -gt "$received" ]; then
+  fail "$sent packets sent"
+fi
+[ ! -s "$tmp/err" ] || fail "the example wrote to stderr"
+echo "PASS: $* ($mode, SIG$sig)"

@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Shared by the Python tests: TAP output for unittest, a guard against
+# running outside a private network namespace, and small helpers.
+
+import importlib.util
+import os
+import subprocess
+import sys
+import traceback
+import unittest
+
+import gi
+
+gi.require_version("Gio", "2.0")
+gi.require_version("TunTap", "1.0")
+from gi.repository import GLib, Gio, TunTap  # noqa: E402
+
+__all__ = ["GLib", "Gio", "TunTap", "assert_io_error", "ensure_private_netns",
+           "ip", "load_example", "main", "run_loop", "snmp"]
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "..", "examples")
+
+
+def ensure_private_netns():
+    """Refuses to run in the caller's network namespace: the tests add
+    addresses and delete links, which must only happen in one that
+    `unshare -n` made for this process."""
+    try:
+        private = (os.readlink("/proc/self/ns/net")
+                   != os.readlink(f"/proc/{os.getppid()}/ns/net"))
+    except OSError:
+        private = False
+    if not private:
+        print("Bail out! not in a private network namespace; run under unshare -n",
+              flush=True)
+        sys.exit(99)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+def ip(*args):
+    """Runs `ip ARGS`; raises with ip's message if it fails."""
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"ip {' '.join(args)}: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def snmp():
+    """This namespace's IP statistics, as {"IcmpInCsumErrors": 0, ...}:
+    ping does not check checksums itself, the kernel counts them."""
+    counters = {}
+    with open("/proc/net/snmp") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        proto, *names = names.split()
+        counters.update({proto[:-1] + n: int(v) for n, v in zip(names, values.split()[1:])})
+    with open("/proc/net/snmp6") as f:
+        counters.update({n: int(v) for n, v in (line.split() for line in f if line.strip())})
+    return counters
+
+
+def load_example():
+    """Imports examples/echo.py as a module (its main() does not run)."""
+    spec = importlib.util.spec_from_file_location(
+        "echo_example", os.path.join(EXAMPLES, "echo.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_io_error(test, error, code):
+    """Checks that a GLib.Error is G_IO_ERROR with @code."""
+    test.assertIsInstance(error, GLib.Error)
+    test.assertEqual(error.domain, GLib.quark_to_string(Gio.io_error_quark()))
+    test.assertTrue(error.matches(Gio.io_error_quark(), code),
+                    f"expected {code.value_nick}, got code {error.code}: {error.message}")
+
+
+def run_loop(loop, seconds):
+    """Runs @loop until it quits; returns False if @seconds passed first."""
+    timed_out = []
+
+    def on_timeout():
+        timed_out.append(True)
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    source = GLib.timeout_add(int(seconds * 1000), on_timeout)
+    loop.run()
+    if not timed_out:
+        GLib.source_remove(source)
+    return not timed_out
+
+
+class TapResult(unittest.TestResult):
+    """Writes one TAP line per test, with failures as diagnostics."""
+
+    def __init__(self):
+        super().__init__()
+        self.number = 0
+
+    def _line(self, ok, test, directive="", err=None):
+        self.number += 1
+        print(f"{'ok' if ok else 'not ok'} {self.number} {test.id()}{directive}")
+        if err is not None:
+            for line in "".join(traceback.format_exception(*err)).splitlines():
+                print(f"# {line}")
+        sys.stdout.flush()
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._line(True, test)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._line(False, test, err=err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._line(False, test, err=err)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(True, test, f" # SKIP {reason}")
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._line(True, test, " # TODO expected failure")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._line(False, test, " # unexpected success")
+
+
+def main(namespace=True):
+    """Runs the tests of the __main__ module, writing TAP to stdout."""
+    if namespace:
+        ensure_private_netns()
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules["__main__"])
+    print(f"1..{suite.countTestCases()}", flush=True)
+    result = TapResult()
+    suite.run(result)
+    sys.exit(0 if result.wasSuccessful() else 1)
