@@ -4,7 +4,8 @@
 # The echo demo end to end, from a fresh Debian 12 machine, as root:
 # installs the dependencies, builds, and in a private network namespace (the
 # machine's own network is never touched) runs examples/echo-gmain --reply on
-# a TUN device and pings through it, IPv4 and IPv6.
+# a TUN device, which configures its own addresses and brings the link up
+# through the library (no ip, no ifconfig), and pings through it.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/_build}
@@ -20,12 +21,11 @@ exec unshare --net sh -eu -c '
   echo_bin=$1
   log=$(mktemp)
   trap "rm -f $log" EXIT
-  "$echo_bin" --name demo0 --reply >"$log" 2>&1 &
+  "$echo_bin" --name demo0 --reply \
+    --address 192.0.2.1 --peer 192.0.2.2 --address 2001:db8::1/64 >"$log" 2>&1 &
   pid=$!
-  for i in $(seq 50); do ip link show demo0 >/dev/null 2>&1 && break; sleep 0.1; done
-  ip addr add 192.0.2.1 peer 192.0.2.2 dev demo0
-  ip -6 addr add 2001:db8::1/64 dev demo0 nodad
-  ip link set demo0 up
+  # echo-gmain prints the device name once the link is configured and up.
+  for i in $(seq 50); do [ -s "$log" ] && break; sleep 0.1; done
   echo "== ping 192.0.2.2 (answered by echo-gmain through demo0)"
   ping -c 3 -i 0.3 -W 2 192.0.2.2
   echo "== ping 2001:db8::2"

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib-unix.h>
 #include <tuntap-glib/tuntap-glib.h>
 
@@ -85,6 +86,83 @@ on_closed (TunTapDevice *device,
   g_main_loop_quit (echo->loop);
 }
 
+/* --address and --peer arrive in order; a --peer belongs to the --address
+ * before it. */
+typedef struct {
+  char *address;
+  char *peer;
+} AddressOption;
+
+static GArray *address_options;
+
+static gboolean
+on_address_option (const char  *option_name,
+                   const char  *value,
+                   gpointer     data,
+                   GError     **error)
+{
+  AddressOption opt = { g_strdup (value), NULL };
+
+  g_array_append_val (address_options, opt);
+  return TRUE;
+}
+
+static gboolean
+on_peer_option (const char  *option_name,
+                const char  *value,
+                gpointer     data,
+                GError     **error)
+{
+  AddressOption *last;
+
+  if (address_options->len == 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--peer %s must follow the --address it belongs to", value);
+      return FALSE;
+    }
+  last = &g_array_index (address_options, AddressOption, address_options->len - 1);
+  if (last->peer != NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--address %s has two peers", last->address);
+      return FALSE;
+    }
+  last->peer = g_strdup (value);
+  return TRUE;
+}
+
+static void
+address_option_clear (gpointer data)
+{
+  AddressOption *opt = data;
+
+  g_free (opt->address);
+  g_free (opt->peer);
+}
+
+/* Configures the link through the library: MTU, addresses, then up. */
+static gboolean
+configure_link (TunTapDevice  *device,
+                int            mtu,
+                GError       **error)
+{
+  if (mtu >= 0 && !tun_tap_device_set_mtu (device, (guint) mtu, error))
+    return FALSE;
+
+  for (guint i = 0; i < address_options->len; i++)
+    {
+      AddressOption *opt = &g_array_index (address_options, AddressOption, i);
+
+      if (!tun_tap_device_add_address_from_string (device, opt->address, opt->peer, error))
+        return FALSE;
+    }
+
+  if (mtu >= 0 || address_options->len > 0)
+    return tun_tap_device_set_up (device, TRUE, error);
+  return TRUE;
+}
+
 static gboolean
 on_signal (gpointer user_data)
 {
@@ -100,6 +178,7 @@ main (int   argc,
 {
   g_autofree char *name = NULL;
   gboolean tap = FALSE, reply = FALSE, quiet = FALSE;
+  int mtu = -1;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
   Echo echo = { 0 };
@@ -108,8 +187,14 @@ main (int   argc,
     { "tap", 0, 0, G_OPTION_ARG_NONE, &tap, "Open a TAP (Ethernet) device instead of TUN", NULL },
     { "reply", 'r', 0, G_OPTION_ARG_NONE, &reply, "Answer pings (and reflect UDP/TCP) instead of echoing verbatim", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Do not print a line per packet", NULL },
+    { "address", 'a', 0, G_OPTION_ARG_CALLBACK, on_address_option, "Add an address, IPv4 or IPv6 (repeatable), and bring the link up", "CIDR" },
+    { "peer", 'p', 0, G_OPTION_ARG_CALLBACK, on_peer_option, "Point-to-point peer of the preceding --address", "ADDR" },
+    { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "Set the MTU and bring the link up", "N" },
     G_OPTION_ENTRY_NULL
   };
+
+  address_options = g_array_new (FALSE, TRUE, sizeof (AddressOption));
+  g_array_set_clear_func (address_options, address_option_clear);
 
   context = g_option_context_new ("- echo packets through a TUN/TAP device");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -128,6 +213,13 @@ main (int   argc,
   if (echo.device == NULL)
     {
       fprintf (stderr, "echo-gmain: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  if (!configure_link (echo.device, mtu, &error))
+    {
+      fprintf (stderr, "echo-gmain: %s\n", error->message);
+      g_object_unref (echo.device);
       return EXIT_FAILURE;
     }
 
@@ -154,5 +246,6 @@ main (int   argc,
   tun_tap_device_close (echo.device);
   g_object_unref (echo.device);
   g_main_loop_unref (echo.loop);
+  g_array_unref (address_options);
   return echo.status;
 }

@@ -4,9 +4,13 @@
 #include "tun-tap-device.h"
 #include "tun-tap-enum-types.h"
 #include "tun-tap-kernel.h"
+#include "tun-tap-netlink.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+#include <linux/if_tun.h>
 
 /**
  * TunTapDevice:
@@ -68,6 +72,23 @@ struct _TunTapDevice
 
   guint8       *buffer;         /* one read buffer for the whole lifetime */
   gsize         max_packet;     /* largest packet send() lets through */
+
+  /* Lifecycle: requested at construction, then what the kernel says. */
+  gboolean      persistent;
+  gboolean      exclusive;
+  gboolean      multi_queue;
+  gboolean      queue_enabled;
+  gint64        owner;          /* -1: none */
+  gint64        group;          /* -1: none */
+
+  /* Link state, kept current by the context's rtnetlink monitor. */
+  int           ifindex;
+  gboolean      up;
+  gboolean      carrier;
+  guint         mtu;
+  char         *hardware_address;  /* NULL on TUN */
+  TunTapNetlinkMonitor *monitor;
+  guint         monitor_watch;
 };
 
 typedef enum {
@@ -76,13 +97,25 @@ typedef enum {
   PROP_PACKET_INFO,
   PROP_FD,
   PROP_CLOSED,
+  PROP_PERSISTENT,
+  PROP_EXCLUSIVE,
+  PROP_MULTI_QUEUE,
+  PROP_QUEUE_ENABLED,
+  PROP_OWNER,
+  PROP_GROUP,
+  PROP_IFINDEX,
+  PROP_UP,
+  PROP_CARRIER,
+  PROP_MTU,
+  PROP_HARDWARE_ADDRESS,
 } TunTapDeviceProperty;
 
-static GParamSpec *properties[PROP_CLOSED + 1];
+static GParamSpec *properties[PROP_HARDWARE_ADDRESS + 1];
 
 enum {
   SIGNAL_PACKET_RECEIVED,
   SIGNAL_CLOSED,
+  SIGNAL_ADDRESSES_CHANGED,
   N_SIGNALS
 };
 
@@ -112,6 +145,11 @@ tun_tap_device_shut_down (TunTapDevice *self,
       g_clear_pointer (&self->watch, g_source_unref);
     }
   g_clear_pointer (&self->channel, g_io_channel_unref);
+
+  if (self->monitor_watch != 0)
+    tun_tap_netlink_monitor_remove_watch (self->monitor, self->monitor_watch);
+  self->monitor_watch = 0;
+  g_clear_pointer (&self->monitor, tun_tap_netlink_monitor_unref);
 
   g_rw_lock_writer_lock (&self->fd_lock);
   fd = self->fd;
@@ -223,8 +261,11 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
   return keep;
 }
 
+/* @ask_kernel: read the MTU with an ioctl instead of trusting the cached
+ * one, for send()'s slow path (any thread, before the monitor caught up). */
 static void
-tun_tap_device_update_max_packet (TunTapDevice *self)
+tun_tap_device_update_max_packet (TunTapDevice *self,
+                                  gboolean      ask_kernel)
 {
   gsize overhead = self->packet_info ? TUN_TAP_PI_HEADER_SIZE : 0;
   int mtu;
@@ -236,11 +277,221 @@ tun_tap_device_update_max_packet (TunTapDevice *self)
       return;
     }
 
-  mtu = tun_tap_kernel_get_mtu (self->name);
+  mtu = ask_kernel ? 0 : (int) self->mtu;
+  if (mtu <= 0)
+    mtu = tun_tap_kernel_get_mtu (self->name);
   if (mtu <= 0)
     mtu = 65535;
   /* Ethernet header plus one VLAN tag on top of the MTU. */
   self->max_packet = (gsize) mtu + TUN_TAP_ETH_HEADER_SIZE + 4 + overhead;
+}
+
+static char *
+format_hardware_address (const guint8 mac[6])
+{
+  return g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x",
+                          mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+static void refresh_link (TunTapDevice *self);
+
+/* Takes in the kernel's view of the link and notifies what changed. */
+static void
+tun_tap_device_apply_link (TunTapDevice         *self,
+                           const TunTapLinkInfo *info)
+{
+  GObject *object = G_OBJECT (self);
+
+  g_object_freeze_notify (object);
+
+  if (info->name[0] != '\0' && g_strcmp0 (info->name, self->name) != 0)
+    {
+      char *old;
+
+      /* send() may be formatting an error with the old name. */
+      g_rw_lock_writer_lock (&self->fd_lock);
+      old = self->name;
+      self->name = g_strdup (info->name);
+      g_rw_lock_writer_unlock (&self->fd_lock);
+      g_free (old);
+      g_object_notify_by_pspec (object, properties[PROP_NAME]);
+    }
+
+  if (info->up != self->up)
+    {
+      self->up = info->up;
+      g_object_notify_by_pspec (object, properties[PROP_UP]);
+    }
+
+  if (info->carrier != self->carrier)
+    {
+      self->carrier = info->carrier;
+      g_object_notify_by_pspec (object, properties[PROP_CARRIER]);
+    }
+
+  if (info->mtu != 0 && info->mtu != self->mtu)
+    {
+      self->mtu = info->mtu;
+      tun_tap_device_update_max_packet (self, FALSE);
+      g_object_notify_by_pspec (object, properties[PROP_MTU]);
+    }
+
+  if (info->has_hwaddr && self->mode == TUN_TAP_MODE_TAP)
+    {
+      g_autofree char *mac = format_hardware_address (info->hwaddr);
+
+      if (g_strcmp0 (mac, self->hardware_address) != 0)
+        {
+          g_free (self->hardware_address);
+          self->hardware_address = g_steal_pointer (&mac);
+          g_object_notify_by_pspec (object, properties[PROP_HARDWARE_ADDRESS]);
+        }
+    }
+
+  if (info->is_tun)
+    {
+      gint64 owner = info->owner, group = info->group;
+
+      if (info->persist != self->persistent)
+        {
+          self->persistent = info->persist;
+          g_object_notify_by_pspec (object, properties[PROP_PERSISTENT]);
+        }
+      if (owner != self->owner)
+        {
+          self->owner = owner;
+          g_object_notify_by_pspec (object, properties[PROP_OWNER]);
+        }
+      if (group != self->group)
+        {
+          self->group = group;
+          g_object_notify_by_pspec (object, properties[PROP_GROUP]);
+        }
+    }
+
+  g_object_thaw_notify (object);
+}
+
+static void
+tun_tap_device_link_changed (const TunTapLinkInfo *info,
+                             gboolean              deleted,
+                             gpointer              user_data)
+{
+  TunTapDevice *self = TUN_TAP_DEVICE (user_data);
+
+  if (self->closed)
+    return;
+
+  if (deleted)
+    {
+      /* The fd's POLLERR says the same; whichever comes first closes. */
+      g_object_ref (self);
+      tun_tap_device_broke (self, EBADFD);
+      g_object_unref (self);
+      return;
+    }
+
+  /* Events can be older than what a set_*() call already read back; take
+   * the kernel's current state so properties never flip back and forth. */
+  refresh_link (self);
+}
+
+static void
+tun_tap_device_addresses_changed (gpointer user_data)
+{
+  TunTapDevice *self = TUN_TAP_DEVICE (user_data);
+
+  if (!self->closed)
+    g_signal_emit (self, signals[SIGNAL_ADDRESSES_CHANGED], 0);
+}
+
+/* Subscribes to the context's rtnetlink monitor first, then reads the
+ * link, so no change can fall between the two. Without rtnetlink the
+ * device still moves packets; only the link properties stay unknown. */
+static void
+tun_tap_device_start_link_monitor (TunTapDevice *self,
+                                   gboolean      adopted)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapLinkInfo info;
+
+  self->ifindex = (int) if_nametoindex (self->name);
+  if (self->ifindex <= 0)
+    {
+      g_debug ("“%s” has no ifindex in this network namespace", self->name);
+      return;
+    }
+
+  self->monitor = tun_tap_netlink_monitor_get_for_context (self->context, &error);
+  if (self->monitor == NULL)
+    g_debug ("No rtnetlink monitor for “%s”: %s", self->name, error->message);
+  else
+    self->monitor_watch =
+      tun_tap_netlink_monitor_add_watch (self->monitor, self->ifindex,
+                                         tun_tap_device_link_changed,
+                                         tun_tap_device_addresses_changed,
+                                         self);
+  g_clear_error (&error);
+
+  if (!tun_tap_netlink_get_link (self->ifindex, &info, &error))
+    {
+      g_debug ("Cannot read the link of “%s”: %s", self->name, error->message);
+      return;
+    }
+
+  /* TUNGETIFF cannot tell packet information from IFF_NOFILTER; the
+   * link's tun attributes can. */
+  if (adopted && info.is_tun)
+    self->packet_info = info.pi;
+
+  /* Quietly: nobody can have connected to notify yet. */
+  self->up = info.up;
+  self->carrier = info.carrier;
+  self->mtu = info.mtu;
+  if (info.has_hwaddr && self->mode == TUN_TAP_MODE_TAP)
+    self->hardware_address = format_hardware_address (info.hwaddr);
+  if (info.is_tun)
+    {
+      self->persistent = info.persist;
+      self->owner = info.owner;
+      self->group = info.group;
+      if (adopted)
+        self->multi_queue = info.multi_queue;
+    }
+}
+
+/* EPERM from TUNSETIFF on an existing device: say who owns it. */
+static void
+explain_permission_denied (TunTapDevice *self)
+{
+  TunTapLinkInfo info;
+  int ifindex;
+  char owner[32] = "no user", group[32] = "no group";
+  GError *error = self->init_error;
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ||
+      self->name == NULL || strchr (self->name, '%') != NULL)
+    return;
+
+  ifindex = (int) if_nametoindex (self->name);
+  if (ifindex <= 0 || !tun_tap_netlink_get_link (ifindex, &info, NULL) || !info.is_tun)
+    return;
+
+  if (info.owner >= 0)
+    g_snprintf (owner, sizeof owner, "uid %" G_GINT64_FORMAT, info.owner);
+  if (info.group >= 0)
+    g_snprintf (group, sizeof group, "gid %" G_GINT64_FORMAT, info.group);
+
+  g_free (error->message);
+  error->message =
+    g_strdup_printf ("Cannot attach to %s device “%s”: it is owned by %s and %s, "
+                     "and this process (uid %u, gid %u) is neither and lacks "
+                     "CAP_NET_ADMIN; run it as the owner or in the group, or have "
+                     "an administrator recreate the device for this user "
+                     "(ip tuntap add dev %s mode %s user %u)",
+                     info.tun_type == IFF_TAP ? "TAP" : "TUN", self->name, owner, group,
+                     (guint) getuid (), (guint) getgid (), self->name,
+                     info.tun_type == IFF_TAP ? "tap" : "tun", (guint) getuid ());
 }
 
 static gboolean
@@ -274,20 +525,36 @@ tun_tap_device_initable_init (GInitable     *initable,
     }
   else
     {
-      fd = tun_tap_kernel_open (self->name, self->mode, self->packet_info,
+      TunTapKernelOptions options = {
+        .packet_info = self->packet_info,
+        .multi_queue = self->multi_queue,
+        .exclusive = self->exclusive,
+        .persistent = self->persistent,
+        .owner = self->owner,
+        .group = self->group,
+      };
+
+      fd = tun_tap_kernel_open (self->name, self->mode, &options,
                                 &info, &self->init_error);
       if (fd < 0)
-        goto fail;
+        {
+          explain_permission_denied (self);
+          goto fail;
+        }
     }
 
   g_free (self->name);
   self->name = g_strdup (info.name);
   self->mode = info.mode;
   self->packet_info = info.packet_info;
+  self->multi_queue = info.multi_queue;
+  self->queue_enabled = info.queue_enabled;
   self->fd = fd;
   self->closed = FALSE;
   self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
-  tun_tap_device_update_max_packet (self);
+
+  tun_tap_device_start_link_monitor (self, self->adopt_fd >= 0);
+  tun_tap_device_update_max_packet (self, FALSE);
 
   self->channel = g_io_channel_unix_new (fd);
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -331,6 +598,7 @@ tun_tap_device_finalize (GObject *object)
   TunTapDevice *self = TUN_TAP_DEVICE (object);
 
   g_free (self->name);
+  g_free (self->hardware_address);
   g_clear_error (&self->init_error);
   g_main_context_unref (self->context);
   g_rw_lock_clear (&self->fd_lock);
@@ -363,6 +631,39 @@ tun_tap_device_get_property (GObject    *object,
     case PROP_CLOSED:
       g_value_set_boolean (value, self->closed);
       break;
+    case PROP_PERSISTENT:
+      g_value_set_boolean (value, self->persistent);
+      break;
+    case PROP_EXCLUSIVE:
+      g_value_set_boolean (value, self->exclusive);
+      break;
+    case PROP_MULTI_QUEUE:
+      g_value_set_boolean (value, self->multi_queue);
+      break;
+    case PROP_QUEUE_ENABLED:
+      g_value_set_boolean (value, self->queue_enabled);
+      break;
+    case PROP_OWNER:
+      g_value_set_int64 (value, self->owner);
+      break;
+    case PROP_GROUP:
+      g_value_set_int64 (value, self->group);
+      break;
+    case PROP_IFINDEX:
+      g_value_set_int (value, self->ifindex);
+      break;
+    case PROP_UP:
+      g_value_set_boolean (value, self->up);
+      break;
+    case PROP_CARRIER:
+      g_value_set_boolean (value, self->carrier);
+      break;
+    case PROP_MTU:
+      g_value_set_uint (value, self->mtu);
+      break;
+    case PROP_HARDWARE_ADDRESS:
+      g_value_set_string (value, self->hardware_address);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -392,7 +693,40 @@ tun_tap_device_set_property (GObject      *object,
     case PROP_FD:
       self->adopt_fd = g_value_get_int (value);
       break;
+    case PROP_PERSISTENT:
+      self->persistent = g_value_get_boolean (value);
+      break;
+    case PROP_EXCLUSIVE:
+      self->exclusive = g_value_get_boolean (value);
+      break;
+    case PROP_MULTI_QUEUE:
+      self->multi_queue = g_value_get_boolean (value);
+      break;
+    case PROP_OWNER:
+      self->owner = g_value_get_int64 (value);
+      break;
+    case PROP_GROUP:
+      self->group = g_value_get_int64 (value);
+      break;
+    case PROP_QUEUE_ENABLED:
+      {
+        g_autoptr(GError) error = NULL;
+        if (!tun_tap_device_set_queue_enabled (self, g_value_get_boolean (value), &error))
+          g_warning ("%s", error->message);
+      }
+      break;
+    case PROP_HARDWARE_ADDRESS:
+      {
+        g_autoptr(GError) error = NULL;
+        if (!tun_tap_device_set_hardware_address (self, g_value_get_string (value), &error))
+          g_warning ("%s", error->message);
+      }
+      break;
     case PROP_CLOSED:
+    case PROP_IFINDEX:
+    case PROP_UP:
+    case PROP_CARRIER:
+    case PROP_MTU:
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -480,6 +814,158 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
                           G_PARAM_READABLE |
                           G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
+  /**
+   * TunTapDevice:persistent:
+   *
+   * Whether the interface outlives the device's file descriptor. At
+   * construction: make the interface persistent. A persistent interface
+   * the library creates is always given an owner (by default the calling
+   * uid), so it is never left open to every user. Attaching to an existing
+   * persistent interface never clears its persistence; once initialised the
+   * property reads what the kernel says. Change it with
+   * [method@TunTap.Device.set_persistent].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PERSISTENT] =
+    g_param_spec_boolean ("persistent", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:exclusive:
+   *
+   * Create the interface, never attach to an existing one: construction
+   * fails with %G_IO_ERROR_EXISTS when the name is taken.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_EXCLUSIVE] =
+    g_param_spec_boolean ("exclusive", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:multi-queue:
+   *
+   * Open one queue of a multi-queue interface. Every `TunTapDevice` with
+   * this set and the same name is one more queue of the same interface;
+   * the kernel spreads flows over the queues.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MULTI_QUEUE] =
+    g_param_spec_boolean ("multi-queue", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:queue-enabled:
+   *
+   * Whether this queue of a multi-queue interface takes traffic. Setting
+   * it to %FALSE detaches the queue so the kernel steers every flow to the
+   * other queues. See [method@TunTap.Device.set_queue_enabled].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_QUEUE_ENABLED] =
+    g_param_spec_boolean ("queue-enabled", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:owner:
+   *
+   * The uid allowed to attach to the interface without CAP_NET_ADMIN, or
+   * -1 for none. At construction: applied when the library creates the
+   * interface. Once initialised: what the kernel says.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_OWNER] =
+    g_param_spec_int64 ("owner", NULL, NULL, -1, G_MAXUINT32, -1,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:group:
+   *
+   * The gid whose members may attach to the interface without
+   * CAP_NET_ADMIN, or -1 for none; like [property@TunTap.Device:owner].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_GROUP] =
+    g_param_spec_int64 ("group", NULL, NULL, -1, G_MAXUINT32, -1,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:ifindex:
+   *
+   * The interface index, which stays the same when the interface is
+   * renamed; 0 if unknown.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_IFINDEX] =
+    g_param_spec_int ("ifindex", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE |
+                      G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:up:
+   *
+   * Whether the link is administratively up. Follows changes made by any
+   * program; see [method@TunTap.Device.set_up].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_UP] =
+    g_param_spec_boolean ("up", NULL, NULL, FALSE,
+                          G_PARAM_READABLE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:carrier:
+   *
+   * Whether the kernel sees a carrier on the link. See
+   * [method@TunTap.Device.set_carrier].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CARRIER] =
+    g_param_spec_boolean ("carrier", NULL, NULL, FALSE,
+                          G_PARAM_READABLE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:mtu:
+   *
+   * The link's MTU. Follows changes made by any program; see
+   * [method@TunTap.Device.set_mtu].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_MTU] =
+    g_param_spec_uint ("mtu", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE |
+                       G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:hardware-address:
+   *
+   * The MAC address of a TAP device as a string like
+   * `02:00:00:00:00:01`; %NULL on a TUN device, which has none. Setting it
+   * calls [method@TunTap.Device.set_hardware_address].
+   *
+   * Since: 0.1
+   */
+  properties[PROP_HARDWARE_ADDRESS] =
+    g_param_spec_string ("hardware-address", NULL, NULL, NULL,
+                         G_PARAM_READWRITE |
+                         G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   g_object_class_install_properties (object_class, G_N_ELEMENTS (properties), properties);
 
   /**
@@ -526,6 +1012,23 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1,
                   G_TYPE_ERROR);
+
+  /**
+   * TunTapDevice::addresses-changed:
+   * @self: the device
+   *
+   * Emitted when an address is added to or removed from the interface, by
+   * this program or any other. Call [method@TunTap.Device.get_addresses]
+   * for the current list.
+   *
+   * Since: 0.1
+   */
+  signals[SIGNAL_ADDRESSES_CHANGED] =
+    g_signal_new ("addresses-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -535,6 +1038,9 @@ tun_tap_device_init (TunTapDevice *self)
   self->adopt_fd = -1;
   self->closed = TRUE;   /* until initialised */
   self->mode = TUN_TAP_MODE_TUN;
+  self->owner = -1;
+  self->group = -1;
+  self->queue_enabled = TRUE;
   self->context = g_main_context_ref_thread_default ();
   g_rw_lock_init (&self->fd_lock);
 }
@@ -553,7 +1059,7 @@ tun_tap_device_init (TunTapDevice *self)
  * Errors are in the %G_IO_ERROR domain: %G_IO_ERROR_INVALID_ARGUMENT for a
  * name Linux would refuse or silently shorten (16 bytes or more, empty,
  * containing `/`, `:` or white space, a `%` other than one `%d`),
- * %G_IO_ERROR_BUSY when another process has the device open,
+ * %G_IO_ERROR_BUSY when the device is already open, in this process or another,
  * %G_IO_ERROR_EXISTS when an interface of that name exists and is not a
  * TUN/TAP device of this mode, %G_IO_ERROR_PERMISSION_DENIED without
  * CAP_NET_ADMIN or access to `/dev/net/tun`, and %G_IO_ERROR_NOT_FOUND when
@@ -760,7 +1266,7 @@ tun_tap_device_send (TunTapDevice  *self,
   /* The MTU may have been raised since we last looked: ask again, on this
    * slow path only, so the fast path costs no extra syscall. */
   if (len > self->max_packet)
-    tun_tap_device_update_max_packet (self);
+    tun_tap_device_update_max_packet (self, TRUE);
 
   if (len > self->max_packet)
     {
@@ -860,4 +1366,730 @@ tun_tap_device_is_closed (TunTapDevice *self)
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
 
   return self->closed;
+}
+
+/* Link configuration needs a live device whose interface we can see. */
+static gboolean
+check_configurable (TunTapDevice  *self,
+                    const char    *what,
+                    GError       **error)
+{
+  if (self->closed)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                   "Cannot %s on “%s”: the device is closed; create a new device",
+                   what, self->name ? self->name : "(unnamed)");
+      return FALSE;
+    }
+  if (self->ifindex <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "Cannot %s on “%s”: the interface is not in this process’s "
+                   "network namespace", what, self->name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads the link back right after a change, so getters agree with the
+ * kernel as soon as the call returns (the monitor's event follows later). */
+static void
+refresh_link (TunTapDevice *self)
+{
+  TunTapLinkInfo info;
+
+  if (self->ifindex > 0 && tun_tap_netlink_get_link (self->ifindex, &info, NULL))
+    tun_tap_device_apply_link (self, &info);
+}
+
+/**
+ * tun_tap_device_get_ifindex:
+ * @self: a device
+ *
+ * Gets the interface index.
+ *
+ * Returns: the ifindex, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+int
+tun_tap_device_get_ifindex (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), 0);
+
+  return self->ifindex;
+}
+
+/**
+ * tun_tap_device_get_up:
+ * @self: a device
+ *
+ * Gets whether the link is administratively up.
+ *
+ * Returns: the value of [property@TunTap.Device:up]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_up (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->up;
+}
+
+/**
+ * tun_tap_device_set_up:
+ * @self: a device
+ * @up: %TRUE to bring the link up, %FALSE to take it down
+ * @error: return location for a #GError
+ *
+ * Brings the link up or down, in-process through rtnetlink. Needs
+ * CAP_NET_ADMIN (%G_IO_ERROR_PERMISSION_DENIED otherwise; packet I/O keeps
+ * working).
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_up (TunTapDevice  *self,
+                       gboolean       up,
+                       GError       **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_configurable (self, up ? "bring the link up" : "take the link down", error) ||
+      !tun_tap_netlink_set_up (self->ifindex, self->name, up, error))
+    return FALSE;
+
+  refresh_link (self);
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_get_mtu:
+ * @self: a device
+ *
+ * Gets the link's MTU.
+ *
+ * Returns: the MTU, or 0 if unknown
+ *
+ * Since: 0.1
+ */
+guint
+tun_tap_device_get_mtu (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), 0);
+
+  return self->mtu;
+}
+
+/**
+ * tun_tap_device_set_mtu:
+ * @self: a device
+ * @mtu: the new MTU: 68 to 65535 on TUN, 68 to 65521 on TAP
+ * @error: return location for a #GError
+ *
+ * Sets the link's MTU. Values the kernel would refuse give
+ * %G_IO_ERROR_INVALID_ARGUMENT.
+ *
+ * Beware: an MTU below 1280 makes the kernel delete every IPv6 address of
+ * the interface, and raising it again does not bring them back.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_mtu (TunTapDevice  *self,
+                        guint          mtu,
+                        GError       **error)
+{
+  guint max;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  max = self->mode == TUN_TAP_MODE_TAP ? 65535 - TUN_TAP_ETH_HEADER_SIZE : 65535;
+  if (mtu < 68 || mtu > max)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot set the MTU of “%s” to %u: a %s device takes 68 to %u",
+                   self->name ? self->name : "(unnamed)", mtu,
+                   self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", max);
+      return FALSE;
+    }
+
+  if (!check_configurable (self, "set the MTU", error) ||
+      !tun_tap_netlink_set_mtu (self->ifindex, self->name, mtu, error))
+    return FALSE;
+
+  refresh_link (self);
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_get_carrier:
+ * @self: a device
+ *
+ * Gets whether the kernel sees a carrier on the link.
+ *
+ * Returns: the value of [property@TunTap.Device:carrier]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_carrier (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->carrier;
+}
+
+/**
+ * tun_tap_device_set_carrier:
+ * @self: a device
+ * @carrier: %FALSE to make the kernel report NO-CARRIER
+ * @error: return location for a #GError
+ *
+ * Switches the link's carrier, as a VPN client does while its tunnel is
+ * not established. Needs no capability: it acts on the device's file
+ * descriptor. %G_IO_ERROR_NOT_SUPPORTED on kernels without TUNSETCARRIER.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_carrier (TunTapDevice  *self,
+                            gboolean       carrier,
+                            GError       **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_configurable (self, "change the carrier", error) ||
+      !tun_tap_kernel_set_carrier (self->fd, self->name, carrier, error))
+    return FALSE;
+
+  refresh_link (self);
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_get_hardware_address:
+ * @self: a device
+ *
+ * Gets the MAC address of a TAP device.
+ *
+ * Returns: (nullable): the address as `xx:xx:xx:xx:xx:xx`, or %NULL on a
+ *   TUN device
+ *
+ * Since: 0.1
+ */
+const char *
+tun_tap_device_get_hardware_address (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
+
+  return self->hardware_address;
+}
+
+static gboolean
+parse_hardware_address (const char *text,
+                        guint8      mac[6])
+{
+  for (int i = 0; i < 6; i++)
+    {
+      int hi, lo;
+
+      if (text[0] == '\0' || text[1] == '\0')
+        return FALSE;
+      hi = g_ascii_xdigit_value (text[0]);
+      lo = g_ascii_xdigit_value (text[1]);
+      if (hi < 0 || lo < 0)
+        return FALSE;
+      mac[i] = (guint8) (hi << 4 | lo);
+      text += 2;
+      if (i < 5 && *text++ != ':')
+        return FALSE;
+    }
+  return *text == '\0';
+}
+
+/**
+ * tun_tap_device_set_hardware_address:
+ * @self: a device
+ * @address: a unicast MAC address such as `02:00:00:00:00:01`
+ * @error: return location for a #GError
+ *
+ * Sets the MAC address of a TAP device. %G_IO_ERROR_NOT_SUPPORTED on a TUN
+ * device, %G_IO_ERROR_INVALID_ARGUMENT for a malformed, multicast or
+ * all-zero address.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_hardware_address (TunTapDevice  *self,
+                                     const char    *address,
+                                     GError       **error)
+{
+  guint8 mac[6];
+  static const guint8 zero[6] = { 0 };
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->mode != TUN_TAP_MODE_TAP)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Cannot set a hardware address on “%s”: a TUN device has no link "
+                   "layer; use a TAP device", self->name ? self->name : "(unnamed)");
+      return FALSE;
+    }
+
+  if (address == NULL || !parse_hardware_address (address, mac) ||
+      (mac[0] & 1) != 0 || memcmp (mac, zero, 6) == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot set the hardware address of “%s” to “%s”: give a unicast "
+                   "MAC address as six hex pairs, like “02:00:00:00:00:01”",
+                   self->name ? self->name : "(unnamed)", address ? address : "(null)");
+      return FALSE;
+    }
+
+  if (!check_configurable (self, "set the hardware address", error) ||
+      !tun_tap_netlink_set_hwaddr (self->ifindex, self->name, mac, error))
+    return FALSE;
+
+  refresh_link (self);
+  return TRUE;
+}
+
+static gboolean
+check_address_family (TunTapDevice     *self,
+                      GInetAddressMask *address,
+                      GInetAddress     *other,
+                      const char       *what,
+                      GError          **error)
+{
+  if (address == NULL || !G_IS_INET_ADDRESS_MASK (address))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot %s on “%s”: no address given",
+                   what, self->name ? self->name : "(unnamed)");
+      return FALSE;
+    }
+  if (other != NULL &&
+      g_inet_address_get_family (other) != g_inet_address_mask_get_family (address))
+    {
+      g_autofree char *a = g_inet_address_mask_to_string (address);
+      g_autofree char *b = g_inet_address_to_string (other);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot %s on “%s”: %s and %s are of different address families; "
+                   "use IPv4 with IPv4 and IPv6 with IPv6",
+                   what, self->name, a, b);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_add_address:
+ * @self: a device
+ * @address: the address and prefix length, IPv4 or IPv6
+ * @peer: (nullable): the point-to-point peer, as in `ip addr add A peer B`
+ * @error: return location for a #GError
+ *
+ * Adds an address to the interface. IPv6 addresses skip duplicate address
+ * detection (the link is virtual). %G_IO_ERROR_EXISTS if the interface has
+ * it already; %G_IO_ERROR_INVALID_ARGUMENT when @peer is of the other
+ * family or the kernel refuses the address; the kernel's own explanation
+ * is in the message.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_add_address (TunTapDevice      *self,
+                            GInetAddressMask  *address,
+                            GInetAddress      *peer,
+                            GError           **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return check_address_family (self, address, peer, "add an address", error) &&
+         check_configurable (self, "add an address", error) &&
+         tun_tap_netlink_add_address (self->ifindex, self->name, address, peer, error);
+}
+
+/**
+ * tun_tap_device_remove_address:
+ * @self: a device
+ * @address: the address and prefix length to remove
+ * @peer: (nullable): its peer, if it was added with one
+ * @error: return location for a #GError
+ *
+ * Removes an address from the interface. %G_IO_ERROR_INVALID_ARGUMENT if
+ * the interface does not have it.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_remove_address (TunTapDevice      *self,
+                               GInetAddressMask  *address,
+                               GInetAddress      *peer,
+                               GError           **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return check_address_family (self, address, peer, "remove an address", error) &&
+         check_configurable (self, "remove an address", error) &&
+         tun_tap_netlink_remove_address (self->ifindex, self->name, address, peer, error);
+}
+
+/**
+ * tun_tap_device_get_addresses:
+ * @self: a device
+ *
+ * Gets the interface's current IPv4 and IPv6 addresses (including IPv6
+ * link-local ones), as the kernel reports them now.
+ *
+ * Returns: (transfer container) (element-type GInetAddressMask): the
+ *   addresses; empty when there are none or the device is closed
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+tun_tap_device_get_addresses (TunTapDevice *self)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *addresses = NULL;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
+
+  if (!self->closed && self->ifindex > 0)
+    addresses = tun_tap_netlink_get_addresses (self->ifindex, &error);
+  if (addresses == NULL)
+    {
+      if (error != NULL)
+        g_debug ("Cannot list the addresses of “%s”: %s", self->name, error->message);
+      addresses = g_ptr_array_new_with_free_func (g_object_unref);
+    }
+  return addresses;
+}
+
+/**
+ * tun_tap_device_add_route:
+ * @self: a device
+ * @destination: the network to route into the device, IPv4 or IPv6
+ * @gateway: (nullable): a gateway on the link, or %NULL for a direct route
+ * @error: return location for a #GError
+ *
+ * Adds a route through the interface to the main table. The library
+ * never adds or removes routes by itself. The link must be up
+ * (%G_IO_ERROR_NETWORK_UNREACHABLE otherwise); %G_IO_ERROR_EXISTS for a
+ * route that is already there.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_add_route (TunTapDevice      *self,
+                          GInetAddressMask  *destination,
+                          GInetAddress      *gateway,
+                          GError           **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return check_address_family (self, destination, gateway, "add a route", error) &&
+         check_configurable (self, "add a route", error) &&
+         tun_tap_netlink_add_route (self->ifindex, self->name, destination, gateway, error);
+}
+
+/**
+ * tun_tap_device_remove_route:
+ * @self: a device
+ * @destination: the routed network
+ * @gateway: (nullable): its gateway, if it has one
+ * @error: return location for a #GError
+ *
+ * Removes a route through the interface.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_remove_route (TunTapDevice      *self,
+                             GInetAddressMask  *destination,
+                             GInetAddress      *gateway,
+                             GError           **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return check_address_family (self, destination, gateway, "remove a route", error) &&
+         check_configurable (self, "remove a route", error) &&
+         tun_tap_netlink_remove_route (self->ifindex, self->name, destination, gateway, error);
+}
+
+/**
+ * tun_tap_device_get_persistent:
+ * @self: a device
+ *
+ * Gets whether the interface outlives the device.
+ *
+ * Returns: the value of [property@TunTap.Device:persistent]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_persistent (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->persistent;
+}
+
+/**
+ * tun_tap_device_set_persistent:
+ * @self: a device
+ * @persistent: whether the interface should outlive the device
+ * @error: return location for a #GError
+ *
+ * Makes the interface persistent, or not: a non-persistent interface
+ * disappears when its last file descriptor is closed. This is the only
+ * way the library ever clears persistence.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_persistent (TunTapDevice  *self,
+                               gboolean       persistent,
+                               GError       **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_configurable (self, "change persistence", error) ||
+      !tun_tap_kernel_set_persistent (self->fd, self->name, persistent, error))
+    return FALSE;
+
+  if (self->persistent != persistent)
+    {
+      self->persistent = persistent;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PERSISTENT]);
+    }
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_get_owner:
+ * @self: a device
+ *
+ * Gets the uid that owns the interface.
+ *
+ * Returns: the owner's uid, or -1 for none
+ *
+ * Since: 0.1
+ */
+gint64
+tun_tap_device_get_owner (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+
+  return self->owner;
+}
+
+/**
+ * tun_tap_device_get_group:
+ * @self: a device
+ *
+ * Gets the gid that owns the interface.
+ *
+ * Returns: the group's gid, or -1 for none
+ *
+ * Since: 0.1
+ */
+gint64
+tun_tap_device_get_group (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+
+  return self->group;
+}
+
+/**
+ * tun_tap_device_get_multi_queue:
+ * @self: a device
+ *
+ * Gets whether this device is one queue of a multi-queue interface.
+ *
+ * Returns: the value of [property@TunTap.Device:multi-queue]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_multi_queue (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->multi_queue;
+}
+
+/**
+ * tun_tap_device_get_queue_enabled:
+ * @self: a device
+ *
+ * Gets whether this queue takes traffic.
+ *
+ * Returns: the value of [property@TunTap.Device:queue-enabled]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_queue_enabled (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->queue_enabled;
+}
+
+/**
+ * tun_tap_device_set_queue_enabled:
+ * @self: a device
+ * @enabled: %FALSE to detach this queue, %TRUE to attach it again
+ * @error: return location for a #GError
+ *
+ * Detaches this queue of a multi-queue interface, so the kernel steers
+ * its flows to the other queues, or attaches it again.
+ * %G_IO_ERROR_NOT_SUPPORTED on a device that is not multi-queue.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_set_queue_enabled (TunTapDevice  *self,
+                                  gboolean       enabled,
+                                  GError       **error)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!self->multi_queue)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Cannot %s the queue of “%s”: it is not a multi-queue device; "
+                   "construct it with “multi-queue” set",
+                   enabled ? "attach" : "detach", self->name ? self->name : "(unnamed)");
+      return FALSE;
+    }
+  if (!enabled == !self->queue_enabled)
+    return TRUE;
+  if (!check_configurable (self, enabled ? "attach the queue" : "detach the queue", error) ||
+      !tun_tap_kernel_set_queue_enabled (self->fd, self->name, enabled, error))
+    return FALSE;
+
+  self->queue_enabled = enabled;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_ENABLED]);
+  return TRUE;
+}
+
+static GInetAddressMask *
+parse_cidr (TunTapDevice  *self,
+            const char    *text,
+            GError       **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_auto(GStrv) parts = NULL;
+  guint64 length;
+  guint max;
+
+  if (text == NULL)
+    goto bad;
+  parts = g_strsplit (text, "/", 2);
+  address = g_inet_address_new_from_string (parts[0]);
+  if (address == NULL)
+    goto bad;
+
+  max = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 ? 128 : 32;
+  if (parts[1] == NULL)
+    length = max;
+  else if (!g_ascii_string_to_unsigned (parts[1], 10, 0, max, &length, NULL))
+    goto bad;
+
+  /* Not g_inet_address_mask_new(): it refuses host bits, and an interface
+   * address is exactly an address with its prefix length. */
+  return g_object_new (G_TYPE_INET_ADDRESS_MASK,
+                       "address", address, "length", (guint) length, NULL);
+
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "“%s” is not an address for “%s”: write it as 192.0.2.1/24 or "
+               "2001:db8::1/64", text ? text : "(null)",
+               self->name ? self->name : "(unnamed)");
+  return NULL;
+}
+
+/**
+ * tun_tap_device_add_address_from_string:
+ * @self: a device
+ * @address: an address with an optional prefix length, such as
+ *   `192.0.2.1/24` or `2001:db8::1/64` (without one: a host address)
+ * @peer: (nullable): the point-to-point peer, such as `192.0.2.2`
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.add_address], from strings. Convenient because
+ * [ctor@Gio.InetAddressMask.new_from_string] refuses an address with host
+ * bits set, which is what an interface address is.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_add_address_from_string (TunTapDevice  *self,
+                                        const char    *address,
+                                        const char    *peer,
+                                        GError       **error)
+{
+  g_autoptr(GInetAddressMask) mask = NULL;
+  g_autoptr(GInetAddress) peer_address = NULL;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  mask = parse_cidr (self, address, error);
+  if (mask == NULL)
+    return FALSE;
+
+  if (peer != NULL)
+    {
+      peer_address = g_inet_address_new_from_string (peer);
+      if (peer_address == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "“%s” is not a peer address for “%s”: write it as 192.0.2.2 "
+                       "or 2001:db8::2", peer, self->name ? self->name : "(unnamed)");
+          return FALSE;
+        }
+    }
+
+  return tun_tap_device_add_address (self, mask, peer_address, error);
 }

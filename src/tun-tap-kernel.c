@@ -169,15 +169,70 @@ set_setiff_error (GError     **error,
     }
 }
 
+static gboolean
+tun_ioctl_int (int            fd,
+               unsigned long  request,
+               unsigned long  value,
+               int           *out_errno)
+{
+  int r;
+
+  do
+    r = ioctl (fd, request, value);
+  while (r < 0 && errno == EINTR);
+
+  *out_errno = r < 0 ? errno : 0;
+  return r == 0;
+}
+
+/* Owner, group and persistence for an interface this open created; the
+ * owner goes first so a persistent device is never open to every user. */
+static gboolean
+apply_creation_options (int                        fd,
+                        const char                *name,
+                        const TunTapKernelOptions *options,
+                        GError                   **error)
+{
+  int errsv;
+
+  if (options->owner >= 0 || options->persistent)
+    {
+      gint64 owner = options->owner >= 0 ? options->owner : (gint64) getuid ();
+      if (!tun_ioctl_int (fd, TUNSETOWNER, (unsigned long) owner, &errsv))
+        {
+          g_set_error (error, G_IO_ERROR,
+                       errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
+                       "Cannot make uid %" G_GINT64_FORMAT " the owner of “%s”: %s%s",
+                       owner, name, g_strerror (errsv),
+                       errsv == EINVAL ? " (the uid is not mapped in this user namespace)" : "");
+          return FALSE;
+        }
+    }
+
+  if (options->group >= 0 &&
+      !tun_ioctl_int (fd, TUNSETGROUP, (unsigned long) options->group, &errsv))
+    {
+      g_set_error (error, G_IO_ERROR,
+                   errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
+                   "Cannot make gid %" G_GINT64_FORMAT " the group of “%s”: %s%s",
+                   options->group, name, g_strerror (errsv),
+                   errsv == EINVAL ? " (the gid is not mapped in this user namespace)" : "");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 int
-tun_tap_kernel_open (const char        *name,
-                     TunTapMode         mode,
-                     gboolean           packet_info,
-                     TunTapKernelInfo  *info,
-                     GError           **error)
+tun_tap_kernel_open (const char                *name,
+                     TunTapMode                 mode,
+                     const TunTapKernelOptions *options,
+                     TunTapKernelInfo          *info,
+                     GError                   **error)
 {
   struct ifreq ifr;
   const char *display_name;
+  gboolean existed;
   int fd, r;
 
   if (name != NULL && !tun_tap_kernel_validate_name (name, error))
@@ -191,11 +246,19 @@ tun_tap_kernel_open (const char        *name,
 
   memset (&ifr, 0, sizeof ifr);
   ifr.ifr_flags = (mode == TUN_TAP_MODE_TAP ? IFF_TAP : IFF_TUN);
-  if (!packet_info)
+  if (!options->packet_info)
     ifr.ifr_flags |= IFF_NO_PI;
+  if (options->multi_queue)
+    ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  if (options->exclusive)
+    ifr.ifr_flags |= IFF_TUN_EXCL;
   /* An empty name makes the kernel use "tun%d" or "tap%d". */
   if (name != NULL)
     memcpy (ifr.ifr_name, name, strlen (name));
+
+  /* Whether this open creates the interface decides whether owner and
+   * group may be applied; a template always creates. */
+  existed = interface_exists (display_name);
 
   do
     r = ioctl (fd, TUNSETIFF, &ifr);
@@ -205,15 +268,130 @@ tun_tap_kernel_open (const char        *name,
     {
       int errsv = errno;
       close (fd);
-      set_setiff_error (error, errsv, display_name, mode);
+      if (options->exclusive && errsv == EBUSY && interface_exists (display_name))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     "An interface named “%s” already exists and the device was "
+                     "opened exclusively; choose another name or attach without "
+                     "“exclusive”", display_name);
+      else
+        set_setiff_error (error, errsv, display_name, mode);
       return -1;
     }
 
   memset (info, 0, sizeof *info);
   memcpy (info->name, ifr.ifr_name, IFNAMSIZ - 1);
   info->mode = mode;
-  info->packet_info = packet_info;
+  info->packet_info = options->packet_info;
+  info->multi_queue = options->multi_queue;
+  info->queue_enabled = TRUE;
+  info->created = !existed;
+
+  if (info->created && !apply_creation_options (fd, info->name, options, error))
+    {
+      close (fd);
+      return -1;
+    }
+
+  if (options->persistent &&
+      !tun_tap_kernel_set_persistent (fd, info->name, TRUE, error))
+    {
+      close (fd);
+      return -1;
+    }
+
   return fd;
+}
+
+gboolean
+tun_tap_kernel_set_persistent (int          fd,
+                               const char  *name,
+                               gboolean     persistent,
+                               GError     **error)
+{
+  int errsv;
+
+  if (tun_ioctl_int (fd, TUNSETPERSIST, persistent ? 1 : 0, &errsv))
+    return TRUE;
+
+  if (errsv == EBADFD)
+    tun_tap_kernel_set_io_error (error, errsv, name, "change persistence");
+  else
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                 "Cannot make “%s” %s: %s", name,
+                 persistent ? "persistent" : "non-persistent", g_strerror (errsv));
+  return FALSE;
+}
+
+gboolean
+tun_tap_kernel_set_queue_enabled (int          fd,
+                                  const char  *name,
+                                  gboolean     enabled,
+                                  GError     **error)
+{
+  struct ifreq ifr;
+  int r;
+
+  memset (&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = enabled ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+  do
+    r = ioctl (fd, TUNSETQUEUE, &ifr);
+  while (r < 0 && errno == EINTR);
+
+  if (r == 0)
+    return TRUE;
+
+  if (errno == EBADFD)
+    tun_tap_kernel_set_io_error (error, errno, name, "change the queue");
+  else if (errno == EINVAL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                 "Cannot %s the queue of “%s”: only a multi-queue device has queues "
+                 "to attach and detach", enabled ? "attach" : "detach", name);
+  else
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                 "Cannot %s the queue of “%s”: %s", enabled ? "attach" : "detach",
+                 name, g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
+tun_tap_kernel_set_carrier (int          fd,
+                            const char  *name,
+                            gboolean     carrier,
+                            GError     **error)
+{
+  int value = carrier ? 1 : 0;
+  int r;
+
+  do
+    r = ioctl (fd, TUNSETCARRIER, &value);
+  while (r < 0 && errno == EINTR);
+
+  if (r == 0)
+    return TRUE;
+
+  switch (errno)
+    {
+    case EBADFD:
+      tun_tap_kernel_set_io_error (error, errno, name, "change the carrier");
+      break;
+    case EINVAL:
+    case ENOTTY:
+    case EOPNOTSUPP:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Cannot change the carrier of “%s”: this kernel does not support "
+                   "TUNSETCARRIER (Linux 4.19 or later)", name);
+      break;
+    case EPERM:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "Cannot switch the carrier of “%s” on: the device has no attached "
+                   "queue", name);
+      break;
+    default:
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot change the carrier of “%s”: %s", name, g_strerror (errno));
+      break;
+    }
+  return FALSE;
 }
 
 gboolean
@@ -256,6 +434,9 @@ tun_tap_kernel_adopt (int                fd,
   memset (info, 0, sizeof *info);
   memcpy (info->name, ifr.ifr_name, IFNAMSIZ - 1);
   info->mode = (ifr.ifr_flags & IFF_TAP) ? TUN_TAP_MODE_TAP : TUN_TAP_MODE_TUN;
+  info->multi_queue = (ifr.ifr_flags & IFF_MULTI_QUEUE) != 0;
+  info->queue_enabled = (ifr.ifr_flags & IFF_DETACH_QUEUE) == 0;
+  info->created = FALSE;
   /* TUNGETIFF reports IFF_NOFILTER in the bit IFF_NO_PI uses, so it cannot
    * tell whether packet information is on; the device layer asks rtnetlink. */
   info->packet_info = FALSE;

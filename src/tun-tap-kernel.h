@@ -28,23 +28,51 @@ G_BEGIN_DECLS
 /* Ethernet header size added to the MTU on a TAP device. */
 #define TUN_TAP_ETH_HEADER_SIZE 14
 
+/* What the caller asks of TUNSETIFF and the ioctls that follow it. */
+typedef struct {
+  gboolean    packet_info;
+  gboolean    multi_queue;
+  gboolean    exclusive;      /* create, never attach (IFF_TUN_EXCL) */
+  gboolean    persistent;     /* TUNSETPERSIST 1 after attaching */
+  gint64      owner;          /* TUNSETOWNER when creating, -1 = unset */
+  gint64      group;          /* TUNSETGROUP when creating, -1 = unset */
+} TunTapKernelOptions;
+
 typedef struct {
   char        name[IFNAMSIZ];
   TunTapMode  mode;
   gboolean    packet_info;
+  gboolean    multi_queue;
+  gboolean    queue_enabled;
+  gboolean    created;        /* this open created the interface */
 } TunTapKernelInfo;
 
 gboolean tun_tap_kernel_validate_name (const char        *name,
                                        GError           **error);
 
-int      tun_tap_kernel_open          (const char        *name,
-                                       TunTapMode         mode,
-                                       gboolean           packet_info,
-                                       TunTapKernelInfo  *info,
-                                       GError           **error);
+int      tun_tap_kernel_open          (const char                *name,
+                                       TunTapMode                 mode,
+                                       const TunTapKernelOptions *options,
+                                       TunTapKernelInfo          *info,
+                                       GError                   **error);
 
 gboolean tun_tap_kernel_adopt         (int                fd,
                                        TunTapKernelInfo  *info,
+                                       GError           **error);
+
+gboolean tun_tap_kernel_set_persistent (int                fd,
+                                        const char        *name,
+                                        gboolean           persistent,
+                                        GError           **error);
+
+gboolean tun_tap_kernel_set_queue_enabled (int              fd,
+                                           const char      *name,
+                                           gboolean         enabled,
+                                           GError         **error);
+
+gboolean tun_tap_kernel_set_carrier   (int                fd,
+                                       const char        *name,
+                                       gboolean           carrier,
                                        GError           **error);
 
 int      tun_tap_kernel_get_mtu       (const char        *name);

@@ -24,7 +24,7 @@ remount_sys (void)
    * best effort, the tests do not depend on it. */
   if (unshare (CLONE_NEWNS) != 0)
     return;
-  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+  if (mount ("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
     return;
   umount2 ("/sys", MNT_DETACH);
   mount ("sysfs", "/sys", "sysfs", 0, NULL);
@@ -40,7 +40,7 @@ tun_tap_test_enter_netns (char **reason)
   if (unshare (CLONE_NEWNET) == 0)
     {
       remount_sys ();
-      tun_tap_test_run (FALSE, "ip link set lo up");
+      g_free (tun_tap_test_run (FALSE, "ip link set lo up"));
       return TRUE;
     }
 
@@ -54,7 +54,7 @@ tun_tap_test_enter_netns (char **reason)
       remount_sys ();
       if (access ("/dev/net/tun", R_OK | W_OK) == 0)
         {
-          tun_tap_test_run (FALSE, "ip link set lo up");
+          g_free (tun_tap_test_run (FALSE, "ip link set lo up"));
           return TRUE;
         }
       *reason = g_strdup ("no access to /dev/net/tun from a user namespace");

@@ -61,4 +61,78 @@ void          tun_tap_device_close        (TunTapDevice   *self);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_is_closed    (TunTapDevice   *self);
 
+TUN_TAP_AVAILABLE_IN_0_1
+int           tun_tap_device_get_ifindex  (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_up       (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_up       (TunTapDevice   *self,
+                                           gboolean        up,
+                                           GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+guint         tun_tap_device_get_mtu      (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_mtu      (TunTapDevice   *self,
+                                           guint           mtu,
+                                           GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_carrier  (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_carrier  (TunTapDevice   *self,
+                                           gboolean        carrier,
+                                           GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+const char   *tun_tap_device_get_hardware_address (TunTapDevice *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_hardware_address (TunTapDevice  *self,
+                                                   const char    *address,
+                                                   GError       **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_add_address  (TunTapDevice      *self,
+                                           GInetAddressMask  *address,
+                                           GInetAddress      *peer,
+                                           GError           **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_add_address_from_string (TunTapDevice  *self,
+                                                      const char    *address,
+                                                      const char    *peer,
+                                                      GError       **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_remove_address (TunTapDevice      *self,
+                                             GInetAddressMask  *address,
+                                             GInetAddress      *peer,
+                                             GError           **error);
+TUN_TAP_AVAILABLE_IN_0_1
+GPtrArray    *tun_tap_device_get_addresses (TunTapDevice     *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_add_route    (TunTapDevice      *self,
+                                           GInetAddressMask  *destination,
+                                           GInetAddress      *gateway,
+                                           GError           **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_remove_route (TunTapDevice      *self,
+                                           GInetAddressMask  *destination,
+                                           GInetAddress      *gateway,
+                                           GError           **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_persistent (TunTapDevice  *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_persistent (TunTapDevice  *self,
+                                             gboolean       persistent,
+                                             GError       **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gint64        tun_tap_device_get_owner    (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gint64        tun_tap_device_get_group    (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_multi_queue (TunTapDevice *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_queue_enabled (TunTapDevice *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_set_queue_enabled (TunTapDevice  *self,
+                                                gboolean       enabled,
+                                                GError       **error);
+
 G_END_DECLS

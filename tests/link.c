@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Link configuration through TunTapDevice (rtnetlink, in-process), each
+ * effect checked against the kernel with iproute2, and the properties
+ * following changes made by another program.
+ */
+#include <string.h>
+#include <net/if.h>
+
+#include <tuntap-glib/tuntap-glib.h>
+#include "tun-tap-test-util.h"
+
+static TunTapDevice *
+new_device (const char *name, TunTapMode mode)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapDevice *device = tun_tap_device_new (name, mode, &error);
+
+  g_assert_no_error (error);
+  return device;
+}
+
+static gboolean
+contains_and_free (char *out, const char *needle)
+{
+  gboolean found = strstr (out, needle) != NULL;
+
+  g_free (out);
+  return found;
+}
+
+/* Whether the output of an iproute2 command contains @needle. */
+#define ip_shows(needle, format, arg) \
+  contains_and_free (tun_tap_test_run (FALSE, format, arg), needle)
+
+static GInetAddressMask *
+cidr (const char *address, guint length)
+{
+  g_autoptr(GInetAddress) a = g_inet_address_new_from_string (address);
+
+  g_assert_nonnull (a);
+  return g_object_new (G_TYPE_INET_ADDRESS_MASK, "address", a, "length", length, NULL);
+}
+
+static gboolean
+has_address (TunTapDevice *device, const char *address, guint length)
+{
+  g_autoptr(GPtrArray) list = tun_tap_device_get_addresses (device);
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      GInetAddressMask *m = g_ptr_array_index (list, i);
+      g_autofree char *s = g_inet_address_to_string (g_inet_address_mask_get_address (m));
+
+      if (g_strcmp0 (s, address) == 0 && g_inet_address_mask_get_length (m) == length)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+on_notify_count (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_up_down (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-up", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  guint notified = 0;
+
+  g_assert_cmpint (tun_tap_device_get_ifindex (device), ==, (int) if_nametoindex ("tl-up"));
+  g_assert_false (tun_tap_device_get_up (device));
+  g_signal_connect (device, "notify::up", G_CALLBACK (on_notify_count), &notified);
+
+  g_assert_true (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_get_up (device));
+  g_assert_true (ip_shows ("<POINTOPOINT,MULTICAST,NOARP,UP", "ip -o link show %s", "tl-up"));
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_true (tun_tap_device_set_up (device, FALSE, &error));
+  g_assert_false (tun_tap_device_get_up (device));
+  g_assert_false (ip_shows (",UP", "ip -o link show %s", "tl-up"));
+  g_assert_cmpuint (notified, ==, 2);
+
+  /* Nothing changed: no notification, not even once the monitor's
+   * messages arrive. */
+  tun_tap_test_spin (NULL, 100);
+  g_assert_cmpuint (notified, ==, 2);
+}
+
+static void
+test_mtu (void)
+{
+  g_autoptr(TunTapDevice) tun = new_device ("tl-mtu", TUN_TAP_MODE_TUN);
+  g_autoptr(TunTapDevice) tap = new_device ("tl-mtu-tap", TUN_TAP_MODE_TAP);
+  g_autoptr(GError) error = NULL;
+  const guint bad_tun[] = { 0, 67, 65536, 70000 };
+  const guint bad_tap[] = { 0, 67, 65522, 65535, 70000 };
+
+  g_assert_cmpuint (tun_tap_device_get_mtu (tun), ==, 1500);
+  g_assert_true (tun_tap_device_set_mtu (tun, 1400, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (tun_tap_device_get_mtu (tun), ==, 1400);
+  g_assert_true (ip_shows ("mtu 1400", "ip -o link show %s", "tl-mtu"));
+  g_assert_true (tun_tap_device_set_mtu (tun, 68, &error));
+  g_assert_true (tun_tap_device_set_mtu (tun, 65535, &error));
+  g_assert_true (tun_tap_device_set_mtu (tap, 65521, &error));
+  g_assert_true (ip_shows ("mtu 65521", "ip -o link show %s", "tl-mtu-tap"));
+  g_assert_no_error (error);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_tun); i++)
+    {
+      g_assert_false (tun_tap_device_set_mtu (tun, bad_tun[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "tl-mtu"));
+      g_clear_error (&error);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_tap); i++)
+    {
+      g_assert_false (tun_tap_device_set_mtu (tap, bad_tap[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (tun_tap_device_get_mtu (tun), ==, 65535);
+}
+
+static void
+test_addresses (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-addr", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddressMask) v4 = cidr ("192.0.2.1", 32);
+  g_autoptr(GInetAddress) v4_peer = g_inet_address_new_from_string ("192.0.2.2");
+  g_autoptr(GInetAddressMask) v4_net = cidr ("198.51.100.1", 24);
+  g_autoptr(GInetAddressMask) v6 = cidr ("2001:db8::1", 64);
+  g_autoptr(GInetAddressMask) v6_ptp = cidr ("2001:db8:1::1", 128);
+  g_autoptr(GInetAddress) v6_peer = g_inet_address_new_from_string ("2001:db8:1::2");
+
+  g_assert_true (tun_tap_device_add_address (device, v4, v4_peer, &error));
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_add_address (device, v4_net, NULL, &error));
+  g_assert_true (tun_tap_device_add_address (device, v6, NULL, &error));
+  g_assert_true (tun_tap_device_add_address (device, v6_ptp, v6_peer, &error));
+  g_assert_true (tun_tap_device_add_address_from_string (device, "203.0.113.7/25", NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (ip_shows ("inet 192.0.2.1 peer 192.0.2.2/32", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_true (ip_shows ("inet 198.51.100.1/24", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_true (ip_shows ("inet 203.0.113.7/25", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_true (ip_shows ("inet6 2001:db8::1/64", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_true (ip_shows ("inet6 2001:db8:1::1 peer 2001:db8:1::2/128", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_true (has_address (device, "192.0.2.1", 32));
+  g_assert_true (has_address (device, "198.51.100.1", 24));
+  g_assert_true (has_address (device, "2001:db8::1", 64));
+
+  /* Duplicates. */
+  g_assert_false (tun_tap_device_add_address (device, v4_net, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_address (device, v6, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* A peer of the other family. */
+  g_assert_false (tun_tap_device_add_address (device, v4_net, v6_peer, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* Malformed strings. */
+  g_assert_false (tun_tap_device_add_address_from_string (device, "192.0.2.1/33", NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_address_from_string (device, "not-an-address", NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_address_from_string (device, "192.0.2.9/32", "bogus", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_address (device, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* Removal, and removing what is not there. */
+  g_assert_true (tun_tap_device_remove_address (device, v4_net, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (ip_shows ("198.51.100.1", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_false (has_address (device, "198.51.100.1", 24));
+  g_assert_false (tun_tap_device_remove_address (device, v4_net, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "tl-addr"));
+  g_clear_error (&error);
+  g_assert_true (tun_tap_device_remove_address (device, v6, NULL, &error));
+  g_assert_false (ip_shows ("2001:db8::1/64", "ip -o addr show dev %s", "tl-addr"));
+  g_assert_false (tun_tap_device_remove_address (device, v6, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+}
+
+static void
+test_addresses_tap (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-addr-tap", TUN_TAP_MODE_TAP);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (tun_tap_device_add_address_from_string (device, "203.0.113.1/24", NULL, &error));
+  g_assert_true (tun_tap_device_add_address_from_string (device, "2001:db8:2::1/64", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (ip_shows ("inet 203.0.113.1/24", "ip -o addr show dev %s", "tl-addr-tap"));
+  g_assert_true (ip_shows ("inet6 2001:db8:2::1/64", "ip -o addr show dev %s", "tl-addr-tap"));
+  g_assert_true (has_address (device, "2001:db8:2::1", 64));
+}
+
+static void
+test_routes (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-route", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddressMask) net4 = cidr ("203.0.113.0", 24);
+  g_autoptr(GInetAddressMask) net6 = cidr ("2001:db8:200::", 48);
+  g_autoptr(GInetAddressMask) via4 = cidr ("198.51.100.0", 24);
+  g_autoptr(GInetAddress) gw4 = g_inet_address_new_from_string ("192.0.2.2");
+  g_autoptr(GInetAddress) gw6 = g_inet_address_new_from_string ("2001:db8::2");
+
+  /* A down link takes no routes. */
+  g_assert_false (tun_tap_device_add_route (device, net4, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+  g_clear_error (&error);
+
+  g_assert_true (tun_tap_device_add_address_from_string (device, "192.0.2.1/24", NULL, &error));
+  g_assert_true (tun_tap_device_add_address_from_string (device, "2001:db8::1/64", NULL, &error));
+  g_assert_true (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (tun_tap_device_add_route (device, net4, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_add_route (device, net6, NULL, &error));
+  g_assert_true (tun_tap_device_add_route (device, via4, gw4, &error));
+  g_assert_no_error (error);
+  g_assert_true (ip_shows ("203.0.113.0/24 dev tl-route", "ip -4 route show dev %s; ip -4 route", "tl-route"));
+  g_assert_true (ip_shows ("198.51.100.0/24 via 192.0.2.2 dev tl-route", "ip -4 route; : %s", "x"));
+  g_assert_true (ip_shows ("2001:db8:200::/48 dev tl-route", "ip -6 route; : %s", "x"));
+
+  g_assert_false (tun_tap_device_add_route (device, net4, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_route (device, net4, gw6, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  g_assert_true (tun_tap_device_remove_route (device, net4, NULL, &error));
+  g_assert_true (tun_tap_device_remove_route (device, net6, NULL, &error));
+  g_assert_true (tun_tap_device_remove_route (device, via4, gw4, &error));
+  g_assert_no_error (error);
+  g_assert_false (ip_shows ("203.0.113.0/24", "ip -4 route; : %s", "x"));
+  g_assert_false (ip_shows ("2001:db8:200::/48", "ip -6 route; : %s", "x"));
+  g_assert_false (tun_tap_device_remove_route (device, net4, NULL, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+}
+
+static void
+test_hardware_address (void)
+{
+  g_autoptr(TunTapDevice) tap = new_device ("tl-mac", TUN_TAP_MODE_TAP);
+  g_autoptr(TunTapDevice) tun = new_device ("tl-mac-tun", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prop = NULL;
+  const char *bad[] = { "02:00:5e:00:53", "02:00:5e:00:53:1g", "02-00-5e-00-53-10",
+                        "01:00:5e:00:53:10", "00:00:00:00:00:00", "", "02:00:5e:00:53:10:11" };
+  guint notified = 0;
+
+  g_assert_nonnull (tun_tap_device_get_hardware_address (tap));
+  g_assert_null (tun_tap_device_get_hardware_address (tun));
+  g_signal_connect (tap, "notify::hardware-address", G_CALLBACK (on_notify_count), &notified);
+
+  g_assert_true (tun_tap_device_set_hardware_address (tap, "02:00:5E:00:53:10", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (tun_tap_device_get_hardware_address (tap), ==, "02:00:5e:00:53:10");
+  g_assert_true (ip_shows ("link/ether 02:00:5e:00:53:10", "ip -o link show %s", "tl-mac"));
+  g_assert_cmpuint (notified, ==, 1);
+
+  /* The property setter is the same call. */
+  g_object_set (tap, "hardware-address", "02:00:5e:00:53:11", NULL);
+  g_object_get (tap, "hardware-address", &prop, NULL);
+  g_assert_cmpstr (prop, ==, "02:00:5e:00:53:11");
+
+  g_assert_false (tun_tap_device_set_hardware_address (tun, "02:00:5e:00:53:10", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "tl-mac-tun"));
+  g_clear_error (&error);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (tun_tap_device_set_hardware_address (tap, bad[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  g_assert_true (ip_shows ("link/ether 02:00:5e:00:53:11", "ip -o link show %s", "tl-mac"));
+}
+
+static void
+test_carrier (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-carrier", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  guint notified = 0;
+
+  g_assert_true (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_true (tun_tap_device_get_carrier (device));
+  g_signal_connect (device, "notify::carrier", G_CALLBACK (on_notify_count), &notified);
+
+  g_assert_true (tun_tap_device_set_carrier (device, FALSE, &error));
+  g_assert_no_error (error);
+  g_assert_false (tun_tap_device_get_carrier (device));
+  g_assert_true (ip_shows ("NO-CARRIER", "ip -o link show %s", "tl-carrier"));
+  g_assert_cmpuint (notified, ==, 1);
+
+  g_assert_true (tun_tap_device_set_carrier (device, TRUE, &error));
+  g_assert_true (tun_tap_device_get_carrier (device));
+  g_assert_false (ip_shows ("NO-CARRIER", "ip -o link show %s", "tl-carrier"));
+}
+
+typedef struct {
+  guint up, mtu, name, addresses, closed;
+  GError *closed_error;
+} Changes;
+
+static void
+on_change (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  Changes *c = user_data;
+  const char *prop = g_param_spec_get_name (pspec);
+
+  if (g_str_equal (prop, "up"))
+    c->up++;
+  else if (g_str_equal (prop, "mtu"))
+    c->mtu++;
+  else if (g_str_equal (prop, "name"))
+    c->name++;
+}
+
+static void
+on_addresses_changed (TunTapDevice *device, gpointer user_data)
+{
+  ((Changes *) user_data)->addresses++;
+}
+
+static void
+on_closed (TunTapDevice *device, const GError *error, gpointer user_data)
+{
+  Changes *c = user_data;
+
+  c->closed++;
+  if (error != NULL)
+    c->closed_error = g_error_copy (error);
+}
+
+static gboolean
+wait_count (guint *counter, guint at_least)
+{
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       *counter < at_least && g_get_monotonic_time () < end;)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
+  return *counter >= at_least;
+}
+
+static void
+test_external_changes (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-ext", TUN_TAP_MODE_TUN);
+  Changes c = { 0 };
+  int ifindex = tun_tap_device_get_ifindex (device);
+
+  g_signal_connect (device, "notify", G_CALLBACK (on_change), &c);
+  g_signal_connect (device, "addresses-changed", G_CALLBACK (on_addresses_changed), &c);
+  g_signal_connect (device, "closed", G_CALLBACK (on_closed), &c);
+
+  g_free (tun_tap_test_run (FALSE, "ip link set tl-ext up"));
+  g_assert_true (wait_count (&c.up, 1));
+  g_assert_true (tun_tap_device_get_up (device));
+
+  g_free (tun_tap_test_run (FALSE, "ip link set tl-ext down"));
+  g_assert_true (wait_count (&c.up, 2));
+  g_assert_false (tun_tap_device_get_up (device));
+
+  g_free (tun_tap_test_run (FALSE, "ip link set tl-ext mtu 1300"));
+  g_assert_true (wait_count (&c.mtu, 1));
+  g_assert_cmpuint (tun_tap_device_get_mtu (device), ==, 1300);
+
+  g_free (tun_tap_test_run (FALSE, "ip addr add 192.0.2.77/24 dev tl-ext"));
+  g_assert_true (wait_count (&c.addresses, 1));
+  g_assert_true (has_address (device, "192.0.2.77", 24));
+
+  /* Renamed: the device follows its ifindex. */
+  g_free (tun_tap_test_run (FALSE, "ip link set tl-ext name tl-renamed"));
+  g_assert_true (wait_count (&c.name, 1));
+  g_assert_cmpstr (tun_tap_device_get_name (device), ==, "tl-renamed");
+  g_assert_cmpint (tun_tap_device_get_ifindex (device), ==, ifindex);
+  g_assert_true (tun_tap_device_set_up (device, TRUE, NULL));
+  g_assert_true (ip_shows (",UP", "ip -o link show %s", "tl-renamed"));
+
+  g_free (tun_tap_test_run (FALSE, "ip link del tl-renamed"));
+  g_assert_true (wait_count (&c.closed, 1));
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (c.closed, ==, 1);
+  g_assert_error (c.closed_error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  g_assert_nonnull (strstr (c.closed_error->message, "tl-renamed"));
+  g_clear_error (&c.closed_error);
+}
+
+static void
+test_after_close (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-closed", TUN_TAP_MODE_TAP);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
+
+  tun_tap_device_close (device);
+  g_assert_false (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_set_mtu (device, 1400, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_add_address_from_string (device, "192.0.2.1/24", NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_set_hardware_address (device, "02:00:5e:00:53:01", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_set_carrier (device, FALSE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  addresses = tun_tap_device_get_addresses (device);
+  g_assert_cmpuint (addresses->len, ==, 0);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autofree char *reason = NULL;
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_summary ("Link configuration and live link state, in a private network namespace");
+
+  if (!tun_tap_test_enter_netns (&reason))
+    {
+      g_test_skip (reason);
+      return g_test_run ();
+    }
+
+  g_test_add_func ("/tun-tap/link/up-down", test_up_down);
+  g_test_add_func ("/tun-tap/link/mtu", test_mtu);
+  g_test_add_func ("/tun-tap/link/addresses", test_addresses);
+  g_test_add_func ("/tun-tap/link/addresses-tap", test_addresses_tap);
+  g_test_add_func ("/tun-tap/link/routes", test_routes);
+  g_test_add_func ("/tun-tap/link/hardware-address", test_hardware_address);
+  g_test_add_func ("/tun-tap/link/carrier", test_carrier);
+  g_test_add_func ("/tun-tap/link/external-changes", test_external_changes);
+  g_test_add_func ("/tun-tap/link/after-close", test_after_close);
+
+  return g_test_run ();
+}
