@@ -1221,8 +1221,10 @@ tun_tap_device_get_fd (TunTapDevice *self)
  * %G_IO_ERROR_CLOSED after the device was closed or its interface deleted,
  * %G_IO_ERROR_NETWORK_UNREACHABLE while the link is down,
  * %G_IO_ERROR_INVALID_ARGUMENT for an empty packet,
- * %G_IO_ERROR_INVALID_DATA when the kernel refuses the packet (not IP on a
- * TUN device, shorter than an Ethernet header on a TAP device),
+ * %G_IO_ERROR_INVALID_DATA when the packet is not what the device takes
+ * (not IPv4/IPv6 on a TUN device, shorter than an Ethernet header on a TAP
+ * device, a packet-information header with flags or an EtherType that does
+ * not match the packet),
  * %G_IO_ERROR_MESSAGE_TOO_LARGE when the packet is larger than the device
  * can take. In every error case nothing was sent.
  *
@@ -1251,6 +1253,10 @@ tun_tap_device_send (TunTapDevice  *self,
                    self->name ? self->name : "(unnamed)");
       return FALSE;
     }
+
+  if (!tun_tap_kernel_check_packet (self->mode, self->packet_info, data, len,
+                                    self->name ? self->name : "(unnamed)", error))
+    return FALSE;
 
   g_rw_lock_reader_lock (&self->fd_lock);
 

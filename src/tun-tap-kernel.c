@@ -469,6 +469,77 @@ tun_tap_kernel_get_mtu (const char *name)
   return mtu;
 }
 
+gboolean
+tun_tap_kernel_check_packet (TunTapMode     mode,
+                             gboolean       packet_info,
+                             const guint8  *data,
+                             gsize          len,
+                             const char    *name,
+                             GError       **error)
+{
+  gsize header = packet_info ? TUN_TAP_PI_HEADER_SIZE : 0;
+  guint16 proto = 0;
+  int version;
+
+  if (len <= header)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: %s",
+                   len, name, packet_info ?
+                   "it needs the 4-byte packet-information header and a packet after it" :
+                   "it is empty");
+      return FALSE;
+    }
+
+  if (packet_info)
+    {
+      proto = (guint16) (data[2] << 8 | data[3]);
+      /* TUN_PKT_STRIP is only ever set by the kernel on reads. */
+      if (data[0] != 0 || data[1] != 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Cannot send on “%s”: the packet-information flags must be 0 "
+                       "(found 0x%02x%02x)", name, data[0], data[1]);
+          return FALSE;
+        }
+    }
+
+  if (mode == TUN_TAP_MODE_TAP)
+    {
+      if (len - header < TUN_TAP_ETH_HEADER_SIZE)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "Cannot send on “%s”: a TAP device takes Ethernet frames of at "
+                       "least 14 bytes, this one has %" G_GSIZE_FORMAT,
+                       name, len - header);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  version = data[header] >> 4;
+  if (version != 4 && version != 6)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Cannot send on “%s”: a TUN device takes IPv4 or IPv6 packets, and "
+                   "this one starts with IP version %d", name, version);
+      return FALSE;
+    }
+
+  /* With packet information the kernel trusts the header's EtherType and
+   * silently drops an IPv4 packet labelled IPv6 (or the reverse). */
+  if (packet_info && proto != (version == 4 ? 0x0800 : 0x86dd))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "Cannot send on “%s”: the packet-information header says EtherType "
+                   "0x%04x but the packet is IPv%d (use 0x%04x)", name, proto, version,
+                   version == 4 ? 0x0800 : 0x86dd);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 ssize_t
 tun_tap_kernel_write (int           fd,
                       const guint8 *data,

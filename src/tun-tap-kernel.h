@@ -77,6 +77,15 @@ gboolean tun_tap_kernel_set_carrier   (int                fd,
 
 int      tun_tap_kernel_get_mtu       (const char        *name);
 
+/* Checks what the kernel would accept without a word and then drop:
+ * the framing of one outgoing packet. Pure, no I/O (fuzzed). */
+gboolean tun_tap_kernel_check_packet  (TunTapMode         mode,
+                                       gboolean           packet_info,
+                                       const guint8      *data,
+                                       gsize              len,
+                                       const char        *name,
+                                       GError           **error);
+
 ssize_t  tun_tap_kernel_write         (int                fd,
                                        const guint8      *data,
                                        gsize              len,
