@@ -150,6 +150,13 @@ flood_stop (Flood *f)
   g_thread_join (f->thread);
 }
 
+/* Memory limits only hold without valgrind's allocator in the way. */
+static gboolean
+rss_is_meaningful (void)
+{
+  return g_getenv ("TUN_TAP_TEST_UNDER_VALGRIND") == NULL;
+}
+
 static gint64
 rss_kib (void)
 {
@@ -303,7 +310,8 @@ test_slow_handler (void)
   /* The kernel's queue took the overflow, not our memory. */
   g_assert_cmpuint (dropped, >, 0);
   g_assert_cmpuint (w.packets, <, f.sent);
-  g_assert_cmpint (rss_after - rss_before, <, 1024);
+  if (rss_is_meaningful ())
+    g_assert_cmpint (rss_after - rss_before, <, 1024);
   watch_clear (&w);
 }
 
@@ -560,7 +568,8 @@ test_create_close_cycles (void)
   g_test_message ("1000 cycles: fds %u -> %u, RSS %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " KiB",
                   fds_before, tun_tap_test_count_fds (), rss_warm, rss_kib ());
   g_assert_cmpuint (tun_tap_test_count_fds (), ==, fds_before);
-  g_assert_cmpint (rss_kib () - rss_warm, <, 1024);
+  if (rss_is_meaningful ())
+    g_assert_cmpint (rss_kib () - rss_warm, <, 1024);
   g_assert_false (tun_tap_test_link_exists ("tf-cycle"));
 }
 

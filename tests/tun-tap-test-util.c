@@ -24,7 +24,7 @@ remount_sys (void)
    * best effort, the tests do not depend on it. */
   if (unshare (CLONE_NEWNS) != 0)
     return;
-  if (mount ("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+  if (mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
     return;
   umount2 ("/sys", MNT_DETACH);
   mount ("sysfs", "/sys", "sysfs", 0, NULL);
