@@ -150,11 +150,11 @@ flood_stop (Flood *f)
   g_thread_join (f->thread);
 }
 
-/* Memory limits only hold without valgrind's allocator in the way. */
+/* Memory limits only hold without valgrind or ASan in the way. */
 static gboolean
 rss_is_meaningful (void)
 {
-  return g_getenv ("TUN_TAP_TEST_UNDER_VALGRIND") == NULL;
+  return g_getenv ("TUN_TAP_TEST_NO_RSS_LIMITS") == NULL;
 }
 
 static gint64
