@@ -1,43 +1,99 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The whole test suite from a fresh Debian 12 machine, as root: installs the
-# dependencies, builds with warnings as errors and every feature on, runs
-# `meson test`, and ends with "N passed, N failed". Every test that creates a
-# device does so in a network namespace of its own.
+# The whole test suite from a fresh Debian 12 machine, as root. Installs the
+# dependencies, then:
+#   1. builds with gcc, warnings as errors, every feature on, and runs
+#      `meson test` (C, Python, gjs, examples, install, docs);
+#   2. runs the C suite again under valgrind memcheck (--setup=valgrind);
+#   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
+#      whole suite again (interpreters get the ASan runtime preloaded);
+#   4. builds the libFuzzer targets with clang and runs each for a while.
+# Every test that creates a device does so in a network namespace of its own.
+# Ends with "N passed, N failed" over all of it. Set QUICK=1 for step 1 only.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/_build}
+results=$build/suite-results
 cd "$top"
 
 if [ "${SKIP_DEPS:-0}" != 1 ]; then
   sh tests/install-deps.sh
 fi
 
-if [ -d "$build" ]; then
-  meson setup --reconfigure "$build" -Dwerror=true -Dintrospection=enabled -Ddocs=enabled
-else
-  meson setup "$build" -Dwerror=true -Dintrospection=enabled -Ddocs=enabled
-fi
-ninja -C "$build"
+# setup BUILDDIR [meson options...]: configure and build, or stop with the
+# summary line saying so.
+setup () {
+  dir=$1; shift
+  if [ -d "$dir/meson-private" ]; then
+    meson setup --reconfigure "$dir" "$@" && ninja -C "$dir" && return 0
+  else
+    meson setup "$dir" "$@" && ninja -C "$dir" && return 0
+  fi
+  echo "FAILED: building $dir"
+  echo "0 passed, 1 failed"
+  exit 1
+}
 
 status=0
-meson test -C "$build" --print-errorlogs "$@" || status=$?
+mkdir -p "$results"
+rm -f "$results"/*.json
 
-# meson prints no single summary line: derive it from testlog.json. A test
-# that skipped (wholly, or any TAP subtest) counts as failed: CI is root.
-/usr/bin/python3 - "$build/meson-logs/testlog.json" <<'PY' || status=1
-import json, re, sys
+# run NAME BUILDDIR [meson test args...]: one meson test run, its log kept.
+run () {
+  name=$1 dir=$2; shift 2
+  rc=0
+  echo "=== $name"
+  meson test -C "$dir" --print-errorlogs "$@" || rc=1
+  log=$dir/meson-logs/testlog.json
+  for f in "$dir"/meson-logs/testlog-*.json; do
+    if [ -e "$f" ] && [ "$f" -nt "$log" ]; then log=$f; fi
+  done
+  cp "$log" "$results/$name.json"
+  return $rc
+}
+
+setup "$build" -Dwerror=true -Dintrospection=enabled -Ddocs=enabled
+run main "$build" || status=1
+
+if [ "${QUICK:-0}" != 1 ]; then
+  run valgrind "$build" --setup=valgrind --suite c || status=1
+
+  asan=$build-asan
+  setup "$asan" -Dwerror=true -Dintrospection=enabled -Db_sanitize=address,undefined -Db_lundef=false
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  run asan-c "$asan" --suite c || status=1
+  # Python and gjs leak by design at exit: leaks are checked in C only; the
+  # interpreters need the ASan runtime first in line.
+  export LD_PRELOAD="$(gcc -print-file-name=libasan.so)" ASAN_OPTIONS=detect_leaks=0
+  run asan-other "$asan" --no-suite c || status=1
+  unset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
+
+  fuzz=$build-fuzz
+  export CC=clang
+  setup "$fuzz" -Dwerror=true -Dintrospection=disabled -Dfuzzing=true \
+    -Db_sanitize=address,undefined -Db_lundef=false
+  unset CC
+  run fuzz "$fuzz" --suite fuzz || status=1
+fi
+
+# meson prints no single summary line: derive it from the testlog.json of
+# every run. A test that skipped (wholly, or any TAP subtest) counts as
+# failed: CI is root.
+/usr/bin/python3 - "$results" <<'PY' || status=1
+import glob, json, os, re, sys
 passed = failed = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)
-    skipped_sub = re.search(r'^ok \d+ .*# SKIP', t.get('stdout') or '', re.M)
-    if t['result'] in ('OK', 'EXPECTEDFAIL') and not skipped_sub:
-        passed += 1
-    else:
-        failed += 1
-        why = 'a subtest skipped' if skipped_sub else t['result']
-        print(f"FAILED: {t['name']} ({why})")
+for path in sorted(glob.glob(os.path.join(sys.argv[1], '*.json'))):
+    run = os.path.basename(path)[:-5]
+    for line in open(path):
+        t = json.loads(line)
+        skipped_sub = re.search(r'^ok \d+ .*# SKIP', t.get('stdout') or '', re.M)
+        if t['result'] in ('OK', 'EXPECTEDFAIL') and not skipped_sub:
+            passed += 1
+        else:
+            failed += 1
+            why = 'a subtest skipped' if skipped_sub else t['result']
+            print(f"FAILED: {run}: {t['name']} ({why})")
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed or passed == 0 else 0)
 PY
