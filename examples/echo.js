@@ -5,7 +5,9 @@
 // packet the kernel routes into the device is printed and written back;
 // with --reply, requests are turned into answers so ping works. The reply
 // logic is a port of echo-reflect.c, and the output is the same line for
-// line. Run it with `gjs -m echo.js`.
+// line. --address CIDR [--peer ADDR] (repeatable) and --mtu N configure the
+// link through the library and bring it up, so no `ip` or `ifconfig` is
+// needed. Run it with `gjs -m echo.js`.
 //
 // Importing this module runs nothing: the tests use describe() and reflect().
 
@@ -341,27 +343,67 @@ Options:
   --tap               Open a TAP (Ethernet) device instead of TUN
   -r, --reply         Answer pings (and reflect UDP/TCP) instead of echoing verbatim
   -q, --quiet         Do not print a line per packet
+  -a, --address=CIDR  Add an address, IPv4 or IPv6 (repeatable), and bring the link up
+  -p, --peer=ADDR     Point-to-point peer of the preceding --address
+  -m, --mtu=N         Set the MTU and bring the link up
 `;
 
 class UsageError extends Error {}
 
 // Parses the options as GOption does for echo-gmain.
 function parseArgs(argv) {
-    const opts = {name: null, tap: false, reply: false, quiet: false, help: false};
+    const opts = {
+        name: null, tap: false, reply: false, quiet: false, help: false,
+        // [address, peer] in command-line order; a --peer belongs to the
+        // --address before it.
+        addresses: [], mtu: null,
+    };
     const long = new Map([
         ['--tap', 'tap'], ['--reply', 'reply'], ['--quiet', 'quiet'], ['--help', 'help'],
     ]);
     const short = new Map([['r', 'reply'], ['q', 'quiet'], ['h', 'help']]);
+    // The options that take a value, by long and short name.
+    const valued = new Map([
+        ['--name', 'name'], ['-n', 'name'], ['--address', 'address'], ['-a', 'address'],
+        ['--peer', 'peer'], ['-p', 'peer'], ['--mtu', 'mtu'], ['-m', 'mtu'],
+    ]);
+    const setValue = (option, key, value) => {
+        switch (key) {
+        case 'name':
+            opts.name = value;
+            break;
+        case 'address':
+            opts.addresses.push([value, null]);
+            break;
+        case 'peer': {
+            const last = opts.addresses[opts.addresses.length - 1];
+            if (last === undefined)
+                throw new UsageError(`--peer ${value} must follow the --address it belongs to`);
+            if (last[1] !== null)
+                throw new UsageError(`--address ${last[0]} has two peers`);
+            last[1] = value;
+            break;
+        }
+        case 'mtu':
+            // An int, as GOption reads it; the library judges the range.
+            if (!/^\s*\+?\d+$/.test(value) || Number(value) > 0x7fffffff)
+                throw new UsageError(`Cannot parse integer value “${value}” for ${option}`);
+            opts.mtu = Number(value);
+            break;
+        }
+    };
 
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         let m;
-        if (arg === '--name' || arg === '-n') {
+        if (valued.has(arg)) {
             if (i + 1 >= argv.length)
                 throw new UsageError(`Missing argument for ${arg}`);
-            opts.name = argv[++i];
-        } else if ((m = /^--name=(.*)$/s.exec(arg)) || (m = /^-n(.+)$/s.exec(arg))) {
-            opts.name = m[1];
+            setValue(arg, valued.get(arg), argv[++i]);
+        } else if ((m = /^(--[a-z]+)=(.*)$/s.exec(arg)) && valued.has(m[1])) {
+            setValue(m[1], valued.get(m[1]), m[2]);
+        } else if ((m = /^(-[napm])(.+)$/s.exec(arg))) {
+            setValue(m[1], valued.get(m[1]), m[2]);
         } else if (long.has(arg)) {
             opts[long.get(arg)] = true;
         } else if (/^-[rqh]+$/.test(arg)) {
@@ -372,6 +414,19 @@ function parseArgs(argv) {
         }
     }
     return opts;
+}
+
+/**
+ * Configures the link through the library, as echo-gmain does: the MTU,
+ * then each address in order, then up. Throws a GLib.Error.
+ */
+function configureLink(device, mtu, addresses) {
+    if (mtu !== null)
+        device.set_mtu(mtu);
+    for (const [address, peer] of addresses)
+        device.add_address_from_string(address, peer);
+    if (mtu !== null || addresses.length > 0)
+        device.set_up(true);
 }
 
 function main(argv) {
@@ -396,6 +451,14 @@ function main(argv) {
             tap ? TunTap.Mode.TAP : TunTap.Mode.TUN);
     } catch (e) {
         printerr(`echo.js: ${e.message}`);
+        return 1;
+    }
+
+    try {
+        configureLink(device, opts.mtu, opts.addresses);
+    } catch (e) {
+        printerr(`echo.js: ${e.message}`);
+        device.close();
         return 1;
     }
 

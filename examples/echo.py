@@ -5,6 +5,8 @@
 # packet the kernel routes into the device is printed and written back; with
 # --reply, requests are turned into answers so ping works. The reply logic is
 # a port of echo-reflect.c, and the output is the same line for line.
+# --address CIDR [--peer ADDR] (repeatable) and --mtu N configure the link
+# through the library and bring it up, so no `ip` or `ifconfig` is needed.
 #
 # Importing this file runs nothing: the tests use describe() and reflect().
 
@@ -263,6 +265,48 @@ def reflect(p, tap):
     return False
 
 
+class _AddressAction(argparse.Action):
+    """--address CIDR: appends [CIDR, None] to the ordered list of addresses."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        # A fresh list per parse, never a shared mutable default.
+        namespace.addresses = (namespace.addresses or []) + [[value, None]]
+
+
+class _PeerAction(argparse.Action):
+    """--peer ADDR: the peer of the --address just before it."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if not namespace.addresses:
+            parser.error(f"--peer {value} must follow the --address it belongs to")
+        last = namespace.addresses[-1]
+        if last[1] is not None:
+            parser.error(f"--address {last[0]} has two peers")
+        last[1] = value
+
+
+def _mtu(value):
+    """--mtu N: an int, as GOption reads it; the library judges the range."""
+    try:
+        mtu = int(value, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cannot parse integer value “{value}”") from None
+    if not 0 <= mtu <= 0x7FFFFFFF:
+        raise argparse.ArgumentTypeError(f"MTU {value} is out of range")
+    return mtu
+
+
+def configure_link(device, mtu, addresses):
+    """Configures the link through the library, as echo-gmain does: the MTU,
+    then each address in order, then up. Raises GLib.Error."""
+    if mtu is not None:
+        device.set_mtu(mtu)
+    for address, peer in addresses:
+        device.add_address_from_string(address, peer)
+    if mtu is not None or addresses:
+        device.set_up(True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="echo.py", description="Echo packets through a TUN/TAP device.")
@@ -274,6 +318,14 @@ def main(argv=None):
                         help="Answer pings (and reflect UDP/TCP) instead of echoing verbatim")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="Do not print a line per packet")
+    parser.add_argument("-a", "--address", action=_AddressAction, metavar="CIDR",
+                        dest="addresses",
+                        help="Add an address, IPv4 or IPv6 (repeatable), and bring the link up")
+    parser.add_argument("-p", "--peer", action=_PeerAction, metavar="ADDR",
+                        dest="addresses",
+                        help="Point-to-point peer of the preceding --address")
+    parser.add_argument("-m", "--mtu", type=_mtu, metavar="N",
+                        help="Set the MTU and bring the link up")
     args = parser.parse_args(argv)
     tap, reply, quiet = args.tap, args.reply, args.quiet
 
@@ -285,6 +337,13 @@ def main(argv=None):
                                    TunTap.Mode.TAP if tap else TunTap.Mode.TUN)
     except GLib.Error as e:
         print(f"echo.py: {e.message}", file=sys.stderr)
+        return 1
+
+    try:
+        configure_link(device, args.mtu, args.addresses or [])
+    except GLib.Error as e:
+        print(f"echo.py: {e.message}", file=sys.stderr)
+        device.close()
         return 1
 
     name = device.get_name()

@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# Runs one echo example with --reply and checks it end to end: it prints
-# the device name first, `ping -c 3 -W 2` gets 3 replies over IPv4 and over
-# IPv6, each echo request is described on a line of its own in the shared
-# format, and the signal makes it exit 0 after its summary line.
+# Runs one echo example with --reply and checks it end to end: it
+# configures its own link from --address/--peer/--mtu (no `ip addr` or `ip
+# link` here; `ip` only checks the result), prints the device name first,
+# `ping -c 3 -W 2` gets 3 replies over IPv4 and over IPv6, each echo request
+# is described on a line of its own in the shared format, and the signal
+# makes it exit 0 after its summary line. Bad link options make it exit 1
+# (2 for a second --peer) with a message and leave no interface behind.
 #
 # Usage (under unshare -n): run-echo.sh tun|tap TERM|INT COMMAND...
 set -u
@@ -31,11 +34,35 @@ tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 
+# The link configuration, through the example's own options. With a TUN
+# the IPv4 address has a point-to-point peer (the recipe's `ifconfig tun0
+# A B`); an IPv6 peer address makes no route there, so IPv6 uses a prefix.
 case $mode in
-  tun) "$@" --reply >"$tmp/out" 2>"$tmp/err" & ;;
-  tap) "$@" --reply --tap >"$tmp/out" 2>"$tmp/err" & ;;
+  tun) set -- "$@" --address 192.0.2.1 --peer 192.0.2.2 ;;
+  tap) set -- "$@" --tap --address 192.0.2.1/24 ;;
   *) echo "usage: $0 tun|tap TERM|INT COMMAND..." >&2; exit 2 ;;
 esac
+set -- "$@" --address 2001:db8::1/64 --mtu 1400
+
+# Refused configurations: a message on stderr, nothing on stdout (no
+# device name), the status, and no interface left behind.
+refused() {
+  want=$1
+  shift
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  status=$?
+  [ $status -eq "$want" ] || fail "exit status $status, not $want, for: $*"
+  [ -s "$tmp/err" ] || fail "no message on stderr for: $*"
+  [ ! -s "$tmp/out" ] || fail "output on stdout for: $*"
+  [ "$(ip -o link show | grep -vc ': lo:')" -eq 0 ] || fail "an interface was left behind by: $*"
+  rm -f "$tmp/out" "$tmp/err"
+}
+refused 1 "$@" --mtu 70000
+refused 1 "$@" --address 198.51.100.1/32 --peer 2001:db8::2
+refused 1 "$@" --address 2001:db8::1/64
+refused 2 "$@" --address 198.51.100.1 --peer 198.51.100.2 --peer 198.51.100.3
+
+"$@" --reply >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 
 # The device name comes first, on its own line, flushed.
@@ -48,14 +75,20 @@ for _ in $(seq 100); do
 done
 echo "$name" | grep -Eqx "${mode}[0-9]+" || fail "first line '$name' is not a $mode device name"
 
+# The name comes after the configuration: the link is ready now. Check it
+# against the kernel.
+link=$(ip -o link show dev "$name") || fail "no link $name"
+echo "$link" | grep -Eq "^[0-9]+: $name: <([A-Z_-]+,)*UP[,>]" || fail "$name is not up: $link"
+echo "$link" | grep -q " mtu 1400 " || fail "the MTU of $name is not 1400: $link"
+addrs=$(ip -o addr show dev "$name")
 if [ "$mode" = tun ]; then
-  ip addr add 192.0.2.1 peer 192.0.2.2 dev "$name"
+  want4="inet 192.0.2.1 peer 192.0.2.2/32 "
 else
-  ip addr add 192.0.2.1/24 dev "$name"
+  want4="inet 192.0.2.1/24 "
 fi
-# With a TUN, an IPv6 peer address makes no route: use a prefix.
-ip -6 addr add 2001:db8::1/64 dev "$name" nodad
-ip link set "$name" up || fail "cannot configure $name"
+for want in "$want4" "inet6 2001:db8::1/64 "; do
+  echo "$addrs" | grep -qF "$want" || fail "no '$want' on $name: $addrs"
+done
 
 for target in 192.0.2.2 2001:db8::2; do
   ping -n -c 3 -W 2 -i 0.2 "$target" >"$tmp/ping" 2>&1
