@@ -111,6 +111,8 @@ new_device (const char *name, TunTapMode mode, Counter *c)
 }
 
 /* Point-to-point addresses so traffic to the peer is routed into the device. */
+/* Each test uses its own pair: a device deleted by the previous test may
+ * still be taking its routes down while the next one adds the same. */
 static void
 configure_ptp (const char *name, const char *local, const char *peer)
 {
@@ -507,8 +509,8 @@ test_echo_udp_through_kernel (void)
   char reply[64];
   ssize_t n = -1;
 
-  configure_ptp ("tt-echo", "192.0.2.1", "192.0.2.2");
-  udp_send (s, "192.0.2.2", 4243, "ping through the stack");
+  configure_ptp ("tt-echo", "192.0.2.5", "192.0.2.6");
+  udp_send (s, "192.0.2.6", 4243, "ping through the stack");
 
   for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
        n < 0 && g_get_monotonic_time () < end;)
@@ -604,8 +606,8 @@ test_packet_info (void)
   g_assert_no_error (error);
   g_assert_true (tun_tap_device_get_packet_info (device));
   g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), &c);
-  configure_ptp ("tt-pi", "192.0.2.1", "192.0.2.2");
-  udp_send (s, "192.0.2.2", 4244, "pi");
+  configure_ptp ("tt-pi", "192.0.2.9", "192.0.2.10");
+  udp_send (s, "192.0.2.10", 4244, "pi");
 
   for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
        g_get_monotonic_time () < end;)
@@ -789,10 +791,10 @@ test_close_in_handler (void)
   g_autoptr(TunTapDevice) device = new_device ("tt-hclose", TUN_TAP_MODE_TUN, &c);
   int s = udp_socket ();
 
-  configure_ptp ("tt-hclose", "192.0.2.1", "192.0.2.2");
+  configure_ptp ("tt-hclose", "192.0.2.13", "192.0.2.14");
   /* Several packets queued: none may be delivered after the close. */
   for (int i = 0; i < 10; i++)
-    udp_send (s, "192.0.2.2", 4245, "x");
+    udp_send (s, "192.0.2.14", 4245, "x");
   g_assert_true (tun_tap_test_wait_for (NULL, &c.done, 5000));
   tun_tap_test_spin (NULL, 100);
   g_assert_cmpuint (c.packets, ==, 1);
@@ -813,9 +815,9 @@ test_unref_in_handler (void)
 
   c.device_slot = &device;
   g_weak_ref_init (&weak, device);
-  configure_ptp ("tt-hunref", "192.0.2.1", "192.0.2.2");
+  configure_ptp ("tt-hunref", "192.0.2.17", "192.0.2.18");
   for (int i = 0; i < 10; i++)
-    udp_send (s, "192.0.2.2", 4246, "x");
+    udp_send (s, "192.0.2.18", 4246, "x");
   g_assert_true (tun_tap_test_wait_for (NULL, &c.done, 5000));
   tun_tap_test_spin (NULL, 100);
   g_assert_null (device);
@@ -846,7 +848,7 @@ device_thread (gpointer user_data)
 
   g_main_context_push_thread_default (td->context);
   device = new_device ("tt-thread", TUN_TAP_MODE_TUN, &td->counter);
-  configure_ptp ("tt-thread", "192.0.2.1", "192.0.2.2");
+  configure_ptp ("tt-thread", "192.0.2.21", "192.0.2.22");
   g_mutex_lock (&td->lock);
   td->ready = TRUE;
   g_cond_signal (&td->cond);
@@ -879,7 +881,7 @@ test_thread_default_context (void)
 
   /* Our own default context must never see the device's signals. */
   g_main_context_iteration (NULL, FALSE);
-  udp_send (s, "192.0.2.2", 4247, "to the thread");
+  udp_send (s, "192.0.2.22", 4247, "to the thread");
   g_thread_join (thread);
 
   g_assert_cmpuint (td.counter.packets, >=, 1);
