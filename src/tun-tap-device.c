@@ -7,6 +7,7 @@
 #include "tun-tap-netlink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -439,10 +440,17 @@ tun_tap_device_start_link_monitor (TunTapDevice *self,
       return;
     }
 
-  /* TUNGETIFF cannot tell packet information from IFF_NOFILTER; the
-   * link's tun attributes can. */
-  if (adopted && info.is_tun)
-    self->packet_info = info.pi;
+  /* TUNGETIFF cannot tell packet information from IFF_NOFILTER, and a
+   * queue added to an existing multi-queue device silently keeps the
+   * device's framing whatever it asked for; the link's tun attributes
+   * tell the truth in both cases. */
+  if (info.is_tun)
+    {
+      if (!adopted && !info.pi != !self->packet_info)
+        g_debug ("“%s” keeps packet information %s, as the kernel set it up",
+                 self->name, info.pi ? "on" : "off");
+      self->packet_info = info.pi;
+    }
 
   /* Quietly: nobody can have connected to notify yet. */
   self->up = info.up;
@@ -455,8 +463,7 @@ tun_tap_device_start_link_monitor (TunTapDevice *self,
       self->persistent = info.persist;
       self->owner = info.owner;
       self->group = info.group;
-      if (adopted)
-        self->multi_queue = info.multi_queue;
+      self->multi_queue = info.multi_queue;
     }
 }
 
@@ -466,32 +473,59 @@ explain_permission_denied (TunTapDevice *self)
 {
   TunTapLinkInfo info;
   int ifindex;
-  char owner[32] = "no user", group[32] = "no group";
+  const char *kind;
+  g_autofree char *owner = NULL;
+  g_autofree char *rule = NULL;
   GError *error = self->init_error;
 
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) ||
       self->name == NULL || strchr (self->name, '%') != NULL)
     return;
 
+  /* Refused at open(), before the device was even asked: that message
+   * (node permissions, the udev rule) is the one that helps. */
+  if (faccessat (AT_FDCWD, TUN_TAP_CLONE_DEVICE, R_OK | W_OK, AT_EACCESS) != 0)
+    return;
+
   ifindex = (int) if_nametoindex (self->name);
   if (ifindex <= 0 || !tun_tap_netlink_get_link (ifindex, &info, NULL) || !info.is_tun)
     return;
 
-  if (info.owner >= 0)
-    g_snprintf (owner, sizeof owner, "uid %" G_GINT64_FORMAT, info.owner);
-  if (info.group >= 0)
-    g_snprintf (group, sizeof group, "gid %" G_GINT64_FORMAT, info.group);
+  kind = info.tun_type == IFF_TAP ? "tap" : "tun";
+  /* The kernel's rule: the owner, if set, must be the effective uid, and
+   * the group, if set, one of the process's groups. */
+  if (info.owner >= 0 && info.group >= 0)
+    {
+      owner = g_strdup_printf ("owned by uid %" G_GINT64_FORMAT " and gid %" G_GINT64_FORMAT,
+                               info.owner, info.group);
+      rule = g_strdup ("runs as that uid and is in that group");
+    }
+  else if (info.owner >= 0)
+    {
+      owner = g_strdup_printf ("owned by uid %" G_GINT64_FORMAT " and no group", info.owner);
+      rule = g_strdup ("runs as that uid");
+    }
+  else if (info.group >= 0)
+    {
+      owner = g_strdup_printf ("owned by no user and gid %" G_GINT64_FORMAT, info.group);
+      rule = g_strdup ("is in that group");
+    }
+  else
+    {
+      owner = g_strdup ("owned by no user and no group");
+      rule = g_strdup ("has CAP_NET_ADMIN (this kernel refuses everybody else)");
+    }
 
   g_free (error->message);
   error->message =
-    g_strdup_printf ("Cannot attach to %s device “%s”: it is owned by %s and %s, "
-                     "and this process (uid %u, gid %u) is neither and lacks "
-                     "CAP_NET_ADMIN; run it as the owner or in the group, or have "
-                     "an administrator recreate the device for this user "
-                     "(ip tuntap add dev %s mode %s user %u)",
-                     info.tun_type == IFF_TAP ? "TAP" : "TUN", self->name, owner, group,
-                     (guint) getuid (), (guint) getgid (), self->name,
-                     info.tun_type == IFF_TAP ? "tap" : "tun", (guint) getuid ());
+    g_strdup_printf ("Cannot attach to %s device “%s”: it is %s, and a process without "
+                     "CAP_NET_ADMIN may attach only if it %s; this process is uid %u, "
+                     "gid %u. Run it as the owner (or in the group), or have an "
+                     "administrator recreate the device for this user "
+                     "(ip tuntap del dev %s mode %s; ip tuntap add dev %s mode %s user %u)",
+                     info.tun_type == IFF_TAP ? "TAP" : "TUN", self->name, owner, rule,
+                     (guint) geteuid (), (guint) getegid (),
+                     self->name, kind, self->name, kind, (guint) geteuid ());
 }
 
 static gboolean
@@ -779,6 +813,11 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * Whether every packet, received and sent, starts with the kernel's
    * 4-byte packet-information header (`struct tun_pi`). %FALSE by default,
    * which is what almost every program wants.
+   *
+   * Once initialised it reads what the kernel uses, which can differ from
+   * what was asked: a further queue of an existing multi-queue interface
+   * keeps that interface's framing, and an adopted file descriptor keeps
+   * its own.
    *
    * Since: 0.1
    */
@@ -1880,6 +1919,10 @@ tun_tap_device_get_persistent (TunTapDevice *self)
  * disappears when its last file descriptor is closed. This is the only
  * way the library ever clears persistence.
  *
+ * An interface made persistent while it has neither an owner nor a group
+ * gets the calling uid as its owner, so it is never left open to every
+ * user; [property@TunTap.Device:owner] then says so.
+ *
  * Returns: %TRUE on success
  *
  * Since: 0.1
@@ -1892,10 +1935,23 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_configurable (self, "change persistence", error) ||
-      !tun_tap_kernel_set_persistent (self->fd, self->name, persistent, error))
+  if (!check_configurable (self, "change persistence", error))
     return FALSE;
 
+  /* A persistent device with neither owner nor group is open to every
+   * user who can open /dev/net/tun on some kernels: give it one first. */
+  if (persistent)
+    {
+      refresh_link (self);
+      if (self->owner < 0 && self->group < 0 &&
+          !tun_tap_kernel_set_owner (self->fd, self->name, (gint64) getuid (), error))
+        return FALSE;
+    }
+
+  if (!tun_tap_kernel_set_persistent (self->fd, self->name, persistent, error))
+    return FALSE;
+
+  refresh_link (self);
   if (self->persistent != persistent)
     {
       self->persistent = persistent;

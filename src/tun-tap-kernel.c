@@ -93,11 +93,24 @@ open_clone_device (const char  *display_name,
     {
     case EACCES:
     case EPERM:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: permission denied; "
-                   "it needs CAP_NET_ADMIN or a device owned by uid %u, and read/write "
-                   "access to " TUN_TAP_CLONE_DEVICE " (see the udev rule in tuntap-glib’s data/)",
-                   display_name, (guint) getuid ());
+      {
+        struct stat st;
+        char node[64] = "";
+
+        /* CAP_NET_ADMIN does not help here: the node's mode decides. */
+        if (stat (TUN_TAP_CLONE_DEVICE, &st) == 0)
+          g_snprintf (node, sizeof node, " (it is mode %04o, uid %u, gid %u)",
+                      (guint) (st.st_mode & 07777), (guint) st.st_uid, (guint) st.st_gid);
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                     "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: permission denied; "
+                     "this process (uid %u, gid %u) needs read and write access to "
+                     TUN_TAP_CLONE_DEVICE "%s, which some systems give to root only: "
+                     "an administrator can give a group access with the udev rule "
+                     "data/60-tuntap-glib.rules shipped with tuntap-glib. With access "
+                     "but without CAP_NET_ADMIN it can attach to persistent devices "
+                     "owned by its uid or group",
+                     display_name, (guint) geteuid (), (guint) getegid (), node);
+      }
       break;
     case ENOENT:
     case ENODEV:
@@ -185,6 +198,25 @@ tun_ioctl_int (int            fd,
   return r == 0;
 }
 
+gboolean
+tun_tap_kernel_set_owner (int          fd,
+                          const char  *name,
+                          gint64       owner,
+                          GError     **error)
+{
+  int errsv;
+
+  if (tun_ioctl_int (fd, TUNSETOWNER, (unsigned long) owner, &errsv))
+    return TRUE;
+
+  g_set_error (error, G_IO_ERROR,
+               errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
+               "Cannot make uid %" G_GINT64_FORMAT " the owner of “%s”: %s%s",
+               owner, name, g_strerror (errsv),
+               errsv == EINVAL ? " (the uid is not mapped in this user namespace)" : "");
+  return FALSE;
+}
+
 /* Owner, group and persistence for an interface this open created; the
  * owner goes first so a persistent device is never open to every user. */
 static gboolean
@@ -195,19 +227,11 @@ apply_creation_options (int                        fd,
 {
   int errsv;
 
-  if (options->owner >= 0 || options->persistent)
-    {
-      gint64 owner = options->owner >= 0 ? options->owner : (gint64) getuid ();
-      if (!tun_ioctl_int (fd, TUNSETOWNER, (unsigned long) owner, &errsv))
-        {
-          g_set_error (error, G_IO_ERROR,
-                       errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
-                       "Cannot make uid %" G_GINT64_FORMAT " the owner of “%s”: %s%s",
-                       owner, name, g_strerror (errsv),
-                       errsv == EINVAL ? " (the uid is not mapped in this user namespace)" : "");
-          return FALSE;
-        }
-    }
+  if ((options->owner >= 0 || options->persistent) &&
+      !tun_tap_kernel_set_owner (fd, name,
+                                 options->owner >= 0 ? options->owner : (gint64) getuid (),
+                                 error))
+    return FALSE;
 
   if (options->group >= 0 &&
       !tun_ioctl_int (fd, TUNSETGROUP, (unsigned long) options->group, &errsv))

@@ -65,6 +65,12 @@ gboolean tun_tap_kernel_set_persistent (int                fd,
                                         gboolean           persistent,
                                         GError           **error);
 
+/* TUNSETOWNER; the kernel checks no capability for it on an attached fd. */
+gboolean tun_tap_kernel_set_owner     (int                fd,
+                                       const char        *name,
+                                       gint64             owner,
+                                       GError           **error);
+
 gboolean tun_tap_kernel_set_queue_enabled (int              fd,
                                            const char      *name,
                                            gboolean         enabled,
