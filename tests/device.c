@@ -632,6 +632,132 @@ test_packet_info (void)
   counter_clear (&c);
 }
 
+/* ---- batches ------------------------------------------------------------ */
+
+typedef struct {
+  guint batches;
+  guint packets;
+  guint singles;
+  gboolean consistent;
+  gboolean close_in_single;
+} Batches;
+
+static void
+on_batch (TunTapDevice *device, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  Batches *b = user_data;
+  gsize size, total = 0;
+  const guint8 *data = g_bytes_get_data (packets, &size);
+
+  b->batches++;
+  for (guint i = 0; i < lengths->len; i++)
+    {
+      guint len = g_array_index (lengths, guint, i);
+      /* every packet is an IP packet starting where the previous ended */
+      if (total + len > size || (data[total] >> 4 != 4 && data[total] >> 4 != 6))
+        b->consistent = FALSE;
+      total += len;
+    }
+  if (total != size || lengths->len == 0 || lengths->len > 64)
+    b->consistent = FALSE;
+  b->packets += lengths->len;
+}
+
+static void
+on_single (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Batches *b = user_data;
+
+  b->singles++;
+  if (b->close_in_single)
+    tun_tap_device_close (device);
+}
+
+static void
+test_packets_received (void)
+{
+  Batches b = { .consistent = TRUE };
+  g_autoptr(TunTapDevice) device = new_device ("tt-batch", TUN_TAP_MODE_TUN, NULL);
+  int s = udp_socket ();
+
+  g_signal_connect (device, "packets-received", G_CALLBACK (on_batch), &b);
+  configure_ptp ("tt-batch", "192.0.2.25", "192.0.2.26");
+  tun_tap_test_spin (NULL, 50);
+  b.packets = b.batches = 0;
+
+  /* 100 queued before the loop runs: several batches of at most 64. */
+  for (int i = 0; i < 100; i++)
+    udp_send (s, "192.0.2.26", 4248, "batch");
+  tun_tap_test_spin (NULL, 200);
+  g_assert_true (b.consistent);
+  g_assert_cmpuint (b.packets, >=, 100);
+  g_assert_cmpuint (b.batches, >=, 2);
+  g_assert_cmpuint (b.batches, <, b.packets);
+
+  /* With both signals, each packet is seen by both. */
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_single), &b);
+  b.packets = b.singles = 0;
+  for (int i = 0; i < 30; i++)
+    udp_send (s, "192.0.2.26", 4248, "both");
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (b.packets, >=, 30);
+  g_assert_cmpuint (b.singles, ==, b.packets);
+
+  /* Closed from the per-packet handler: no batch afterwards. */
+  b.close_in_single = TRUE;
+  b.batches = b.packets = b.singles = 0;
+  for (int i = 0; i < 10; i++)
+    udp_send (s, "192.0.2.26", 4248, "close");
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (b.singles, ==, 1);
+  g_assert_cmpuint (b.batches, ==, 0);
+  close (s);
+}
+
+static void
+test_send_many (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tt-many", TUN_TAP_MODE_TUN, NULL);
+  g_autoptr(GError) error = NULL;
+  guint8 buf[3 * 64];
+  guint lengths[3];
+  gsize a, b, c;
+  guint sent = 99;
+
+  a = make_udp4 (buf, 4);
+  b = make_udp4 (buf + a, 12);
+  c = make_udp4 (buf + a + b, 20);
+  lengths[0] = a; lengths[1] = b; lengths[2] = c;
+  g_free (tun_tap_test_run (FALSE, "ip link set tt-many up"));
+
+  g_assert_true (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &sent, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sent, ==, 3);
+  g_assert_true (tun_tap_device_send_many (device, buf, 0, lengths, 0, &sent, &error));
+  g_assert_cmpuint (sent, ==, 0);
+
+  /* Lengths that do not add up: nothing is sent. */
+  g_assert_false (tun_tap_device_send_many (device, buf, a + b, lengths, 3, &sent, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpuint (sent, ==, 0);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_send_many (device, buf, a, NULL, 1, &sent, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* The second is not IP: the first went, the error says which. */
+  buf[a] = 0x10;
+  g_assert_false (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &sent, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "Packet 2 of 3"));
+  g_assert_cmpuint (sent, ==, 1);
+  g_clear_error (&error);
+
+  tun_tap_device_close (device);
+  g_assert_false (tun_tap_device_send_many (device, buf, a, lengths, 1, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+}
+
 /* ---- send errors ------------------------------------------------------ */
 
 static void
@@ -1045,6 +1171,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/packets/ping-tap", test_ping_tap);
   g_test_add_func ("/tun-tap/device/packets/packet-info", test_packet_info);
   g_test_add_func ("/tun-tap/device/send/errors", test_send_errors);
+  g_test_add_func ("/tun-tap/device/batch/packets-received", test_packets_received);
+  g_test_add_func ("/tun-tap/device/batch/send-many", test_send_many);
   g_test_add_func ("/tun-tap/device/close/close", test_close);
   g_test_add_func ("/tun-tap/device/close/deleted", test_deleted_while_open);
   g_test_add_func ("/tun-tap/device/close/deleted-then-send", test_deleted_send_first);

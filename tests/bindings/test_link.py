@@ -318,13 +318,9 @@ class Calls:
                                  self.device.add_address_from_string, address, peer)
         self.assertEqual(global_addresses(kernel_addresses(self.name)), set())
 
-    @unittest.expectedFailure
     def test_add_address_from_empty_string(self):
-        # LIBRARY BUG: parse_cidr() in src/tun-tap-device.c hands parts[0]
-        # of g_strsplit("", "/", 2), which is NULL, to
-        # g_inet_address_new_from_string(), which logs a critical. The error
-        # itself is right. Fix: `if (text == NULL || *text == '\0') goto bad;`
-        # Remove expectedFailure once fixed.
+        # Once logged a critical (g_strsplit("") gives no parts) besides the
+        # right error.
         try:
             self.assertError(IOError.INVALID_ARGUMENT,
                              self.device.add_address_from_string, "", None)
