@@ -5,7 +5,8 @@
 # dependencies, then:
 #   1. builds with gcc, warnings as errors, every feature on, and runs
 #      `meson test` (C, Python, gjs, examples, install, docs);
-#   2. runs the C suite again under valgrind memcheck (--setup=valgrind);
+#   2. runs the C suite again under valgrind memcheck (--setup=valgrind),
+#      and the soak: 10 M packets through echo-gmain, RSS flat within 1 MiB;
 #   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      whole suite again (interpreters get the ASan runtime preloaded);
 #   4. builds the libFuzzer targets with clang and runs each for a while.
@@ -58,6 +59,8 @@ run main "$build" || status=1
 
 if [ "${QUICK:-0}" != 1 ]; then
   run valgrind "$build" --setup=valgrind --suite c || status=1
+  # 10 M packets through echo-gmain, RSS sampled every second.
+  run soak "$build" --benchmark --suite soak || status=1
 
   asan=$build-asan
   setup "$asan" -Dwerror=true -Dintrospection=enabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -89,6 +89,7 @@ static char   *opt_srcdir = NULL;
 static char   *opt_gjs = NULL;
 static gboolean opt_no_pin = FALSE;
 static gboolean opt_sleep = FALSE;
+static int     opt_soak = 0;
 
 static const GOptionEntry option_entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Measured seconds per variant and round (2.5)", "S" },
@@ -105,6 +106,7 @@ static const GOptionEntry option_entries[] = {
   { "gjs", 0, 0, G_OPTION_ARG_FILENAME, &opt_gjs, "gjs interpreter (found on PATH)", "PATH" },
   { "sleep", 0, 0, G_OPTION_ARG_NONE, &opt_sleep, "Let the load generator sleep in recvmmsg() instead of polling its socket", NULL },
   { "no-pin", 0, 0, G_OPTION_ARG_NONE, &opt_no_pin, "Do not pin the driver and the echo to separate CPUs", NULL },
+  { "soak", 0, 0, G_OPTION_ARG_INT, &opt_soak, "Only the soak: N packets through echo-gmain, RSS every second; fails on growth over 1 MiB", "N" },
   G_OPTION_ENTRY_NULL
 };
 
@@ -919,6 +921,71 @@ out:
     g_print ("  memory phase FAILED: %s\n", m->error);
 }
 
+/* The soak of issue 7: @packets through echo-gmain --reply --quiet with
+ * VmRSS sampled every second; the last sample may exceed the first (after
+ * one second of warm-up) by at most 1 MiB. Returns the exit status. */
+static int
+soak_phase (guint64 packets)
+{
+  const char *argv[] = { opt_echo_gmain, "--reply", "--quiet", NULL };
+  g_autofree char *error = NULL;
+  g_autofree char *leftover = NULL;
+  g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint64));
+  Echo echo;
+  Load *load = NULL;
+  gint64 start, deadline, first, last, max = 0;
+  int status = 1;
+
+  if (!echo_start (&echo, argv))
+    {
+      g_print ("soak FAILED: %s\n", echo.error);
+      return 1;
+    }
+  load = load_new (opt_small, opt_window, &error);
+  if (load == NULL || !load_wait_ready (load, &echo, &error))
+    goto out;
+
+  start = now_us ();
+  /* Generous: this machine does well over 100 k packets a second. */
+  deadline = start + (gint64) (packets / 20000 + 60) * G_USEC_PER_SEC;
+  while (load->received < packets)
+    {
+      gint64 rss;
+
+      if (!load_run (load, &echo, MIN (now_us () + G_USEC_PER_SEC, deadline), packets, &error))
+        goto out;
+      rss = proc_status_value (echo.pid, "VmRSS:");
+      g_array_append_val (samples, rss);
+      max = MAX (max, rss);
+      g_print ("  soak: %5.0f s %10" G_GUINT64_FORMAT " packets  VmRSS %6" G_GINT64_FORMAT " KiB\n",
+               (now_us () - start) / 1e6, load->received, rss);
+      if (now_us () >= deadline)
+        {
+          error = g_strdup_printf ("only %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                                   " packets before the deadline", load->received, packets);
+          goto out;
+        }
+    }
+
+  first = g_array_index (samples, gint64, MIN (1u, samples->len - 1));
+  last = g_array_index (samples, gint64, samples->len - 1);
+  g_print ("soak: %" G_GUINT64_FORMAT " packets in %.1f s (%.0f pkt/s), %u samples; VmRSS "
+           "first %" G_GINT64_FORMAT " KiB, last %" G_GINT64_FORMAT " KiB, max %" G_GINT64_FORMAT
+           " KiB, growth %" G_GINT64_FORMAT " KiB (limit 1024)\n",
+           load->received, (now_us () - start) / 1e6,
+           load->received / ((now_us () - start) / 1e6), samples->len, first, last, max,
+           last - first);
+  status = last - first <= 1024 ? 0 : 1;
+
+out:
+  if (load != NULL)
+    load_free (load);
+  leftover = echo_stop (&echo);
+  if (error != NULL)
+    g_print ("soak FAILED: %s\n", error);
+  return error != NULL ? 1 : status;
+}
+
 typedef struct {
   gboolean ran;
   char    *error;
@@ -1132,6 +1199,9 @@ main (int   argc,
    * measurements. This is the namespace's own sysctl. */
   g_file_set_contents ("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1", -1, NULL);
   pin_to_cpu (0, 0);
+
+  if (opt_soak > 0)
+    return opt_echo_gmain != NULL ? soak_phase ((guint64) opt_soak) : 2;
 
   uname (&uts);
   getloadavg (load_before, 3);
