@@ -52,8 +52,19 @@ on_packet (TunTapDevice *device,
 
   c->packets++;
   c->packet_thread = g_thread_self ();
-  g_clear_pointer (&c->last, g_bytes_unref);
-  c->last = g_bytes_ref (packet);
+  /* Keep the last IPv4 packet (with or without a packet-info header): one
+   * wake-up can deliver the test's datagram and then a router
+   * solicitation, which must not hide it. */
+  {
+    gsize len;
+    const guint8 *data = g_bytes_get_data (packet, &len);
+
+    if ((len > 0 && data[0] == 0x45) || (len > 4 && data[4] == 0x45))
+      {
+        g_clear_pointer (&c->last, g_bytes_unref);
+        c->last = g_bytes_ref (packet);
+      }
+  }
 
   if (c->reflect)
     {
