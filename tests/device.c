@@ -991,7 +991,8 @@ device_thread (gpointer user_data)
   g_cond_signal (&td->cond);
   g_mutex_unlock (&td->lock);
 
-  while (td->counter.packets == 0)
+  /* Until our datagram: a router solicitation may come first. */
+  while (td->counter.last == NULL)
     g_main_context_iteration (td->context, TRUE);
 
   tun_tap_device_close (device);
