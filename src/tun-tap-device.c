@@ -40,10 +40,15 @@
  * With it set, every packet in both directions starts with the kernel's
  * 4-byte `struct tun_pi` header (flags and EtherType, big-endian).
  *
- * Thread safety: [method@TunTap.Device.send], [method@TunTap.Device.send_bytes]
- * and the getters may be called from any thread. Construction, closing and
- * dropping the last reference must happen in the thread that owns the
- * device's main context.
+ * Thread safety: [method@TunTap.Device.send],
+ * [method@TunTap.Device.send_bytes], [method@TunTap.Device.send_many] and the
+ * getters returning numbers or booleans may be called from any thread; a
+ * concurrent close makes a send fail with %G_IO_ERROR_CLOSED, never write to
+ * a recycled file descriptor. [method@TunTap.Device.get_name] and
+ * [method@TunTap.Device.get_hardware_address] return strings that a rename
+ * or a MAC change replaces, so call them, like everything else
+ * (construction, configuration, closing, dropping the last reference), in
+ * the thread that runs the device's main context.
  *
  * Since: 0.1
  */
@@ -72,7 +77,7 @@ struct _TunTapDevice
   GSource      *watch;
 
   guint8       *buffer;         /* one read buffer for the whole lifetime */
-  gsize         max_packet;     /* largest packet send() lets through */
+  gint          max_packet;     /* largest packet send() takes; atomic */
 
   /* Lifecycle: requested at construction, then what the kernel says. */
   gboolean      persistent;
@@ -294,29 +299,33 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
   return keep;
 }
 
-/* @ask_kernel: read the MTU with an ioctl instead of trusting the cached
- * one, for send()'s slow path (any thread, before the monitor caught up). */
-static void
-tun_tap_device_update_max_packet (TunTapDevice *self,
-                                  gboolean      ask_kernel)
+/* The largest packet send() lets through. @ask_kernel: read the MTU with an
+ * ioctl instead of trusting the cached one, for send()'s slow path (any
+ * thread, before the monitor caught up). Pure: the caller stores it. */
+static gint
+tun_tap_device_compute_max_packet (TunTapDevice *self,
+                                   gboolean      ask_kernel)
 {
-  gsize overhead = self->packet_info ? TUN_TAP_PI_HEADER_SIZE : 0;
+  gint overhead = self->packet_info ? TUN_TAP_PI_HEADER_SIZE : 0;
   int mtu;
 
+  /* An IP datagram cannot be longer than 65535 bytes. */
   if (self->mode == TUN_TAP_MODE_TUN)
-    {
-      /* An IP datagram cannot be longer than 65535 bytes. */
-      self->max_packet = 65535 + overhead;
-      return;
-    }
+    return 65535 + overhead;
 
   mtu = ask_kernel ? 0 : (int) self->mtu;
   if (mtu <= 0)
     mtu = tun_tap_kernel_get_mtu (self->name);
-  if (mtu <= 0)
+  if (mtu <= 0 || mtu > 65535)
     mtu = 65535;
   /* Ethernet header plus one VLAN tag on top of the MTU. */
-  self->max_packet = (gsize) mtu + TUN_TAP_ETH_HEADER_SIZE + 4 + overhead;
+  return mtu + TUN_TAP_ETH_HEADER_SIZE + 4 + overhead;
+}
+
+static void
+tun_tap_device_update_max_packet (TunTapDevice *self)
+{
+  g_atomic_int_set (&self->max_packet, tun_tap_device_compute_max_packet (self, FALSE));
 }
 
 static char *
@@ -365,7 +374,7 @@ tun_tap_device_apply_link (TunTapDevice         *self,
   if (info->mtu != 0 && info->mtu != self->mtu)
     {
       self->mtu = info->mtu;
-      tun_tap_device_update_max_packet (self, FALSE);
+      tun_tap_device_update_max_packet (self);
       g_object_notify_by_pspec (object, properties[PROP_MTU]);
     }
 
@@ -375,8 +384,14 @@ tun_tap_device_apply_link (TunTapDevice         *self,
 
       if (g_strcmp0 (mac, self->hardware_address) != 0)
         {
-          g_free (self->hardware_address);
+          char *old;
+
+          /* Same rule as the name: replaced under the writer lock. */
+          g_rw_lock_writer_lock (&self->fd_lock);
+          old = self->hardware_address;
           self->hardware_address = g_steal_pointer (&mac);
+          g_rw_lock_writer_unlock (&self->fd_lock);
+          g_free (old);
           g_object_notify_by_pspec (object, properties[PROP_HARDWARE_ADDRESS]);
         }
     }
@@ -417,6 +432,21 @@ tun_tap_device_link_changed (const TunTapLinkInfo *info,
 
   if (deleted)
     {
+      /* Moving the interface to another network namespace also sends
+       * RTM_DELLINK here, but the fd stays attached and working: only a
+       * detached fd (EBADFD) means the interface is gone. We can no longer
+       * see or configure the link from this namespace, so stop following
+       * it. */
+      if (tun_tap_kernel_is_attached (self->fd))
+        {
+          g_debug ("“%s” left this network namespace; packets still flow", self->name);
+          tun_tap_netlink_monitor_remove_watch (self->monitor, self->monitor_watch);
+          self->monitor_watch = 0;
+          self->ifindex = 0;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IFINDEX]);
+          return;
+        }
+
       /* The fd's POLLERR says the same; whichever comes first closes. */
       g_object_ref (self);
       tun_tap_device_broke (self, EBADFD);
@@ -620,7 +650,7 @@ tun_tap_device_initable_init (GInitable     *initable,
   self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
 
   tun_tap_device_start_link_monitor (self, self->adopt_fd >= 0);
-  tun_tap_device_update_max_packet (self, FALSE);
+  tun_tap_device_update_max_packet (self);
 
   self->channel = g_io_channel_unix_new (fd);
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -1305,6 +1335,18 @@ tun_tap_device_get_fd (TunTapDevice *self)
   return fd;
 }
 
+/* The name, safe to use from any thread (a rename replaces it). */
+static char *
+dup_name (TunTapDevice *self)
+{
+  char *name;
+
+  g_rw_lock_reader_lock (&self->fd_lock);
+  name = g_strdup (self->name ? self->name : "(unnamed)");
+  g_rw_lock_reader_unlock (&self->fd_lock);
+  return name;
+}
+
 /**
  * tun_tap_device_send:
  * @self: a device
@@ -1326,7 +1368,8 @@ tun_tap_device_get_fd (TunTapDevice *self)
  * device, a packet-information header with flags or an EtherType that does
  * not match the packet),
  * %G_IO_ERROR_MESSAGE_TOO_LARGE when the packet is larger than the device
- * can take. In every error case nothing was sent.
+ * can take, %G_IO_ERROR_WOULD_BLOCK when the kernel has no buffer space
+ * (try again later). In every error case nothing was sent.
  *
  * May be called from any thread.
  *
@@ -1340,59 +1383,63 @@ tun_tap_device_send (TunTapDevice  *self,
                      gsize          len,
                      GError       **error)
 {
+  const char *name;
+  gboolean ok = FALSE;
   ssize_t n;
   int errsv = 0;
+  gint max;
 
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  /* Everything under the reader lock, name included: close() and a rename
+   * (the owning thread) take the writer lock before changing either. */
+  g_rw_lock_reader_lock (&self->fd_lock);
+  name = self->name ? self->name : "(unnamed)";
+
   if (len == 0 || data == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”",
-                   self->name ? self->name : "(unnamed)");
-      return FALSE;
+                   "Cannot send an empty packet on “%s”", name);
+      goto out;
     }
 
-  if (!tun_tap_kernel_check_packet (self->mode, self->packet_info, data, len,
-                                    self->name ? self->name : "(unnamed)", error))
-    return FALSE;
-
-  g_rw_lock_reader_lock (&self->fd_lock);
+  if (!tun_tap_kernel_check_packet (self->mode, self->packet_info, data, len, name, error))
+    goto out;
 
   if (self->fd < 0)
     {
-      g_rw_lock_reader_unlock (&self->fd_lock);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                   "Cannot send on “%s”: the device is closed; create a new device",
-                   self->name ? self->name : "(unnamed)");
-      return FALSE;
+                   "Cannot send on “%s”: the device is closed; create a new device", name);
+      goto out;
     }
 
   /* The MTU may have been raised since we last looked: ask again, on this
    * slow path only, so the fast path costs no extra syscall. */
-  if (len > self->max_packet)
-    tun_tap_device_update_max_packet (self, TRUE);
-
-  if (len > self->max_packet)
+  max = g_atomic_int_get (&self->max_packet);
+  if (len > (gsize) max)
+    max = tun_tap_device_compute_max_packet (self, TRUE);
+  if (len > (gsize) max)
     {
-      gsize max = self->max_packet;
-      g_rw_lock_reader_unlock (&self->fd_lock);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
                    "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: the device "
-                   "takes at most %" G_GSIZE_FORMAT " bytes; raise the MTU or split the "
-                   "packet", len, self->name, max);
-      return FALSE;
+                   "takes at most %d bytes; raise the MTU or split the packet",
+                   len, name, max);
+      goto out;
     }
 
   n = tun_tap_kernel_write (self->fd, data, len, &errsv);
-  g_rw_lock_reader_unlock (&self->fd_lock);
-
   if (n < 0)
     {
-      tun_tap_kernel_set_io_error (error, errsv, self->name, "send a packet");
-      return FALSE;
+      tun_tap_kernel_set_io_error (error, errsv, name, "send a packet");
+      goto out;
     }
+  ok = TRUE;
+
+out:
+  g_rw_lock_reader_unlock (&self->fd_lock);
+  if (!ok)
+    return FALSE;
 
   /* The driver takes a packet whole or not at all. */
   g_warn_if_fail ((gsize) n == len);
@@ -1433,18 +1480,20 @@ tun_tap_device_send_many (TunTapDevice  *self,
                           GError       **error)
 {
   gsize total = 0, offset = 0;
+  g_autofree char *name = NULL;
 
   if (n_sent != NULL)
     *n_sent = 0;
 
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  name = dup_name (self);
 
   if (n_packets > 0 && lengths == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "Cannot send %u packets on “%s” without their lengths",
-                   n_packets, self->name ? self->name : "(unnamed)");
+                   n_packets, name);
       return FALSE;
     }
   for (guint i = 0; i < n_packets; i++)
@@ -1454,7 +1503,7 @@ tun_tap_device_send_many (TunTapDevice  *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "Cannot send %u packets on “%s”: their lengths add up to %"
                    G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
-                   n_packets, self->name ? self->name : "(unnamed)", total, len);
+                   n_packets, name, total, len);
       return FALSE;
     }
 
@@ -1497,9 +1546,10 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
 
   if (packet == NULL)
     {
+      g_autofree char *name = dup_name (self);
+
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”",
-                   self->name ? self->name : "(unnamed)");
+                   "Cannot send an empty packet on “%s”", name);
       return FALSE;
     }
 
@@ -2079,7 +2129,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
     {
       refresh_link (self);
       if (self->owner < 0 && self->group < 0 &&
-          !tun_tap_kernel_set_owner (self->fd, self->name, (gint64) getuid (), error))
+          !tun_tap_kernel_set_owner (self->fd, self->name, (gint64) geteuid (), error))
         return FALSE;
     }
 

@@ -150,7 +150,7 @@ set_setiff_error (GError     **error,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "Cannot create or attach to %s device “%s”: permission denied; "
                    "it needs CAP_NET_ADMIN or a persistent device owned by uid %u "
-                   "(or its group)", kind, display_name, (guint) getuid ());
+                   "(or its group)", kind, display_name, (guint) geteuid ());
       break;
     case EBUSY:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
@@ -171,7 +171,8 @@ set_setiff_error (GError     **error,
       break;
     case E2BIG:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES,
-                   "%s device “%s” already has the maximum number of queues (256)",
+                   "%s device “%s” already has the maximum number of queues (256); "
+                   "close another queue of it first",
                    kind, display_name);
       break;
     default:
@@ -229,7 +230,7 @@ apply_creation_options (int                        fd,
 
   if ((options->owner >= 0 || options->persistent) &&
       !tun_tap_kernel_set_owner (fd, name,
-                                 options->owner >= 0 ? options->owner : (gint64) getuid (),
+                                 options->owner >= 0 ? options->owner : (gint64) geteuid (),
                                  error))
     return FALSE;
 
@@ -327,6 +328,17 @@ tun_tap_kernel_open (const char                *name,
 }
 
 gboolean
+tun_tap_kernel_is_attached (int fd)
+{
+  struct ifreq ifr;
+
+  if (fd < 0)
+    return FALSE;
+  memset (&ifr, 0, sizeof ifr);
+  return ioctl (fd, TUNGETIFF, &ifr) == 0;
+}
+
+gboolean
 tun_tap_kernel_set_persistent (int          fd,
                                const char  *name,
                                gboolean     persistent,
@@ -408,7 +420,7 @@ tun_tap_kernel_set_carrier (int          fd,
     case EPERM:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "Cannot switch the carrier of “%s” on: the device has no attached "
-                   "queue", name);
+                   "queue; attach one first (tun_tap_device_set_queue_enabled())", name);
       break;
     default:
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -461,6 +473,17 @@ tun_tap_kernel_adopt (int                fd,
   info->multi_queue = (ifr.ifr_flags & IFF_MULTI_QUEUE) != 0;
   info->queue_enabled = (ifr.ifr_flags & IFF_DETACH_QUEUE) == 0;
   info->created = FALSE;
+  /* Every packet would start with a virtio-net header the device does not
+   * expect: refuse rather than misframe silently. */
+  if (ifr.ifr_flags & IFF_VNET_HDR)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "File descriptor %d (“%.*s”) was opened with IFF_VNET_HDR, which "
+                   "TunTapDevice does not handle; open it without IFF_VNET_HDR",
+                   fd, IFNAMSIZ, ifr.ifr_name);
+      return FALSE;
+    }
+
   /* TUNGETIFF reports IFF_NOFILTER in the bit IFF_NO_PI uses, so it cannot
    * tell whether packet information is on; the device layer asks rtnetlink. */
   info->packet_info = FALSE;

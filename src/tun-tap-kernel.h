@@ -60,6 +60,9 @@ gboolean tun_tap_kernel_adopt         (int                fd,
                                        TunTapKernelInfo  *info,
                                        GError           **error);
 
+/* Whether @fd is still attached to an interface (FALSE once deleted). */
+gboolean tun_tap_kernel_is_attached   (int                fd);
+
 gboolean tun_tap_kernel_set_persistent (int                fd,
                                         const char        *name,
                                         gboolean           persistent,

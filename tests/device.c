@@ -1147,6 +1147,19 @@ test_adopt_refused (void)
   close (file);
   close (null);
   close (unattached);
+
+  /* A virtio-net header would misframe every packet: refused, left open. */
+  {
+    g_autoptr(GError) error = NULL;
+    int vnet = open_tun_fd ("tt-vnet", IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+    g_autoptr(TunTapDevice) device = tun_tap_device_new_for_fd (vnet, &error);
+
+    g_assert_null (device);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+    g_assert_nonnull (strstr (error->message, "tt-vnet"));
+    g_assert_cmpint (fcntl (vnet, F_GETFD), !=, -1);
+    close (vnet);
+  }
 }
 
 int

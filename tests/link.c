@@ -413,6 +413,44 @@ test_external_changes (void)
 }
 
 static void
+test_moved_to_other_netns (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-move", TUN_TAP_MODE_TUN);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pid = NULL;
+  Changes c = { 0 };
+  guint8 pkt[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0,
+                     192, 0, 2, 2, 192, 0, 2, 1, 0, 7, 0, 9, 0, 8, 0, 0 };
+
+  g_signal_connect (device, "closed", G_CALLBACK (on_closed), &c);
+  /* A second namespace of our own: a child's, gone when it exits. */
+  pid = tun_tap_test_run (FALSE, "unshare -n sleep 30 >/dev/null 2>&1 & echo $!");
+  g_strstrip (pid);
+  g_usleep (200000);
+  g_free (tun_tap_test_run (FALSE, "ip link set tl-move netns %s", pid));
+  g_assert_false (tun_tap_test_link_exists ("tl-move"));
+
+  /* The RTM_DELLINK we saw was a move, not a deletion: still open. */
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (c.closed, ==, 0);
+  g_assert_false (tun_tap_device_is_closed (device));
+  g_assert_cmpint (tun_tap_device_get_ifindex (device), ==, 0);
+  /* The link is down over there: the kernel says EIO, we say why. */
+  g_assert_false (tun_tap_device_send (device, pkt, sizeof pkt, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* That namespace goes away, and the interface with it. */
+  g_free (tun_tap_test_run (FALSE, "kill %s", pid));
+  g_assert_true (wait_count (&c.closed, 1));
+  g_assert_error (c.closed_error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  g_clear_error (&c.closed_error);
+}
+
+static void
 test_after_close (void)
 {
   g_autoptr(TunTapDevice) device = new_device ("tl-closed", TUN_TAP_MODE_TAP);
@@ -461,6 +499,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/link/hardware-address", test_hardware_address);
   g_test_add_func ("/tun-tap/link/carrier", test_carrier);
   g_test_add_func ("/tun-tap/link/external-changes", test_external_changes);
+  g_test_add_func ("/tun-tap/link/moved-to-other-netns", test_moved_to_other_netns);
   g_test_add_func ("/tun-tap/link/after-close", test_after_close);
 
   return g_test_run ();
