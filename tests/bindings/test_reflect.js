@@ -12,7 +12,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import System from 'system';
 
-import {describe, ntop6, reflect} from '../../examples/echo.js';
+import {describe, ntop6, reflect, reflectBatch} from '../../examples/echo.js';
 import {assert, assertEqual, run, test} from './harness.js';
 
 const oraclePath = System.programArgs[0];
@@ -119,6 +119,44 @@ test('same lines and answers as echo-reflect.c', () => {
     assertEqual(mismatches.slice(0, 5).join('\n'), '');
     // The vectors must exercise the answers, not only the refusals.
     assert(answered > 500, `only ${answered} answers`);
+});
+
+// The batch path echo.js runs (answers rewritten in place at their offset
+// in one reused buffer, packets without an answer left out and the rest
+// moved up) must answer exactly as C does.
+test('reflectBatch() gives the same answers as echo-reflect.c', () => {
+    const vectors = Array.from(variants(loadPackets()));
+    const expected = oracle(vectors);
+    const rand = random(6);
+    for (const tap of [false, true]) {
+        const mode = vectors.map(([t, p], i) => [t, p, expected[i][1]]).filter(([t]) => t === tap);
+        let batches = 0;
+        for (let i = 0; i < mode.length; batches++) {
+            const chunk = mode.slice(i, i + 1 + Math.floor(rand() * 64));
+            i += chunk.length;
+            const lengths = chunk.map(([, p]) => p.length);
+            const data = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
+            chunk.reduce((o, [, p]) => (data.set(p, o), o + p.length), 0);
+            const before = toHex(data);
+            const answers = chunk.map(([,, a]) => a).filter(a => a !== '-');
+
+            const [out, outLengths] = reflectBatch(data, lengths, tap);
+            assert(out instanceof Uint8Array, 'not a Uint8Array');
+            assertEqual(toHex(data), before, 'the batch was changed');
+            assertEqual(JSON.stringify(outLengths), JSON.stringify(answers.map(a => a.length / 2)),
+                'lengths of the answers');
+            if (toHex(out) !== answers.join('')) {
+                let o = 0;
+                chunk.filter(([,, a]) => a !== '-').forEach(([, p, a]) => {
+                    assertEqual(toHex(out.subarray(o, o + a.length / 2)), a,
+                        `${tap ? 'tap' : 'tun'} ${toHex(p)}`);
+                    o += a.length / 2;
+                });
+                throw new Error('batch answers differ');
+            }
+        }
+        assert(batches > 50, `only ${batches} batches`);
+    }
 });
 
 test('IPv6 addresses formatted as GLib formats them', () => {
