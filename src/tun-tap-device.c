@@ -1461,8 +1461,12 @@ out:
  * [method@TunTap.Device.send] would (one write(2) per packet), in one
  * call: the counterpart of [signal@TunTap.Device::packets-received].
  * Stops at the first packet that cannot be sent, with its error; @n_sent
- * says how many went before it. %G_IO_ERROR_INVALID_ARGUMENT, before
- * anything is sent, when the lengths do not add up to @len.
+ * says how many went before it. Bindings that raise the error drop
+ * @n_sent, so the message of such an error starts with “Packet N of M: ”
+ * (N−1 packets went; that prefix is stable), and an error without it means
+ * nothing was sent. %G_IO_ERROR_INVALID_ARGUMENT,
+ * before anything is sent, when the lengths do not add up to @len;
+ * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
  *
  * May be called from any thread.
  *
@@ -1496,6 +1500,13 @@ tun_tap_device_send_many (TunTapDevice  *self,
                    n_packets, name);
       return FALSE;
     }
+  if (tun_tap_device_get_fd (self) < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                   "Cannot send on “%s”: the device is closed; create a new device", name);
+      return FALSE;
+    }
+
   for (guint i = 0; i < n_packets; i++)
     total += lengths[i];
   if (total != len)

@@ -767,6 +767,9 @@ test_send_many (void)
   tun_tap_device_close (device);
   g_assert_false (tun_tap_device_send_many (device, buf, a, lengths, 1, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_clear_error (&error);
+  g_assert_false (tun_tap_device_send_many (device, buf, 0, lengths, 0, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 
 /* ---- send errors ------------------------------------------------------ */

@@ -235,7 +235,11 @@ class Batch(DeviceTest):
         with self.assertRaises(GLib.Error) as caught:
             self.device.send_many(packet * 2, [len(packet)] * 2)
         assert_io_error(self, caught.exception, IOError.CLOSED)
-        self.assertRegex(caught.exception.message, r"^Packet 1 of 2: ")
+        # Refused before the first packet: no "Packet N of M" prefix.
+        self.assertNotRegex(caught.exception.message, r"^Packet ")
+        with self.assertRaises(GLib.Error) as caught:
+            self.device.send_many(b"", [])
+        assert_io_error(self, caught.exception, IOError.CLOSED)
 
 
 class Example(DeviceTest):
