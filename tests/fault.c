@@ -82,24 +82,10 @@ watch_clear (Watch *w)
 static gsize
 make_udp4 (guint8 *buf, gsize payload)
 {
-  gsize len = 28 + payload;
-  guint32 sum = 0;
+  static const guint8 zeros[1500];
 
-  memset (buf, 0, len);
-  buf[0] = 0x45;
-  buf[2] = len >> 8; buf[3] = len & 0xff;
-  buf[8] = 64; buf[9] = 17;
-  buf[12] = 192; buf[14] = 2; buf[15] = 2;
-  buf[16] = 192; buf[18] = 2; buf[19] = 1;
-  for (int i = 0; i < 20; i += 2)
-    sum += (buf[i] << 8) | buf[i + 1];
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  sum = ~sum & 0xffff;
-  buf[10] = sum >> 8; buf[11] = sum & 0xff;
-  buf[21] = 7; buf[23] = 9;
-  buf[24] = (8 + payload) >> 8; buf[25] = (8 + payload) & 0xff;
-  return len;
+  g_assert_cmpuint (payload, <=, sizeof zeros);
+  return tun_tap_test_make_udp4 (buf, "192.0.2.2", 7, "192.0.2.1", 9, zeros, payload);
 }
 
 /* ---- a flood from another thread ---------------------------------------- */

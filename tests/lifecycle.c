@@ -159,32 +159,7 @@ make_udp4 (guint8     *buf,
            guint16     dport,
            const char *payload)
 {
-  gsize plen = strlen (payload), len = 28 + plen;
-  guint32 sum = 0;
-
-  memset (buf, 0, 28);
-  buf[0] = 0x45;
-  buf[2] = len >> 8;
-  buf[3] = len & 0xff;
-  buf[8] = 64;
-  buf[9] = IPPROTO_UDP;
-  g_assert_cmpint (inet_pton (AF_INET, src, buf + 12), ==, 1);
-  g_assert_cmpint (inet_pton (AF_INET, dst, buf + 16), ==, 1);
-  for (int i = 0; i < 20; i += 2)
-    sum += (guint32) (buf[i] << 8 | buf[i + 1]);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  sum = ~sum & 0xffff;
-  buf[10] = sum >> 8;
-  buf[11] = sum & 0xff;
-  buf[20] = sport >> 8;
-  buf[21] = sport & 0xff;
-  buf[22] = dport >> 8;
-  buf[23] = dport & 0xff;
-  buf[24] = (8 + plen) >> 8;
-  buf[25] = (8 + plen) & 0xff;
-  memcpy (buf + 28, payload, plen);
-  return len;
+  return tun_tap_test_make_udp4 (buf, src, sport, dst, dport, payload, strlen (payload));
 }
 
 /* Counts the UDP datagrams to one port a device receives, and remembers

@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 static gboolean
 write_file (const char *path, const char *contents)
@@ -153,4 +154,42 @@ gboolean
 tun_tap_test_link_exists (const char *name)
 {
   return if_nametoindex (name) != 0;
+}
+
+gsize
+tun_tap_test_make_udp4 (guint8     *buf,
+                        const char *src,
+                        guint16     sport,
+                        const char *dst,
+                        guint16     dport,
+                        const void *payload,
+                        gsize       len)
+{
+  gsize total = 28 + len;
+  guint32 sum = 0;
+
+  memset (buf, 0, 28);
+  buf[0] = 0x45;
+  buf[2] = total >> 8;
+  buf[3] = total & 0xff;
+  buf[8] = 64;
+  buf[9] = 17;   /* UDP */
+  g_assert_cmpint (inet_pton (AF_INET, src, buf + 12), ==, 1);
+  g_assert_cmpint (inet_pton (AF_INET, dst, buf + 16), ==, 1);
+  for (int i = 0; i < 20; i += 2)
+    sum += (guint32) (buf[i] << 8 | buf[i + 1]);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  sum = ~sum & 0xffff;
+  buf[10] = sum >> 8;
+  buf[11] = sum & 0xff;
+  buf[20] = sport >> 8;
+  buf[21] = sport & 0xff;
+  buf[22] = dport >> 8;
+  buf[23] = dport & 0xff;
+  buf[24] = (8 + len) >> 8;
+  buf[25] = (8 + len) & 0xff;
+  if (len > 0)
+    memcpy (buf + 28, payload, len);
+  return total;
 }

@@ -35,6 +35,16 @@ gint64    tun_tap_test_cpu_time_us    (void);
 /* Number of open file descriptors of this process. */
 guint     tun_tap_test_count_fds      (void);
 
+/* Writes an IPv4/UDP datagram (valid IP checksum, UDP checksum 0) into
+ * @buf, which must hold 28 + @len bytes; returns its length. */
+gsize     tun_tap_test_make_udp4      (guint8      *buf,
+                                       const char  *src,
+                                       guint16      sport,
+                                       const char  *dst,
+                                       guint16      dport,
+                                       const void  *payload,
+                                       gsize        len);
+
 /* Whether the interface exists in this namespace. */
 gboolean  tun_tap_test_link_exists    (const char  *name);
 
