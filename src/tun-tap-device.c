@@ -1081,7 +1081,10 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * @packet if you need it after the handler returns.
    *
    * It is safe to close the device or drop the last reference to it from
-   * a handler; no further packets are delivered then.
+   * a handler; no further packets are delivered then. While neither this
+   * signal nor [signal@TunTap.Device::packets-received] has a handler,
+   * packets are still read (so the kernel's queue never fills) and
+   * discarded.
    *
    * Since: 0.1
    */
