@@ -71,8 +71,7 @@ struct _TunTapDevice
   GError       *init_error;
 
   GRWLock       fd_lock;        /* send() readers vs. close() writer */
-  int           fd;             /* -1 once closed */
-  gboolean      closed;
+  int           fd;             /* -1 until initialised and once closed */
   GIOChannel   *channel;
   GSource      *watch;
 
@@ -143,7 +142,7 @@ tun_tap_device_shut_down (TunTapDevice *self,
 {
   int fd;
 
-  if (self->closed)
+  if (self->fd < 0)
     return;
 
   if (self->watch != NULL)
@@ -161,7 +160,6 @@ tun_tap_device_shut_down (TunTapDevice *self,
   g_rw_lock_writer_lock (&self->fd_lock);
   fd = self->fd;
   self->fd = -1;
-  self->closed = TRUE;
   g_rw_lock_writer_unlock (&self->fd_lock);
 
   if (fd >= 0)
@@ -216,7 +214,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
   want_one = g_signal_has_handler_pending (self, signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
   want_many = g_signal_has_handler_pending (self, signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
 
-  for (guint i = 0; i < READ_BUDGET && !self->closed; i++)
+  for (guint i = 0; i < READ_BUDGET && self->fd >= 0; i++)
     {
       ssize_t n;
       int errsv;
@@ -273,7 +271,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
       GBytes *packets = g_byte_array_free_to_bytes (batch);
 
       /* Nothing after a close, or once the handlers dropped the device. */
-      if (!self->closed && g_atomic_int_get (&G_OBJECT (self)->ref_count) > 1)
+      if (self->fd >= 0 && g_atomic_int_get (&G_OBJECT (self)->ref_count) > 1)
         g_signal_emit (self, signals[SIGNAL_PACKETS_RECEIVED], 0, packets, lengths);
       g_bytes_unref (packets);
       g_array_unref (lengths);
@@ -281,7 +279,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
 
   /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
    * POLLIN: ask read() why, and never return to the loop with the watch on. */
-  if (!self->closed && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
+  if (self->fd >= 0 && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
     {
       int errsv = 0;
       guint8 probe[1];
@@ -292,7 +290,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
         tun_tap_device_broke (self, errsv);
     }
 
-  if (self->closed)
+  if (self->fd < 0)
     keep = G_SOURCE_REMOVE;
 
   g_object_unref (self);
@@ -427,7 +425,7 @@ tun_tap_device_link_changed (const TunTapLinkInfo *info,
 {
   TunTapDevice *self = TUN_TAP_DEVICE (user_data);
 
-  if (self->closed)
+  if (self->fd < 0)
     return;
 
   if (deleted)
@@ -464,7 +462,7 @@ tun_tap_device_addresses_changed (gpointer user_data)
 {
   TunTapDevice *self = TUN_TAP_DEVICE (user_data);
 
-  if (!self->closed)
+  if (self->fd >= 0)
     g_signal_emit (self, signals[SIGNAL_ADDRESSES_CHANGED], 0);
 }
 
@@ -646,7 +644,6 @@ tun_tap_device_initable_init (GInitable     *initable,
   self->multi_queue = info.multi_queue;
   self->queue_enabled = info.queue_enabled;
   self->fd = fd;
-  self->closed = FALSE;
   self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
 
   tun_tap_device_start_link_monitor (self, self->adopt_fd >= 0);
@@ -725,7 +722,7 @@ tun_tap_device_get_property (GObject    *object,
       g_value_set_int (value, tun_tap_device_get_fd (self));
       break;
     case PROP_CLOSED:
-      g_value_set_boolean (value, self->closed);
+      g_value_set_boolean (value, tun_tap_device_is_closed (self));
       break;
     case PROP_PERSISTENT:
       g_value_set_boolean (value, self->persistent);
@@ -1169,7 +1166,6 @@ tun_tap_device_init (TunTapDevice *self)
 {
   self->fd = -1;
   self->adopt_fd = -1;
-  self->closed = TRUE;   /* until initialised */
   self->mode = TUN_TAP_MODE_TUN;
   self->owner = -1;
   self->group = -1;
@@ -1608,7 +1604,7 @@ tun_tap_device_is_closed (TunTapDevice *self)
 {
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
 
-  return self->closed;
+  return tun_tap_device_get_fd (self) < 0;
 }
 
 /* Link configuration needs a live device whose interface we can see. */
@@ -1617,7 +1613,7 @@ check_configurable (TunTapDevice  *self,
                     const char    *what,
                     GError       **error)
 {
-  if (self->closed)
+  if (self->fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
                    "Cannot %s on “%s”: the device is closed; create a new device",
@@ -2021,7 +2017,7 @@ tun_tap_device_get_addresses (TunTapDevice *self)
 
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
 
-  if (!self->closed && self->ifindex > 0)
+  if (self->fd >= 0 && self->ifindex > 0)
     addresses = tun_tap_netlink_get_addresses (self->ifindex, &error);
   if (addresses == NULL)
     {
