@@ -512,19 +512,12 @@ tun_tap_device_start_link_monitor (TunTapDevice *self,
       self->packet_info = info.pi;
     }
 
-  /* Quietly: nobody can have connected to notify yet. */
-  self->up = info.up;
-  self->carrier = info.carrier;
-  self->mtu = info.mtu;
-  if (info.has_hwaddr && self->mode == TUN_TAP_MODE_TAP)
-    self->hardware_address = format_hardware_address (info.hwaddr);
   if (info.is_tun)
-    {
-      self->persistent = info.persist;
-      self->owner = info.owner;
-      self->group = info.group;
-      self->multi_queue = info.multi_queue;
-    }
+    self->multi_queue = info.multi_queue;
+
+  /* The same path as every later change: a handler connected before
+   * g_initable_init() hears about values that differ from the defaults. */
+  tun_tap_device_apply_link (self, &info);
 }
 
 /* EPERM from TUNSETIFF on an existing device: say who owns it. */
