@@ -1137,6 +1137,20 @@ test_adopt_refused (void)
   close (null);
   close (unattached);
 
+  /* An fd whose interface was deleted (EBADFD): refused, left open. */
+  {
+    g_autoptr(GError) error = NULL;
+    int orphan = open_tun_fd ("tt-orphan", IFF_TUN | IFF_NO_PI);
+    g_autoptr(TunTapDevice) device = NULL;
+
+    g_free (tun_tap_test_run (FALSE, "ip link del tt-orphan"));
+    device = tun_tap_device_new_for_fd (orphan, &error);
+    g_assert_null (device);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_assert_cmpint (fcntl (orphan, F_GETFD), !=, -1);
+    close (orphan);
+  }
+
   /* A virtio-net header would misframe every packet: refused, left open. */
   {
     g_autoptr(GError) error = NULL;

@@ -949,6 +949,11 @@ test_multi_queue_framing (void)
   g_assert_false (tun_tap_device_set_queue_enabled (device, FALSE, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_true (tun_tap_device_get_queue_enabled (device));
+  /* ...and through the property, a warning naming the device. */
+  g_test_expect_message ("TunTap", G_LOG_LEVEL_WARNING, "*tl-sq*not a multi-queue device*");
+  g_object_set (device, "queue-enabled", FALSE, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_true (tun_tap_device_get_queue_enabled (device));
   g_clear_object (&device);
 
   g_free (tun_tap_test_run (FALSE, "ip tuntap del dev tl-sq mode tun"));

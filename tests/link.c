@@ -293,6 +293,12 @@ test_hardware_address (void)
   g_assert_nonnull (strstr (error->message, "tl-mac-tun"));
   g_clear_error (&error);
 
+  /* Through the property a failure can only be a warning, naming the device. */
+  g_test_expect_message ("TunTap", G_LOG_LEVEL_WARNING, "*tl-mac-tun*TUN device has no link*");
+  g_object_set (tun, "hardware-address", "02:00:5e:00:53:10", NULL);
+  g_test_assert_expected_messages ();
+  g_assert_null (tun_tap_device_get_hardware_address (tun));
+
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_assert_false (tun_tap_device_set_hardware_address (tap, bad[i], &error));
