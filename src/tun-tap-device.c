@@ -1483,10 +1483,11 @@ tun_tap_device_send_many (TunTapDevice  *self,
 
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-  name = dup_name (self);
 
+  /* The name is copied only for an error: this is the bindings' hot path. */
   if (n_packets > 0 && lengths == NULL)
     {
+      name = dup_name (self);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "Cannot send %u packets on “%s” without their lengths",
                    n_packets, name);
@@ -1494,6 +1495,7 @@ tun_tap_device_send_many (TunTapDevice  *self,
     }
   if (tun_tap_device_get_fd (self) < 0)
     {
+      name = dup_name (self);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
                    "Cannot send on “%s”: the device is closed; create a new device", name);
       return FALSE;
@@ -1503,6 +1505,7 @@ tun_tap_device_send_many (TunTapDevice  *self,
     total += lengths[i];
   if (total != len)
     {
+      name = dup_name (self);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "Cannot send %u packets on “%s”: their lengths add up to %"
                    G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
