@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "tun-tap-kernel.h"
+#include "tun-tap-error.h"
+#include "tun-tap-netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,15 +79,26 @@ tun_tap_kernel_validate_name (const char  *name,
 }
 
 static int
-open_clone_device (const char  *display_name,
-                   GError     **error)
+open_clone_in_namespace (gpointer user_data)
 {
   int fd;
 
   do
     fd = open (TUN_TAP_CLONE_DEVICE, O_RDWR | O_CLOEXEC | O_NONBLOCK);
   while (fd < 0 && errno == EINTR);
+  return fd;
+}
 
+/* The interface TUNSETIFF creates belongs to the namespace the clone
+ * device was opened in, so only the open needs to happen there. */
+static int
+open_clone_device (const char  *display_name,
+                   int          netns_fd,
+                   GError     **error)
+{
+  int fd;
+
+  fd = tun_tap_netns_open (netns_fd, open_clone_in_namespace, NULL);
   if (fd >= 0)
     return fd;
 
@@ -121,7 +134,7 @@ open_clone_device (const char  *display_name,
                    display_name, g_strerror (errno));
       break;
     default:
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+      g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
                    "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: %s",
                    display_name, g_strerror (errno));
       break;
@@ -129,17 +142,33 @@ open_clone_device (const char  *display_name,
   return -1;
 }
 
+/* Asked only to explain an EINVAL: a name taken by something else. */
 static gboolean
-interface_exists (const char *name)
+interface_exists (const char *name,
+                  int         netns_fd)
 {
-  return strchr (name, '%') == NULL && if_nametoindex (name) != 0;
+  g_autofree char *id = NULL;
+
+  if (strchr (name, '%') != NULL)
+    return FALSE;
+  /* if_nametoindex() answers for the calling thread's namespace. */
+  if (netns_fd >= 0)
+    {
+      g_autofree char *here = tun_tap_netns_id (-1);
+
+      id = tun_tap_netns_id (netns_fd);
+      if (here == NULL || id == NULL || !g_str_equal (here, id))
+        return TRUE;  /* cannot look; EINVAL on a valid name means taken */
+    }
+  return if_nametoindex (name) != 0;
 }
 
 static void
 set_setiff_error (GError     **error,
                   int          errsv,
                   const char  *display_name,
-                  TunTapMode   mode)
+                  TunTapMode   mode,
+                  int          netns_fd)
 {
   const char *kind = mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN";
 
@@ -158,7 +187,7 @@ set_setiff_error (GError     **error,
                    "there or choose another name", kind, display_name);
       break;
     case EINVAL:
-      if (interface_exists (display_name))
+      if (interface_exists (display_name, netns_fd))
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
                      "An interface named “%s” already exists and is not a %s device "
                      "this process can attach to (another kind of interface, or the "
@@ -169,16 +198,12 @@ set_setiff_error (GError     **error,
                      "The kernel refused to create %s device “%s” (invalid argument); "
                      "check the name", kind, display_name);
       break;
-    case E2BIG:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES,
-                   "%s device “%s” already has the maximum number of queues (256); "
-                   "close another queue of it first",
-                   kind, display_name);
-      break;
     default:
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   "Cannot create %s device “%s”: %s", kind, display_name,
-                   g_strerror (errsv));
+      {
+        g_autofree char *what = g_strdup_printf ("create or attach to %s device “%s”",
+                                                 kind, display_name);
+        tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_OPEN, what, NULL, NULL);
+      }
       break;
     }
 }
@@ -211,36 +236,40 @@ tun_tap_kernel_set_owner (int          fd,
     return TRUE;
 
   g_set_error (error, G_IO_ERROR,
-               errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
+               errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
                "Cannot make uid %" G_GINT64_FORMAT " the owner of “%s”: %s%s",
                owner, name, g_strerror (errsv),
                errsv == EINVAL ? " (the uid is not mapped in this user namespace)" : "");
   return FALSE;
 }
 
-/* Owner, group and persistence for an interface this open created; the
- * owner goes first so a persistent device is never open to every user. */
-static gboolean
-apply_creation_options (int                        fd,
-                        const char                *name,
-                        const TunTapKernelOptions *options,
-                        GError                   **error)
+/* The rule for an interface the library creates, or makes persistent: it
+ * is never left open to every user. The owner is the caller's uid unless
+ * an owner or a group was given; a group alone admits that group (the
+ * kernel admits only a process matching both when both are set). The
+ * owner goes first, so a persistent device is never unowned, not even for
+ * an instant. */
+gboolean
+tun_tap_kernel_apply_access (int          fd,
+                             const char  *name,
+                             gint64       owner,
+                             gint64       group,
+                             GError     **error)
 {
   int errsv;
 
-  if ((options->owner >= 0 || options->persistent) &&
-      !tun_tap_kernel_set_owner (fd, name,
-                                 options->owner >= 0 ? options->owner : (gint64) geteuid (),
-                                 error))
+  if (owner < 0 && group < 0)
+    owner = (gint64) geteuid ();
+
+  if (owner >= 0 && !tun_tap_kernel_set_owner (fd, name, owner, error))
     return FALSE;
 
-  if (options->group >= 0 &&
-      !tun_ioctl_int (fd, TUNSETGROUP, (unsigned long) options->group, &errsv))
+  if (group >= 0 && !tun_ioctl_int (fd, TUNSETGROUP, (unsigned long) group, &errsv))
     {
       g_set_error (error, G_IO_ERROR,
-                   errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : g_io_error_from_errno (errsv),
+                   errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
                    "Cannot make gid %" G_GINT64_FORMAT " the group of “%s”: %s%s",
-                   options->group, name, g_strerror (errsv),
+                   group, name, g_strerror (errsv),
                    errsv == EINVAL ? " (the gid is not mapped in this user namespace)" : "");
       return FALSE;
     }
@@ -248,16 +277,43 @@ apply_creation_options (int                        fd,
   return TRUE;
 }
 
+/* The offload mask belongs to the interface and outlives the fd: a
+ * previous user's TUNSETOFFLOAD would make the kernel hand this fd GSO
+ * super-packets with unfinished checksums and no header to say so. */
+static void
+clear_offloads (int         fd,
+                const char *name)
+{
+  int errsv;
+
+  if (!tun_ioctl_int (fd, TUNSETOFFLOAD, 0, &errsv))
+    g_debug ("Cannot clear the offloads of “%s”: %s", name, g_strerror (errsv));
+}
+
+static void
+read_flags (int               fd,
+            TunTapKernelInfo *info)
+{
+  struct ifreq ifr;
+
+  memset (&ifr, 0, sizeof ifr);
+  if (ioctl (fd, TUNGETIFF, &ifr) == 0)
+    {
+      info->persistent = (ifr.ifr_flags & IFF_PERSIST) != 0;
+      info->queue_enabled = (ifr.ifr_flags & IFF_DETACH_QUEUE) == 0;
+    }
+}
+
 int
 tun_tap_kernel_open (const char                *name,
                      TunTapMode                 mode,
                      const TunTapKernelOptions *options,
+                     int                        netns_fd,
                      TunTapKernelInfo          *info,
                      GError                   **error)
 {
   struct ifreq ifr;
   const char *display_name;
-  gboolean existed;
   int fd, r;
 
   if (name != NULL && !tun_tap_kernel_validate_name (name, error))
@@ -265,7 +321,7 @@ tun_tap_kernel_open (const char                *name,
 
   display_name = name != NULL ? name : (mode == TUN_TAP_MODE_TAP ? "tap%d" : "tun%d");
 
-  fd = open_clone_device (display_name, error);
+  fd = open_clone_device (display_name, netns_fd, error);
   if (fd < 0)
     return -1;
 
@@ -281,10 +337,6 @@ tun_tap_kernel_open (const char                *name,
   if (name != NULL)
     memcpy (ifr.ifr_name, name, strlen (name));
 
-  /* Whether this open creates the interface decides whether owner and
-   * group may be applied; a template always creates. */
-  existed = interface_exists (display_name);
-
   do
     r = ioctl (fd, TUNSETIFF, &ifr);
   while (r < 0 && errno == EINTR);
@@ -293,13 +345,13 @@ tun_tap_kernel_open (const char                *name,
     {
       int errsv = errno;
       close (fd);
-      if (options->exclusive && errsv == EBUSY && interface_exists (display_name))
+      if (options->exclusive && errsv == EBUSY)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
                      "An interface named “%s” already exists and the device was "
                      "opened exclusively; choose another name or attach without "
                      "“exclusive”", display_name);
       else
-        set_setiff_error (error, errsv, display_name, mode);
+        set_setiff_error (error, errsv, display_name, mode, netns_fd);
       return -1;
     }
 
@@ -309,22 +361,36 @@ tun_tap_kernel_open (const char                *name,
   info->packet_info = options->packet_info;
   info->multi_queue = options->multi_queue;
   info->queue_enabled = TRUE;
-  info->created = !existed;
-
-  if (info->created && !apply_creation_options (fd, info->name, options, error))
-    {
-      close (fd);
-      return -1;
-    }
-
-  if (options->persistent &&
-      !tun_tap_kernel_set_persistent (fd, info->name, TRUE, error))
-    {
-      close (fd);
-      return -1;
-    }
-
+  /* Read right after TUNSETIFF, before anything of ours makes it
+   * persistent: a persistent interface existed before this open. */
+  read_flags (fd, info);
+  clear_offloads (fd, info->name);
   return fd;
+}
+
+int
+tun_tap_kernel_get_netns (int fd)
+{
+  int nsfd;
+
+  do
+    nsfd = ioctl (fd, TUNGETDEVNETNS);
+  while (nsfd < 0 && errno == EINTR);
+  return nsfd;
+}
+
+int
+tun_tap_kernel_get_name (int  fd,
+                         char name[IFNAMSIZ])
+{
+  struct ifreq ifr;
+
+  memset (&ifr, 0, sizeof ifr);
+  if (ioctl (fd, TUNGETIFF, &ifr) != 0)
+    return errno;
+  memcpy (name, ifr.ifr_name, IFNAMSIZ - 1);
+  name[IFNAMSIZ - 1] = '\0';
+  return 0;
 }
 
 gboolean
@@ -352,7 +418,7 @@ tun_tap_kernel_set_persistent (int          fd,
   if (errsv == EBADFD)
     tun_tap_kernel_set_io_error (error, errsv, name, "change persistence");
   else
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+    g_set_error (error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
                  "Cannot make “%s” %s: %s", name,
                  persistent ? "persistent" : "non-persistent", g_strerror (errsv));
   return FALSE;
@@ -383,7 +449,7 @@ tun_tap_kernel_set_queue_enabled (int          fd,
                  "Cannot %s the queue of “%s”: only a multi-queue device has queues "
                  "to attach and detach", enabled ? "attach" : "detach", name);
   else
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+    g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
                  "Cannot %s the queue of “%s”: %s", enabled ? "attach" : "detach",
                  name, g_strerror (errno));
   return FALSE;
@@ -423,7 +489,7 @@ tun_tap_kernel_set_carrier (int          fd,
                    "queue; attach one first (tun_tap_device_set_queue_enabled())", name);
       break;
     default:
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+      g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
                    "Cannot change the carrier of “%s”: %s", name, g_strerror (errno));
       break;
     }
@@ -467,12 +533,25 @@ tun_tap_kernel_adopt (int                fd,
       return FALSE;
     }
 
+  /* Sends would fail with EBADF on a read-only fd (TUNSETIFF works on
+   * one), reads on a write-only one. */
+  flags = fcntl (fd, F_GETFL);
+  if (flags < 0 || (flags & O_ACCMODE) != O_RDWR)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "File descriptor %d (“%.*s”) was opened %s; open " TUN_TAP_CLONE_DEVICE
+                   " with O_RDWR so packets can be both read and sent", fd, IFNAMSIZ,
+                   ifr.ifr_name, flags >= 0 && (flags & O_ACCMODE) == O_WRONLY ?
+                   "write-only" : "read-only");
+      return FALSE;
+    }
+
   memset (info, 0, sizeof *info);
   memcpy (info->name, ifr.ifr_name, IFNAMSIZ - 1);
   info->mode = (ifr.ifr_flags & IFF_TAP) ? TUN_TAP_MODE_TAP : TUN_TAP_MODE_TUN;
   info->multi_queue = (ifr.ifr_flags & IFF_MULTI_QUEUE) != 0;
   info->queue_enabled = (ifr.ifr_flags & IFF_DETACH_QUEUE) == 0;
-  info->created = FALSE;
+  info->persistent = (ifr.ifr_flags & IFF_PERSIST) != 0;
   /* Every packet would start with a virtio-net header the device does not
    * expect: refuse rather than misframe silently. */
   if (ifr.ifr_flags & IFF_VNET_HDR)
@@ -489,31 +568,14 @@ tun_tap_kernel_adopt (int                fd,
   info->packet_info = FALSE;
 
   /* We own the fd from here on: make it behave like one we opened. */
-  flags = fcntl (fd, F_GETFL);
-  if (flags >= 0 && !(flags & O_NONBLOCK))
+  if (!(flags & O_NONBLOCK))
     fcntl (fd, F_SETFL, flags | O_NONBLOCK);
+  clear_offloads (fd, info->name);
   flags = fcntl (fd, F_GETFD);
   if (flags >= 0 && !(flags & FD_CLOEXEC))
     fcntl (fd, F_SETFD, flags | FD_CLOEXEC);
 
   return TRUE;
-}
-
-int
-tun_tap_kernel_get_mtu (const char *name)
-{
-  struct ifreq ifr;
-  int sock, mtu = -1;
-
-  sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0)
-    return -1;
-  memset (&ifr, 0, sizeof ifr);
-  g_strlcpy (ifr.ifr_name, name, sizeof ifr.ifr_name);
-  if (ioctl (sock, SIOCGIFMTU, &ifr) == 0)
-    mtu = ifr.ifr_mtu;
-  close (sock);
-  return mtu;
 }
 
 gboolean
@@ -603,48 +665,17 @@ tun_tap_kernel_write (int           fd,
   return n;
 }
 
-/* GLib's g_io_error_from_errno() turns EBADFD, EIO, EFAULT and ENOBUFS into
- * G_IO_ERROR_FAILED; the TUN driver uses them with precise meanings. */
 void
 tun_tap_kernel_set_io_error (GError     **error,
                              int          errsv,
                              const char  *name,
                              const char  *operation)
 {
-  switch (errsv)
-    {
-    case EBADFD:
-    case EFAULT:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                   "Cannot %s on “%s”: the interface was deleted; create a new device",
-                   operation, name);
-      break;
-    case EIO:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE,
-                   "Cannot %s on “%s”: the link is down; bring it up first "
-                   "(tun_tap_device_set_up() or “ip link set %s up”)",
-                   operation, name, name);
-      break;
-    case EINVAL:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "Cannot %s on “%s”: the kernel refused the packet as malformed "
-                   "(a TUN device takes IPv4 or IPv6 packets, a TAP device Ethernet "
-                   "frames of at least 14 bytes)", operation, name);
-      break;
-    case ENOBUFS:
-    case EMSGSIZE:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "Cannot %s on “%s”: the packet is too large for the device",
-                   operation, name);
-      break;
-    case EAGAIN:
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
-                   "Cannot %s on “%s” now: the kernel has no buffer space; the "
-                   "packet was not sent, try again later", operation, name);
-      break;
-    default:
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   "Cannot %s on “%s”: %s", operation, name, g_strerror (errsv));
-      break;
-    }
+  g_autofree char *what = g_strdup_printf ("%s on “%s”", operation, name);
+  const char *hint = NULL;
+
+  if (errsv == EINVAL)
+    hint = "a TUN device takes IPv4 or IPv6 packets, a TAP device Ethernet frames of "
+           "at least 14 bytes";
+  tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, hint);
 }

@@ -28,33 +28,54 @@ G_BEGIN_DECLS
 /* Ethernet header size added to the MTU on a TAP device. */
 #define TUN_TAP_ETH_HEADER_SIZE 14
 
-/* What the caller asks of TUNSETIFF and the ioctls that follow it. */
+/* What the caller asks of TUNSETIFF. */
 typedef struct {
   gboolean    packet_info;
   gboolean    multi_queue;
   gboolean    exclusive;      /* create, never attach (IFF_TUN_EXCL) */
-  gboolean    persistent;     /* TUNSETPERSIST 1 after attaching */
-  gint64      owner;          /* TUNSETOWNER when creating, -1 = unset */
-  gint64      group;          /* TUNSETGROUP when creating, -1 = unset */
 } TunTapKernelOptions;
 
 typedef struct {
   char        name[IFNAMSIZ];
   TunTapMode  mode;
-  gboolean    packet_info;
+  gboolean    packet_info;    /* as asked; rtnetlink tells the truth */
   gboolean    multi_queue;
   gboolean    queue_enabled;
-  gboolean    created;        /* this open created the interface */
+  gboolean    persistent;     /* IFF_PERSIST right after attaching */
 } TunTapKernelInfo;
 
 gboolean tun_tap_kernel_validate_name (const char        *name,
                                        GError           **error);
 
+/* Opens /dev/net/tun in the network namespace @netns_fd (-1: the calling
+ * thread's) and attaches it with TUNSETIFF, so a new interface is created
+ * there. Clears any offload mask a previous user left on the interface.
+ * Applies neither owner, group nor persistence: the caller decides whether
+ * it created the interface (see tun_tap_kernel_apply_access()). */
 int      tun_tap_kernel_open          (const char                *name,
                                        TunTapMode                 mode,
                                        const TunTapKernelOptions *options,
+                                       int                        netns_fd,
                                        TunTapKernelInfo          *info,
                                        GError                   **error);
+
+/* TUNSETOWNER/TUNSETGROUP by the library's rule: the caller's uid as owner
+ * unless @owner or @group is given (-1: not given); a group alone admits
+ * the group. Call before TUNSETPERSIST. */
+gboolean tun_tap_kernel_apply_access  (int                fd,
+                                       const char        *name,
+                                       gint64             owner,
+                                       gint64             group,
+                                       GError           **error);
+
+/* TUNGETDEVNETNS: an O_CLOEXEC fd of the interface's network namespace,
+ * or -1 with errno (EPERM without CAP_NET_ADMIN there). */
+int      tun_tap_kernel_get_netns     (int                fd);
+
+/* TUNGETIFF: the interface's current name; 0 or an errno (EBADFD once the
+ * interface was deleted). */
+int      tun_tap_kernel_get_name      (int                fd,
+                                       char               name[IFNAMSIZ]);
 
 gboolean tun_tap_kernel_adopt         (int                fd,
                                        TunTapKernelInfo  *info,
@@ -83,8 +104,6 @@ gboolean tun_tap_kernel_set_carrier   (int                fd,
                                        const char        *name,
                                        gboolean           carrier,
                                        GError           **error);
-
-int      tun_tap_kernel_get_mtu       (const char        *name);
 
 /* Checks what the kernel would accept without a word and then drop:
  * the framing of one outgoing packet. Pure, no I/O (fuzzed). */

@@ -2,18 +2,23 @@
  *
  * The rtnetlink layer: link state, MTU, hardware address, addresses and
  * routes of one interface, read and changed in-process over NETLINK_ROUTE
- * (libmnl), and one monitor per GMainContext that reports changes made by
- * anybody. No GObject in here; tun-tap-device.c is the only caller.
+ * (libmnl), and one monitor per (GMainContext, network namespace) that
+ * reports changes made by anybody. No GObject in here; the device's link
+ * layer (tun-tap-link.c) is the only caller. Three files:
+ * tun-tap-netlink-transport.c (sockets, request/ack, parsing),
+ * tun-tap-netlink-requests.c and tun-tap-netlink-monitor.c.
  *
- * Every function is keyed on the ifindex, which survives renames; `devname`
- * only makes error messages readable. Requests are acknowledged
- * (NLM_F_ACK) with extended acks on, so a refusal carries the kernel's own
- * words in the GError message. Errors are G_IO_ERROR codes mapped as in
- * linux-tun-behaviour.md §9, plus ESRCH (no such route) → NOT_FOUND and a
- * reply timeout → TIMED_OUT.
+ * Identity: a socket belongs for life to the network namespace it was
+ * created in, so every request goes through a TunTapNetlink opened in the
+ * interface's namespace, never through a socket of whatever namespace the
+ * calling thread happens to be in. Every function is keyed on the ifindex,
+ * which survives renames; `devname` only makes error messages readable.
+ * Requests are acknowledged (NLM_F_ACK) with extended acks on, so a refusal
+ * carries the kernel's own words in the GError message. Errors come from
+ * the library's one errno table (tun-tap-error.c).
  *
- * The request functions are blocking (one short-lived socket each, a reply
- * timeout of a few seconds) and may be called from any thread.
+ * The request functions block (a reply timeout of a few seconds). A
+ * TunTapNetlink is used by one thread at a time.
  */
 #pragma once
 
@@ -55,13 +60,30 @@ typedef struct {
 gboolean   tun_tap_netlink_parse_link     (const struct nlmsghdr *nlh,
                                            TunTapLinkInfo        *info);
 
-gboolean   tun_tap_netlink_get_link       (int                    ifindex,
+/* A request socket in the network namespace @netns_fd (-1: the calling
+ * thread's), created there by a private thread when it is another one. */
+typedef struct _TunTapNetlink TunTapNetlink;
+
+TunTapNetlink *tun_tap_netlink_open       (int                    netns_fd,
+                                           GError               **error);
+void       tun_tap_netlink_close          (TunTapNetlink         *nl);
+
+gboolean   tun_tap_netlink_get_link       (TunTapNetlink         *nl,
+                                           int                    ifindex,
+                                           TunTapLinkInfo        *info,
+                                           GError               **error);
+
+/* The link named @name now; G_IO_ERROR_NOT_FOUND... as the table says for
+ * ENODEV when there is none. */
+gboolean   tun_tap_netlink_get_link_by_name (TunTapNetlink       *nl,
+                                           const char            *name,
                                            TunTapLinkInfo        *info,
                                            GError               **error);
 
 /* Bringing the link up also adds the IPv6 peer routes that could not be
  * added while it was down (see tun_tap_netlink_add_address()). */
-gboolean   tun_tap_netlink_set_up         (int                    ifindex,
+gboolean   tun_tap_netlink_set_up         (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            gboolean               up,
                                            GError               **error);
@@ -69,14 +91,16 @@ gboolean   tun_tap_netlink_set_up         (int                    ifindex,
 /* Not checked here, so the kernel's limits and message apply: 68..65535 on
  * TUN, 68..65521 on TAP. Below 1280 the kernel silently drops every IPv6
  * address. */
-gboolean   tun_tap_netlink_set_mtu        (int                    ifindex,
+gboolean   tun_tap_netlink_set_mtu        (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            guint                  mtu,
                                            GError               **error);
 
 /* G_IO_ERROR_NOT_SUPPORTED on TUN; INVALID_ARGUMENT for a multicast or
  * all-zero MAC on TAP. */
-gboolean   tun_tap_netlink_set_hwaddr     (int                    ifindex,
+gboolean   tun_tap_netlink_set_hwaddr     (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            const guint8           mac[6],
                                            GError               **error);
@@ -98,7 +122,8 @@ gboolean   tun_tap_netlink_set_hwaddr     (int                    ifindex,
  * up. The kernel removes it with the address. Note that with the default
  * net.ipv6.conf.*.keep_addr_on_down=0 the kernel deletes all IPv6 addresses
  * when the link goes down. */
-gboolean   tun_tap_netlink_add_address    (int                    ifindex,
+gboolean   tun_tap_netlink_add_address    (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            GInetAddressMask      *address,
                                            GInetAddress          *peer,
@@ -107,7 +132,8 @@ gboolean   tun_tap_netlink_add_address    (int                    ifindex,
 /* Removes the address with this local address and prefix length. With a
  * @peer it must also have that peer; with none, any peer matches. An absent
  * address gives G_IO_ERROR_INVALID_ARGUMENT. */
-gboolean   tun_tap_netlink_remove_address (int                    ifindex,
+gboolean   tun_tap_netlink_remove_address (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            GInetAddressMask      *address,
                                            GInetAddress          *peer,
@@ -117,13 +143,15 @@ gboolean   tun_tap_netlink_remove_address (int                    ifindex,
  * link, IPv4 and IPv6, link-local included, as local address plus prefix
  * length (host bits kept, so built as described above; compare them with
  * g_inet_address_mask_equal() or by address and length). */
-GPtrArray *tun_tap_netlink_get_addresses  (int                    ifindex,
+GPtrArray *tun_tap_netlink_get_addresses  (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            GError               **error);
 
 /* Main table, proto boot; scope link for a device route (@gateway NULL),
  * universe otherwise. The link must be up (else NETWORK_UNREACHABLE), the
  * gateway reachable through it. A duplicate gives G_IO_ERROR_EXISTS. */
-gboolean   tun_tap_netlink_add_route      (int                    ifindex,
+gboolean   tun_tap_netlink_add_route      (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            GInetAddressMask      *destination,
                                            GInetAddress          *gateway,
@@ -131,26 +159,30 @@ gboolean   tun_tap_netlink_add_route      (int                    ifindex,
 
 /* Removes a route of any protocol to @destination through this link (and
  * @gateway if given). An absent route gives G_IO_ERROR_NOT_FOUND. */
-gboolean   tun_tap_netlink_remove_route   (int                    ifindex,
+gboolean   tun_tap_netlink_remove_route   (TunTapNetlink         *nl,
+                                           int                    ifindex,
                                            const char            *devname,
                                            GInetAddressMask      *destination,
                                            GInetAddress          *gateway,
                                            GError               **error);
 
-/* The monitor: one rtnetlink socket per GMainContext, subscribed to link
- * and IPv4/IPv6 address changes and watched in that context, so callbacks
- * run there. Each watch sees the changes of one ifindex: @link_func gets the
- * new state (@deleted TRUE once the link is gone), @address_func is told the
- * addresses changed (once per batch of notifications; call
- * tun_tap_netlink_get_addresses() for the list). After the kernel dropped
- * notifications (ENOBUFS) every watch gets a fresh get_link (a link that has
- * vanished meanwhile is reported deleted, with only the ifindex filled in)
- * and an address call.
+/* The monitor: one rtnetlink socket per (GMainContext, network namespace),
+ * subscribed to link and IPv4/IPv6 address changes and watched in that
+ * context, so callbacks run there. Each watch sees the changes of one
+ * ifindex: @link_func gets the new state from the notification itself
+ * (@deleted TRUE when the link left the namespace: deleted, or moved to
+ * another one), @address_func is told the addresses changed (once per
+ * batch of notifications). After the kernel dropped notifications (ENOBUFS)
+ * every watch gets a fresh state (a link that has vanished is reported
+ * deleted, with only the ifindex filled in) and an address call, once the
+ * socket's queue is drained, and every few dispatches while churn keeps
+ * it from draining.
  *
- * get_for_context and unref may be called from any thread; the last unref,
- * add_watch and remove_watch belong in the thread running the context.
- * remove_watch may be called from inside a callback; the watch then gets no
- * further calls. */
+ * get, unref and remove_watch may be called from any thread (a callback
+ * running in the context's thread at that moment finishes first; the
+ * watch's @notify runs after it); add_watch and flush belong to the thread
+ * running the context. remove_watch may be called from inside a callback;
+ * the watch then gets no further calls. */
 typedef struct _TunTapNetlinkMonitor TunTapNetlinkMonitor;
 
 typedef void (*TunTapNetlinkLinkFunc)    (const TunTapLinkInfo *info,
@@ -158,19 +190,29 @@ typedef void (*TunTapNetlinkLinkFunc)    (const TunTapLinkInfo *info,
                                           gpointer              user_data);
 typedef void (*TunTapNetlinkAddressFunc) (gpointer              user_data);
 
-/* (transfer full): NULL @context means the global default context. */
-TunTapNetlinkMonitor *tun_tap_netlink_monitor_get_for_context (GMainContext             *context,
-                                                               GError                  **error);
+/* (transfer full): NULL @context means the global default context;
+ * @netns_fd -1 the calling thread's namespace. */
+TunTapNetlinkMonitor *tun_tap_netlink_monitor_get (GMainContext             *context,
+                                                   int                       netns_fd,
+                                                   GError                  **error);
 
-/* Either function may be NULL. Returns a watch id, never 0. */
+/* Either function may be NULL. Returns a watch id, never 0. @notify frees
+ * @user_data once the watch is removed and no callback runs. */
 guint      tun_tap_netlink_monitor_add_watch    (TunTapNetlinkMonitor     *monitor,
                                                  int                       ifindex,
                                                  TunTapNetlinkLinkFunc     link_func,
                                                  TunTapNetlinkAddressFunc  address_func,
-                                                 gpointer                  user_data);
+                                                 gpointer                  user_data,
+                                                 GDestroyNotify            notify);
 
 void       tun_tap_netlink_monitor_remove_watch (TunTapNetlinkMonitor     *monitor,
                                                  guint                     watch_id);
+
+/* Applies every notification queued now, in order. A change made over
+ * rtnetlink is queued before the request is acknowledged, so a flush right
+ * after a successful request brings the watches up to date without a
+ * round trip. */
+void       tun_tap_netlink_monitor_flush        (TunTapNetlinkMonitor     *monitor);
 
 void       tun_tap_netlink_monitor_unref        (TunTapNetlinkMonitor     *monitor);
 

@@ -812,8 +812,11 @@ test_send_errors (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_clear_error (&error);
 
-  /* A raised MTU is noticed. */
+  /* A raised MTU is noticed, from the rtnetlink notification. */
   g_free (tun_tap_test_run (FALSE, "ip link set tt-send-tap mtu 9000"));
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       tun_tap_device_get_mtu (tap) != 9000 && g_get_monotonic_time () < end;)
+    g_main_context_iteration (NULL, FALSE) || (g_usleep (1000), TRUE);
   memset (huge, 0, 14);
   huge[12] = 0x08;
   g_assert_true (tun_tap_device_send (tap, huge, 4000, &error));
@@ -948,7 +951,12 @@ test_unref_in_handler (void)
   tun_tap_test_spin (NULL, 100);
   g_assert_null (device);
   g_assert_null (g_weak_ref_get (&weak));
-  g_assert_cmpuint (c.packets, ==, 1);
+  /* The lifetime rule: the emission holds its own reference and asks the
+   * device's state, never the reference count, so the rest of that one
+   * wake-up's packets still reach the connected handler; a handler that
+   * must stop at once calls close() first (test_close_in_handler). */
+  g_assert_cmpuint (c.packets, >=, 1);
+  g_assert_cmpuint (c.packets, <=, 64);
   g_assert_false (tun_tap_test_link_exists ("tt-hunref"));
   g_weak_ref_clear (&weak);
   close (s);

@@ -283,20 +283,18 @@ test_hardware_address (void)
   g_assert_true (ip_shows ("link/ether 02:00:5e:00:53:10", "ip -o link show %s", "tl-mac"));
   g_assert_cmpuint (notified, ==, 1);
 
-  /* The property setter is the same call. */
-  g_object_set (tap, "hardware-address", "02:00:5e:00:53:11", NULL);
+  /* The property reads the same; it is read-only (a setter that can fail
+   * belongs in a method with a GError). */
   g_object_get (tap, "hardware-address", &prop, NULL);
-  g_assert_cmpstr (prop, ==, "02:00:5e:00:53:11");
+  g_assert_cmpstr (prop, ==, "02:00:5e:00:53:10");
+  g_assert_false (g_object_class_find_property (G_OBJECT_GET_CLASS (tap), "hardware-address")->flags &
+                  G_PARAM_WRITABLE);
 
   g_assert_false (tun_tap_device_set_hardware_address (tun, "02:00:5e:00:53:10", &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull (strstr (error->message, "tl-mac-tun"));
   g_clear_error (&error);
 
-  /* Through the property a failure can only be a warning, naming the device. */
-  g_test_expect_message ("TunTap", G_LOG_LEVEL_WARNING, "*tl-mac-tun*TUN device has no link*");
-  g_object_set (tun, "hardware-address", "02:00:5e:00:53:10", NULL);
-  g_test_assert_expected_messages ();
   g_assert_null (tun_tap_device_get_hardware_address (tun));
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -305,7 +303,7 @@ test_hardware_address (void)
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
       g_clear_error (&error);
     }
-  g_assert_true (ip_shows ("link/ether 02:00:5e:00:53:11", "ip -o link show %s", "tl-mac"));
+  g_assert_true (ip_shows ("link/ether 02:00:5e:00:53:10", "ip -o link show %s", "tl-mac"));
 }
 
 static void
@@ -436,20 +434,27 @@ test_moved_to_other_netns (void)
   g_free (tun_tap_test_run (FALSE, "ip link set tl-move netns %s", pid));
   g_assert_false (tun_tap_test_link_exists ("tl-move"));
 
-  /* The RTM_DELLINK we saw was a move, not a deletion: still open. */
+  /* The RTM_DELLINK we saw was a move, not a deletion: still open, and
+   * the device follows the interface over there. */
   tun_tap_test_spin (NULL, 300);
   g_assert_cmpuint (c.closed, ==, 0);
   g_assert_false (tun_tap_device_is_closed (device));
-  g_assert_cmpint (tun_tap_device_get_ifindex (device), ==, 0);
+  g_assert_cmpint (tun_tap_device_get_ifindex (device), >, 0);
   /* The link is down over there: the kernel says EIO, we say why. */
   g_assert_false (tun_tap_device_send (device, pkt, sizeof pkt, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
   g_clear_error (&error);
-  g_assert_false (tun_tap_device_set_up (device, TRUE, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
-  g_clear_error (&error);
+  /* Configuration acts over there, not here. */
+  g_assert_true (tun_tap_device_set_up (device, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_get_up (device));
+  g_assert_true (ip_shows ("tl-move", "nsenter -t %s -n ip -o link show up", pid));
+  g_assert_true (tun_tap_device_send (device, pkt, sizeof pkt, &error));
+  g_assert_no_error (error);
 
-  /* That namespace goes away, and the interface with it. */
+  /* Deleted over there: closed, under the name it has now. (The device's
+   * sockets keep that namespace alive while it follows the interface.) */
+  g_free (tun_tap_test_run (FALSE, "nsenter -t %s -n ip link del tl-move", pid));
   g_free (tun_tap_test_run (FALSE, "kill %s", pid));
   g_assert_true (wait_count (&c.closed, 1));
   g_assert_error (c.closed_error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);

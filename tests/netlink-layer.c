@@ -22,6 +22,9 @@
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
+/* The request socket of this test's namespace. */
+static TunTapNetlink *nl;
+
 static GInetAddress *
 address_new (const char *text)
 {
@@ -96,7 +99,7 @@ has_address (int         ifindex,
              const char *cidr)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) addresses = tun_tap_netlink_get_addresses (ifindex, &error);
+  g_autoptr(GPtrArray) addresses = tun_tap_netlink_get_addresses (nl, ifindex, &error);
   g_autoptr(GInetAddressMask) wanted = mask_new (cidr);
 
   g_assert_no_error (error);
@@ -286,7 +289,7 @@ test_get_link_open_tun (void)
   fd = open_device ("nl-get", IFF_TUN | IFF_NO_PI);
   ifindex = ifindex_of ("nl-get");
 
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_no_error (error);
   g_assert_cmpint (info.ifindex, ==, ifindex);
   g_assert_cmpstr (info.name, ==, "nl-get");
@@ -330,7 +333,7 @@ test_get_link_flags (void)
     }
   ifindex = ifindex_of ("nl-flags");
 
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_no_error (error);
   g_assert_true (info.is_tun);
   g_assert_cmpint (info.tun_type, ==, IFF_TUN);
@@ -346,7 +349,7 @@ test_get_link_flags (void)
   delete_link ("nl-flags");
 
   ifindex = add_persistent ("nl-flagp", "tap");
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_no_error (error);
   g_assert_cmpint (info.tun_type, ==, IFF_TAP);
   g_assert_false (info.pi);
@@ -372,29 +375,29 @@ test_missing_device (void)
 
   g_test_summary ("every call on an ifindex that does not exist gives NO_SUCH_DEVICE");
 
-  g_assert_false (tun_tap_netlink_get_link (99999, &info, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  g_assert_false (tun_tap_netlink_get_link (nl, 99999, &info, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_assert_cmpint (info.ifindex, ==, 0);
   g_clear_error (&error);
 
-  g_assert_false (tun_tap_netlink_set_up (99999, "nl-gone", TRUE, &error));
-  assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE, "nl-gone");
+  g_assert_false (tun_tap_netlink_set_up (nl, 99999, "nl-gone", TRUE, &error));
+  assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "nl-gone");
   g_clear_error (&error);
 
-  g_assert_false (tun_tap_netlink_set_mtu (99999, "nl-gone", 1400, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  g_assert_false (tun_tap_netlink_set_mtu (nl, 99999, "nl-gone", 1400, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_clear_error (&error);
 
   {
     g_autoptr(GInetAddressMask) mask = mask_new ("192.0.2.1/24");
 
-    g_assert_false (tun_tap_netlink_add_address (99999, "nl-gone", mask, NULL, &error));
-    assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE, "nl-gone");
+    g_assert_false (tun_tap_netlink_add_address (nl, 99999, "nl-gone", mask, NULL, &error));
+    assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "nl-gone");
     g_clear_error (&error);
   }
 
-  addresses = tun_tap_netlink_get_addresses (99999, &error);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  addresses = tun_tap_netlink_get_addresses (nl, 99999, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_assert_null (addresses);
 }
 
@@ -411,18 +414,18 @@ test_up_down (void)
   fd = open_device ("nl-up", IFF_TUN | IFF_NO_PI);
   ifindex = ifindex_of ("nl-up");
 
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-up", TRUE, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-up", TRUE, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_true (info.up);
   g_assert_true (info.carrier);
   line = link_line ("nl-up");
   g_assert_true (output_contains (line, ",UP,LOWER_UP>"));
   g_clear_pointer (&line, g_free);
 
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-up", FALSE, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-up", FALSE, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_false (info.up);
   line = link_line ("nl-up");
   g_assert_false (output_contains (line, ",UP"));
@@ -440,9 +443,9 @@ check_mtu (int         ifindex,
   g_autofree char *expected = g_strdup_printf ("mtu %u ", mtu);
   TunTapLinkInfo info;
 
-  g_assert_true (tun_tap_netlink_set_mtu (ifindex, name, mtu, &error));
+  g_assert_true (tun_tap_netlink_set_mtu (nl, ifindex, name, mtu, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_get_link (ifindex, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, ifindex, &info, &error));
   g_assert_cmpuint (info.mtu, ==, mtu);
   line = link_line (name);
   g_assert_true (output_contains (line, expected));
@@ -456,7 +459,7 @@ check_bad_mtu (int         ifindex,
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (tun_tap_netlink_set_mtu (ifindex, name, mtu, &error));
+  g_assert_false (tun_tap_netlink_set_mtu (nl, ifindex, name, mtu, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, extack);
   g_assert_nonnull (strstr (error->message, name));
 }
@@ -509,22 +512,22 @@ test_hwaddr (void)
   tap = add_persistent ("nl-mac", "tap");
   tun = add_persistent ("nl-mact", "tun");
 
-  g_assert_true (tun_tap_netlink_set_hwaddr (tap, "nl-mac", mac, &error));
+  g_assert_true (tun_tap_netlink_set_hwaddr (nl, tap, "nl-mac", mac, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_get_link (tap, &info, &error));
+  g_assert_true (tun_tap_netlink_get_link (nl, tap, &info, &error));
   g_assert_true (info.has_hwaddr);
   g_assert_cmpmem (info.hwaddr, 6, mac, 6);
   line = link_line ("nl-mac");
   g_assert_true (output_contains (line, "link/ether 02:00:00:00:00:01"));
 
-  g_assert_false (tun_tap_netlink_set_hwaddr (tap, "nl-mac", multicast, &error));
+  g_assert_false (tun_tap_netlink_set_hwaddr (nl, tap, "nl-mac", multicast, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_false (tun_tap_netlink_set_hwaddr (tap, "nl-mac", zero, &error));
+  g_assert_false (tun_tap_netlink_set_hwaddr (nl, tap, "nl-mac", zero, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  g_assert_false (tun_tap_netlink_set_hwaddr (tun, "nl-mact", mac, &error));
+  g_assert_false (tun_tap_netlink_set_hwaddr (nl, tun, "nl-mact", mac, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "nl-mact");
 
   delete_link ("nl-mac");
@@ -549,9 +552,9 @@ test_address_ipv4 (void)
   g_test_summary ("IPv4 address: add, read back, duplicate -> EXISTS, remove, remove "
                   "again -> INVALID_ARGUMENT, prefix 33 -> INVALID_ARGUMENT");
 
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-a4", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-a4", second, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", second, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (has_address (ifindex, "192.0.2.1/24"));
   g_assert_true (has_address (ifindex, "203.0.113.7/32"));
@@ -560,30 +563,30 @@ test_address_ipv4 (void)
   g_assert_true (output_contains (out, "inet 203.0.113.7/32 "));
   g_clear_pointer (&out, g_free);
 
-  g_assert_false (tun_tap_netlink_add_address (ifindex, "nl-a4", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Address already assigned");
   g_clear_error (&error);
 
   /* GInetAddressMask's length goes to 128 whatever the family. */
-  g_assert_false (tun_tap_netlink_add_address (ifindex, "nl-a4", too_long, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", too_long, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Invalid prefix length");
   g_clear_error (&error);
 
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-a4", absent, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", absent, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nl-a4");
   g_clear_error (&error);
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-a4", wrong_length, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", wrong_length, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-a4", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "192.0.2.1/24"));
   g_assert_true (has_address (ifindex, "203.0.113.7/32"));
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-a4");
   g_assert_false (output_contains (out, "192.0.2.1"));
 
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-a4", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
   delete_link ("nl-a4");
@@ -603,8 +606,8 @@ test_address_ipv4_peer (void)
                   "without naming the peer");
 
   /* The kernel makes IPv4 routes for an address only on an up link. */
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-p4", TRUE, &error));
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-p4", address, peer, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-p4", TRUE, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, peer, &error));
   g_assert_no_error (error);
   g_assert_true (has_address (ifindex, "198.51.100.1/32"));
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-p4");
@@ -614,16 +617,16 @@ test_address_ipv4_peer (void)
   g_assert_true (output_contains (out, "198.51.100.2 proto kernel"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-p4", address, other_peer, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, other_peer, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-p4", address, peer, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, peer, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "198.51.100.1/32"));
 
   /* Without the peer: the caller may only know what get_addresses says. */
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-p4", address, peer, &error));
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-p4", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, peer, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, NULL, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-p4");
   g_assert_false (output_contains (out, "198.51.100.1"));
@@ -645,10 +648,10 @@ test_address_ipv6 (void)
 
   fd = open_device ("nl-a6", IFF_TAP | IFF_NO_PI);
   ifindex = ifindex_of ("nl-a6");
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-a6", TRUE, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-a6", TRUE, &error));
   g_assert_no_error (error);
 
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-a6", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, NULL, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -6 addr show dev nl-a6");
   g_assert_true (output_contains (out, "inet6 2001:db8:1::1/64 scope global nodad"));
@@ -656,7 +659,7 @@ test_address_ipv6 (void)
   g_assert_true (has_address (ifindex, "2001:db8:1::1/64"));
 
   {
-    g_autoptr(GPtrArray) addresses = tun_tap_netlink_get_addresses (ifindex, &error);
+    g_autoptr(GPtrArray) addresses = tun_tap_netlink_get_addresses (nl, ifindex, &error);
 
     g_assert_no_error (error);
     for (guint i = 0; i < addresses->len; i++)
@@ -670,14 +673,14 @@ test_address_ipv6 (void)
   }
   g_assert_true (link_local);
 
-  g_assert_false (tun_tap_netlink_add_address (ifindex, "nl-a6", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "address already assigned");
   g_clear_error (&error);
 
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-a6", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, NULL, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "2001:db8:1::1/64"));
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-a6", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
   close (fd);
@@ -698,28 +701,28 @@ test_address_ipv6_peer (void)
                   "address was added on an up or a down link, and goes with the address");
 
   /* Down link: the route comes when the link goes up. */
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-p6", down_address, down_peer, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", down_address, down_peer, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -6 addr show dev nl-p6");
   g_assert_true (output_contains (out, "inet6 2001:db8:3::1 peer 2001:db8:3::2/128"));
   g_clear_pointer (&out, g_free);
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-p6", TRUE, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-p6", TRUE, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -6 route show dev nl-p6");
   g_assert_true (output_contains (out, "2001:db8:3::2 proto kernel metric 256"));
   g_clear_pointer (&out, g_free);
 
   /* Up link. */
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-p6", up_address, up_peer, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", up_address, up_peer, &error));
   g_assert_no_error (error);
   g_assert_true (has_address (ifindex, "2001:db8:2::1/128"));
   out = tun_tap_test_run (FALSE, "ip -6 route show dev nl-p6");
   g_assert_true (output_contains (out, "2001:db8:2::2 proto kernel metric 256"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-p6", up_address, up_peer, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", up_address, up_peer, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_remove_address (ifindex, "nl-p6", down_address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", down_address, NULL, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -6 route show dev nl-p6");
   g_assert_false (output_contains (out, "2001:db8:2::2"));
@@ -739,14 +742,14 @@ test_address_bad_peer (void)
 
   g_test_summary ("an IPv4 address with an IPv6 peer is refused before the kernel");
 
-  g_assert_false (tun_tap_netlink_add_address (ifindex, "nl-bp", address, peer, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-bp", address, peer, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "2001:db8::2");
   g_clear_error (&error);
-  g_assert_false (tun_tap_netlink_remove_address (ifindex, "nl-bp", address, peer, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-bp", address, peer, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  addresses = tun_tap_netlink_get_addresses (ifindex, &error);
+  addresses = tun_tap_netlink_get_addresses (nl, ifindex, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (addresses->len, ==, 0);
   delete_link ("nl-bp");
@@ -762,13 +765,13 @@ test_address_ipv6_low_mtu (void)
   g_test_summary ("an IPv6 address below MTU 1280 is refused; lowering the MTU drops "
                   "IPv6 addresses");
 
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-lm", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, NULL, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_set_mtu (ifindex, "nl-lm", 1200, &error));
+  g_assert_true (tun_tap_netlink_set_mtu (nl, ifindex, "nl-lm", 1200, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "2001:db8:4::1/64"));
 
-  g_assert_false (tun_tap_netlink_add_address (ifindex, "nl-lm", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "1280");
   delete_link ("nl-lm");
 }
@@ -789,7 +792,7 @@ check_route (int         ifindex,
   g_autoptr(GInetAddress) via = gateway != NULL ? address_new (gateway) : NULL;
   g_autofree char *out = NULL;
 
-  g_assert_true (tun_tap_netlink_add_route (ifindex, name, mask, via, &error));
+  g_assert_true (tun_tap_netlink_add_route (nl, ifindex, name, mask, via, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip %s route show dev %s proto boot", ip_family, name);
   if (!output_contains (out, expected))
@@ -797,16 +800,16 @@ check_route (int         ifindex,
   g_assert_true (output_contains (out, expected));
   g_clear_pointer (&out, g_free);
 
-  g_assert_false (tun_tap_netlink_add_route (ifindex, name, mask, via, &error));
+  g_assert_false (tun_tap_netlink_add_route (nl, ifindex, name, mask, via, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_EXISTS, name);
   g_clear_error (&error);
 
-  g_assert_true (tun_tap_netlink_remove_route (ifindex, name, mask, via, &error));
+  g_assert_true (tun_tap_netlink_remove_route (nl, ifindex, name, mask, via, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip %s route show dev %s proto boot", ip_family, name);
   g_assert_false (output_contains (out, expected));
 
-  g_assert_false (tun_tap_netlink_remove_route (ifindex, name, mask, via, &error));
+  g_assert_false (tun_tap_netlink_remove_route (nl, ifindex, name, mask, via, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 }
 
@@ -825,9 +828,9 @@ test_routes (void)
 
   fd = open_device ("nl-rt", IFF_TUN | IFF_NO_PI);
   ifindex = ifindex_of ("nl-rt");
-  g_assert_true (tun_tap_netlink_set_up (ifindex, "nl-rt", TRUE, &error));
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-rt", v4, NULL, &error));
-  g_assert_true (tun_tap_netlink_add_address (ifindex, "nl-rt", v6, NULL, &error));
+  g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-rt", TRUE, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v4, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v6, NULL, &error));
   g_assert_no_error (error);
 
   check_route (ifindex, "nl-rt", "-4", "203.0.113.0/24", NULL,
@@ -839,7 +842,7 @@ test_routes (void)
   check_route (ifindex, "nl-rt", "-6", "2001:db8:200::/48", "2001:db8:1::fe",
                "2001:db8:200::/48 via 2001:db8:1::fe ");
 
-  g_assert_false (tun_tap_netlink_add_route (ifindex, "nl-rt", destination, v6_gateway, &error));
+  g_assert_false (tun_tap_netlink_add_route (nl, ifindex, "nl-rt", destination, v6_gateway, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
   close (fd);
@@ -855,12 +858,12 @@ test_route_link_down (void)
 
   g_test_summary ("a route on a down link gives NETWORK_UNREACHABLE, both families");
 
-  g_assert_false (tun_tap_netlink_add_route (ifindex, "nl-rd", v4, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_route (nl, ifindex, "nl-rd", v4, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "bring it up first");
   g_assert_nonnull (strstr (error->message, "Device for nexthop is not up"));
   g_clear_error (&error);
 
-  g_assert_false (tun_tap_netlink_add_route (ifindex, "nl-rd", v6, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_route (nl, ifindex, "nl-rd", v6, NULL, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE, "the link is down");
   g_clear_error (&error);
 
@@ -882,9 +885,9 @@ test_no_fd_leak (void)
   before = tun_tap_test_count_fds ();
   for (guint i = 0; i < 20; i++)
     {
-      g_assert_false (tun_tap_netlink_get_link (99999, &info, &error));
+      g_assert_false (tun_tap_netlink_get_link (nl, 99999, &info, &error));
       g_clear_error (&error);
-      g_assert_true (tun_tap_netlink_get_link (1, &info, &error));
+      g_assert_true (tun_tap_netlink_get_link (nl, 1, &info, &error));
     }
   after = tun_tap_test_count_fds ();
   g_assert_cmpuint (before, ==, after);
@@ -1007,13 +1010,13 @@ test_monitor_link (void)
   ifindex = add_persistent ("nl-mon", "tun");
   other_ifindex = add_persistent ("nl-other", "tun");
 
-  monitor = tun_tap_netlink_monitor_get_for_context (context, &error);
+  monitor = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
   g_assert_nonnull (monitor);
   watch = tun_tap_netlink_monitor_add_watch (monitor, ifindex, record_link,
-                                             record_addresses, &recorder);
+                                             record_addresses, &recorder, NULL);
   other_watch = tun_tap_netlink_monitor_add_watch (monitor, other_ifindex, record_link,
-                                                   record_addresses, &other);
+                                                   record_addresses, &other, NULL);
   g_assert_cmpuint (watch, !=, 0);
   g_assert_cmpuint (other_watch, !=, watch);
 
@@ -1045,7 +1048,7 @@ test_monitor_link (void)
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
 
   /* The layer's own changes are reported too. */
-  g_assert_true (tun_tap_netlink_set_mtu (ifindex, "nl-renamed", 1300, &error));
+  g_assert_true (tun_tap_netlink_set_mtu (nl, ifindex, "nl-renamed", 1300, &error));
   g_assert_true (wait_for (context, &recorder, has_mtu, GUINT_TO_POINTER (1300)));
 
   /* Nothing of this was about the other link. */
@@ -1073,30 +1076,30 @@ test_monitor_shared (void)
   TunTapNetlinkMonitor *first, *second, *other;
   guint before;
 
-  g_test_summary ("one monitor per main context, one socket, freed with the last "
-                  "reference");
+  g_test_summary ("one monitor per main context and namespace, two sockets (notifications, "
+                  "and requests to re-read links after an overrun), freed with the last reference");
 
   before = tun_tap_test_count_fds ();
-  first = tun_tap_netlink_monitor_get_for_context (context, &error);
+  first = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
-  second = tun_tap_netlink_monitor_get_for_context (context, &error);
+  second = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
   g_assert_true (first == second);
-  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 1);
+  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 2);
 
-  other = tun_tap_netlink_monitor_get_for_context (other_context, &error);
+  other = tun_tap_netlink_monitor_get (other_context, -1, &error);
   g_assert_no_error (error);
   g_assert_true (other != first);
-  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 2);
+  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 4);
 
   tun_tap_netlink_monitor_unref (second);
   tun_tap_netlink_monitor_unref (other);
-  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 1);
+  g_assert_cmpuint (tun_tap_test_count_fds (), ==, before + 2);
   tun_tap_netlink_monitor_unref (first);
   g_assert_cmpuint (tun_tap_test_count_fds (), ==, before);
 
   /* A fresh one after the last went away. */
-  first = tun_tap_netlink_monitor_get_for_context (context, &error);
+  first = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
   tun_tap_netlink_monitor_unref (first);
 }
@@ -1137,12 +1140,12 @@ test_monitor_remove_in_callback (void)
   g_test_summary ("a watch may remove itself, and drop the last monitor reference, "
                   "from inside its callback");
 
-  remover.monitor = tun_tap_netlink_monitor_get_for_context (context, &error);
+  remover.monitor = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
   remover.watch = tun_tap_netlink_monitor_add_watch (remover.monitor, ifindex, remove_self,
-                                                     NULL, &remover);
+                                                     NULL, &remover, NULL);
   watch = tun_tap_netlink_monitor_add_watch (remover.monitor, ifindex, record_link, NULL,
-                                             &recorder);
+                                             &recorder, NULL);
 
   g_free (tun_tap_test_run (FALSE, "ip link set nl-self mtu 1400"));
   g_assert_true (wait_for (context, &recorder, has_mtu, GUINT_TO_POINTER (1400)));
@@ -1156,7 +1159,7 @@ test_monitor_remove_in_callback (void)
   /* The last reference goes inside a callback. */
   dropper.monitor = remover.monitor;
   dropper.watch = tun_tap_netlink_monitor_add_watch (dropper.monitor, ifindex, remove_self,
-                                                     NULL, &dropper);
+                                                     NULL, &dropper, NULL);
   g_free (tun_tap_test_run (FALSE, "ip link set nl-self mtu 1200"));
   g_assert_true (tun_tap_test_wait_for (context, &dropper.changed, 5000));
   g_assert_cmpuint (dropper.calls, ==, 1);
@@ -1187,9 +1190,9 @@ test_monitor_bridge_port (void)
       return;
     }
 
-  monitor = tun_tap_netlink_monitor_get_for_context (context, &error);
+  monitor = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
-  watch = tun_tap_netlink_monitor_add_watch (monitor, ifindex, record_link, NULL, &recorder);
+  watch = tun_tap_netlink_monitor_add_watch (monitor, ifindex, record_link, NULL, &recorder, NULL);
 
   g_free (tun_tap_test_run (FALSE, "ip link set nl-port master nl-br"));
   g_free (tun_tap_test_run (FALSE, "ip link set nl-port nomaster"));
@@ -1239,10 +1242,10 @@ test_monitor_overrun (void)
                   "fresh link state and an address call");
 
   g_free (tun_tap_test_run (FALSE, "ip link set nl-flood mtu 1400"));
-  monitor = tun_tap_netlink_monitor_get_for_context (context, &error);
+  monitor = tun_tap_netlink_monitor_get (context, -1, &error);
   g_assert_no_error (error);
   watch = tun_tap_netlink_monitor_add_watch (monitor, ifindex, record_link, record_addresses,
-                                             &recorder);
+                                             &recorder, NULL);
 
   /* A few address changes bring no link call... */
   flood_addresses ("nl-flood", "2001:db8:e::", 10);
@@ -1291,6 +1294,8 @@ main (int argc, char *argv[])
       return g_test_run ();
     }
   g_test_init (&argc, &argv, NULL);
+  nl = tun_tap_netlink_open (-1, NULL);
+  g_assert_nonnull (nl);
 
   g_test_add_func ("/tun-tap/netlink/parse-link", test_parse_link);
   g_test_add_func ("/tun-tap/netlink/link/get-open-tun", test_get_link_open_tun);

@@ -14,7 +14,7 @@ import gi
 
 gi.require_version("Gio", "2.0")
 gi.require_version("TunTap", "1.0")
-from gi.repository import GLib, Gio, TunTap  # noqa: E402
+from gi.repository import GLib, Gio, GObject, TunTap  # noqa: E402
 
 __all__ = ["GLib", "Gio", "TunTap", "assert_io_error", "ensure_private_netns",
            "ip", "load_example", "main", "run_loop", "snmp"]

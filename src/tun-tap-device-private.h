@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * TunTapDevice is one GObject implemented in three files, which share this
+ * structure and nothing else:
+ *
+ *   tun-tap-device.c   the GObject surface: properties, signals, construction
+ *   tun-tap-io.c       packet I/O: the read loop, the send paths, close, and
+ *                      the threading rule (stated at the top of that file)
+ *   tun-tap-link.c     identity (which interface, in which namespace) and
+ *                      where link state comes from; the getters
+ *   tun-tap-config.c   the configuration calls (up, MTU, addresses, ...)
+ *
+ * Below them: tun-tap-kernel.c (ioctls), tun-tap-netlink-*.c (rtnetlink),
+ * tun-tap-netns.c (namespaces) and tun-tap-error.c (errno → GError).
+ */
+#pragma once
+
+#include "tun-tap-device.h"
+#include "tun-tap-kernel.h"
+#include "tun-tap-netlink.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TUN_TAP_STATE_NEW,       /* constructed, g_initable_init() not called */
+  TUN_TAP_STATE_FAILED,    /* g_initable_init() failed */
+  TUN_TAP_STATE_OPEN,
+  TUN_TAP_STATE_CLOSED,    /* closed, disposed, or the interface is gone */
+} TunTapState;
+
+/* What the callbacks the device registers in its context (the fd watch,
+ * the rtnetlink watch) hold: a weak reference, so a callback never keeps
+ * the device alive and never sees it freed. */
+typedef struct {
+  gint     ref_count;
+  GWeakRef device;
+} TunTapDeviceRef;
+
+TunTapDeviceRef *tun_tap_device_ref_new   (TunTapDevice    *device);
+TunTapDeviceRef *tun_tap_device_ref_ref   (TunTapDeviceRef *ref);
+void             tun_tap_device_ref_unref (gpointer         ref);
+
+struct _TunTapDevice
+{
+  GObject          parent_instance;
+
+  /* Construct-only requests; after init, mode, packet_info and
+   * multi_queue say what the kernel uses and never change again. */
+  char            *requested_name;
+  TunTapMode       mode;
+  gboolean         packet_info;
+  gboolean         multi_queue;
+  gboolean         exclusive;
+  gboolean         request_persistent;
+  gint64           request_owner;
+  gint64           request_group;
+  int              adopt_fd;        /* "fd", -1 if none */
+  int              request_netns;   /* "netns-fd", the caller's, -1 if none */
+
+  GMainContext    *context;         /* the owning context */
+  GError          *init_error;
+  gint             state;           /* TunTapState; atomic */
+  TunTapDeviceRef *weak;
+
+  /* Packet I/O (tun-tap-io.c). */
+  gint             fd;              /* atomic; -1 unless open */
+  gint             senders;         /* sends inside write(2); atomic */
+  gint             closing;         /* atomic */
+  GMutex           close_lock;
+  GCond            close_cond;
+  GIOChannel      *channel;
+  GSource         *watch;
+  guint8          *buffer;
+  gint             max_packet;      /* atomic */
+  gboolean         dispatching;     /* owning context only */
+  gboolean         watch_parked;    /* owning context only */
+
+  /* Identity and link state (tun-tap-link.c): written in the owning
+   * context, read from any thread through g_atomic_*; the strings are
+   * interned, so a pointer handed out stays valid. */
+  const char      *name;
+  const char      *hardware_address;   /* NULL on TUN */
+  gint             ifindex;
+  gint             up;
+  gint             carrier;
+  gint             mtu;
+  gint             persistent;
+  gint             queue_enabled;
+  gint             owner;           /* a uid as guint32, -1 for none */
+  gint             group;
+  int              netns;           /* the interface's namespace; -1 unknown */
+  TunTapNetlink   *nl;
+  TunTapNetlinkMonitor *monitor;
+  guint            monitor_watch;
+};
+
+typedef enum {
+  PROP_NAME = 1,
+  PROP_MODE,
+  PROP_PACKET_INFO,
+  PROP_FD,
+  PROP_NETNS_FD,
+  PROP_CLOSED,
+  PROP_PERSISTENT,
+  PROP_EXCLUSIVE,
+  PROP_MULTI_QUEUE,
+  PROP_QUEUE_ENABLED,
+  PROP_OWNER,
+  PROP_GROUP,
+  PROP_IFINDEX,
+  PROP_UP,
+  PROP_CARRIER,
+  PROP_MTU,
+  PROP_HARDWARE_ADDRESS,
+} TunTapDeviceProperty;
+
+enum {
+  SIGNAL_PACKET_RECEIVED,
+  SIGNAL_PACKETS_RECEIVED,
+  SIGNAL_CLOSED,
+  SIGNAL_ADDRESSES_CHANGED,
+  N_SIGNALS
+};
+
+extern GParamSpec *tun_tap_device_properties[PROP_HARDWARE_ADDRESS + 1];
+extern guint       tun_tap_device_signals[N_SIGNALS];
+
+/* The name for messages, from any thread. */
+const char *tun_tap_device_display_name (TunTapDevice *self);
+
+/* ---- tun-tap-io.c ------------------------------------------------------ */
+
+/* The owning-context rule: TRUE when the calling thread runs the device's
+ * context, or nobody does (the context is then acquired until @guard is
+ * cleared). Otherwise a g_critical naming @call, and FALSE. */
+typedef struct {
+  GMainContext *acquired;
+} TunTapContextGuard;
+
+void     tun_tap_context_guard_clear (TunTapContextGuard *guard);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TunTapContextGuard, tun_tap_context_guard_clear)
+
+gboolean tun_tap_device_enter_context (TunTapDevice       *self,
+                                       const char         *call,
+                                       TunTapContextGuard *guard);
+
+/* FALSE with NOT_INITIALIZED or CLOSED unless the device is open and its
+ * interface still exists; “Cannot @what on “name”: …”. Any thread. */
+gboolean tun_tap_device_check_open    (TunTapDevice       *self,
+                                       const char         *what,
+                                       GError            **error);
+
+void     tun_tap_io_start             (TunTapDevice       *self);
+/* Stops reading, waits for the sends in progress (one write(2) each),
+ * closes the fd. Any thread; the watch is torn down in the owning context. */
+void     tun_tap_io_stop              (TunTapDevice       *self);
+void     tun_tap_io_update_max_packet (TunTapDevice       *self);
+
+/* Owning context: the device stops working; `closed` is emitted with
+ * @error (NULL for close()). */
+void     tun_tap_device_shut_down     (TunTapDevice       *self,
+                                       const GError       *error);
+/* Owning context: the interface is gone (deleted, or reading failed). */
+void     tun_tap_device_broke         (TunTapDevice       *self,
+                                       int                 errsv);
+
+/* ---- tun-tap-link.c ---------------------------------------------------- */
+
+/* At init: learns the interface's namespace and ifindex, opens the
+ * rtnetlink socket there, subscribes to changes and reads the state. The
+ * device works for packets even when this fails (no rtnetlink). */
+void     tun_tap_link_attach          (TunTapDevice       *self);
+/* Any thread: stops following the link, frees the sockets. */
+void     tun_tap_link_detach          (TunTapDevice       *self);
+/* Reads the link state now and applies it (after a change with no
+ * notification of its own, such as persistence). Owning context. */
+void     tun_tap_link_refresh         (TunTapDevice       *self);
+/* After a request the kernel acknowledged: applies its notification (and
+ * every one queued before it) now. Owning context. */
+void     tun_tap_link_sync            (TunTapDevice       *self);
+/* After a request failed with CLOSED: whether the interface had moved (it
+ * is followed now, worth one more try). Owning context. */
+gboolean tun_tap_link_moved           (TunTapDevice       *self,
+                                       const GError       *error);
+/* Number of queues attached to a multi-queue interface; 0 if unknown. */
+guint    tun_tap_link_num_queues      (TunTapDevice       *self);
+
+G_END_DECLS

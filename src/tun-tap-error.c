@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tun-tap-error.h"
+
+#include <errno.h>
+
+/* A code per source; 0 in a column means “as g_io_error_from_errno()”.
+ * GLib maps EBADFD, EIO, EFAULT, ENOBUFS and EADDRNOTAVAIL to
+ * G_IO_ERROR_FAILED, but the TUN driver and rtnetlink give them precise
+ * meanings (linux-tun-behaviour.md §9). */
+typedef struct {
+  int          errsv;
+  GIOErrorEnum packet, fd, open, link;
+  const char  *reason;   /* NULL: g_strerror() */
+  const char  *advice;   /* NULL: none */
+} ErrnoRow;
+
+#define SAME(code) code, code, code, code
+
+static const ErrnoRow table[] = {
+  /* The interface was deleted while the fd was attached. */
+  { EBADFD, SAME (G_IO_ERROR_CLOSED),
+    "the interface was deleted", "create a new device" },
+  { EFAULT, G_IO_ERROR_CLOSED, G_IO_ERROR_CLOSED, G_IO_ERROR_FAILED, G_IO_ERROR_FAILED,
+    "the interface was deleted", "create a new device" },
+  /* write(2) on a link that is down. */
+  { EIO, SAME (G_IO_ERROR_NETWORK_UNREACHABLE),
+    "the link is down", "bring it up first (tun_tap_device_set_up() or “ip link set DEV up”)" },
+  { EINVAL, G_IO_ERROR_INVALID_DATA, G_IO_ERROR_INVALID_ARGUMENT,
+    G_IO_ERROR_INVALID_ARGUMENT, G_IO_ERROR_INVALID_ARGUMENT,
+    "the kernel refused it as invalid", NULL },
+  { ENOBUFS, G_IO_ERROR_MESSAGE_TOO_LARGE, G_IO_ERROR_NO_SPACE, G_IO_ERROR_NO_SPACE,
+    G_IO_ERROR_NO_SPACE, NULL, NULL },
+  { EMSGSIZE, SAME (G_IO_ERROR_MESSAGE_TOO_LARGE),
+    "it is too large for the device", NULL },
+  { EAGAIN, SAME (G_IO_ERROR_WOULD_BLOCK),
+    "the kernel has no buffer space now", "nothing was sent; try again later" },
+  { EADDRNOTAVAIL, SAME (G_IO_ERROR_INVALID_ARGUMENT),
+    "the address is not present on the interface or cannot be assigned to it",
+    "check the address, prefix length and peer against the interface’s addresses" },
+  { EEXIST, SAME (G_IO_ERROR_EXISTS), "it already exists",
+    "remove it first or leave it as it is" },
+  { EPERM, SAME (G_IO_ERROR_PERMISSION_DENIED), "permission denied",
+    "this needs CAP_NET_ADMIN in the interface’s network namespace (run as root, or "
+    "inside a user and network namespace of your own)" },
+  { EACCES, SAME (G_IO_ERROR_PERMISSION_DENIED), "permission denied", NULL },
+  /* rtnetlink on an ifindex that is gone: the interface was deleted. */
+  { ENODEV, G_IO_ERROR_CLOSED, G_IO_ERROR_CLOSED, G_IO_ERROR_NOT_FOUND, G_IO_ERROR_CLOSED,
+    "the interface no longer exists", "create a new device" },
+  { ENETDOWN, SAME (G_IO_ERROR_NETWORK_UNREACHABLE), "the link is down",
+    "bring it up first" },
+  { EOPNOTSUPP, SAME (G_IO_ERROR_NOT_SUPPORTED), "the device does not support this", NULL },
+  { ENOTTY, SAME (G_IO_ERROR_NOT_SUPPORTED), "the kernel does not support this", NULL },
+  { ESRCH, SAME (G_IO_ERROR_NOT_FOUND), "there is no such route",
+    "check the destination, prefix length and gateway" },
+  { ETIMEDOUT, SAME (G_IO_ERROR_TIMED_OUT), "the kernel did not answer in time", NULL },
+  { EBUSY, SAME (G_IO_ERROR_BUSY), "the device is busy", NULL },
+  /* TUNSETIFF: the multi-queue interface has its 256 queues already. */
+  { E2BIG, SAME (G_IO_ERROR_TOO_MANY_OPEN_FILES),
+    "the interface already has the maximum number of queues (256)",
+    "close another queue of it first" },
+  { ENOENT, SAME (G_IO_ERROR_NOT_FOUND), NULL, NULL },
+  { ENXIO, SAME (G_IO_ERROR_NOT_FOUND), NULL, NULL },
+};
+
+static const ErrnoRow *
+lookup (int errsv)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (table); i++)
+    if (table[i].errsv == errsv)
+      return &table[i];
+  return NULL;
+}
+
+GIOErrorEnum
+tun_tap_error_code (int               errsv,
+                    TunTapErrnoSource source)
+{
+  const ErrnoRow *row = lookup (errsv);
+
+  if (row == NULL)
+    return g_io_error_from_errno (errsv);
+  switch (source)
+    {
+    case TUN_TAP_ERRNO_PACKET:
+      return row->packet;
+    case TUN_TAP_ERRNO_FD:
+      return row->fd;
+    case TUN_TAP_ERRNO_OPEN:
+      return row->open;
+    case TUN_TAP_ERRNO_LINK:
+    default:
+      return row->link;
+    }
+}
+
+void
+tun_tap_set_error (GError            **error,
+                   int                 errsv,
+                   TunTapErrnoSource   source,
+                   const char         *what,
+                   const char         *extack,
+                   const char         *hint)
+{
+  const ErrnoRow *row;
+  const char *advice;
+  GString *message;
+
+  if (error == NULL)
+    return;
+
+  row = lookup (errsv);
+  advice = hint != NULL ? hint : row != NULL ? row->advice : NULL;
+
+  message = g_string_new (NULL);
+  g_string_append_printf (message, "Cannot %s: %s", what,
+                          row != NULL && row->reason != NULL ? row->reason
+                                                             : g_strerror (errsv));
+  if (extack != NULL && *extack != '\0')
+    g_string_append_printf (message, " (the kernel says “%s”)", extack);
+  if (advice != NULL && *advice != '\0')
+    g_string_append_printf (message, "; %s", advice);
+
+  g_set_error_literal (error, G_IO_ERROR, tun_tap_error_code (errsv, source), message->str);
+  g_string_free (message, TRUE);
+}

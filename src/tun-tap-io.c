@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Packet I/O of TunTapDevice: the read loop, the send paths, close.
+ *
+ * THE THREADING RULE
+ *
+ * A device belongs to its owning context: the thread-default GMainContext
+ * of the thread that constructed it. Every signal and property
+ * notification is emitted there.
+ *
+ * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
+ *   getter (numbers read atomically; the name and hardware address are
+ *   interned strings, valid for the life of the process), and dropping a
+ *   reference, including the last one.
+ * - The owning context: everything else (close, the configuration calls,
+ *   get_addresses). Calling them from a thread that does not run the owning
+ *   context, while another thread does, is a programming error: a
+ *   g_critical naming the call, and the call fails. A thread may call them
+ *   while no thread runs the context (before the main loop starts, say):
+ *   the context is acquired for the duration of the call.
+ * - close() waits for the sends already inside write(2) (one non-blocking
+ *   write each) and for nothing else: a send that starts after close()
+ *   began fails with G_IO_ERROR_CLOSED without touching the fd. So a close
+ *   is bounded by one write, however many threads send.
+ * - The last reference dropped in another thread closes the fd at once
+ *   (the interface goes away as documented) and hands the context's
+ *   sources to the owning context to be destroyed there. Callbacks in the
+ *   context hold only a weak reference (TunTapDeviceRef), so they never
+ *   see a freed device.
+ *
+ * THE LIFETIME RULE
+ *
+ * Every emission holds a strong reference to the device, and after each
+ * emission the loop asks the device's own state (closed or not); it never
+ * looks at the reference count.
+ */
+#include "config.h"
+
+#include "tun-tap-device-private.h"
+#include "tun-tap-error.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+/* Packets read per main-loop wake-up: enough to amortise the poll, few
+ * enough that a flood cannot starve the other sources of the loop. */
+#define READ_BUDGET 64
+
+/* close() waits at most this long for a send stuck in write(2), which on a
+ * non-blocking fd never happens; a bound all the same. */
+#define CLOSE_WAIT_US (2 * G_USEC_PER_SEC)
+
+/* ---- weak references for the context's callbacks ---------------------- */
+
+TunTapDeviceRef *
+tun_tap_device_ref_new (TunTapDevice *device)
+{
+  TunTapDeviceRef *ref = g_new0 (TunTapDeviceRef, 1);
+
+  ref->ref_count = 1;
+  g_weak_ref_init (&ref->device, device);
+  return ref;
+}
+
+TunTapDeviceRef *
+tun_tap_device_ref_ref (TunTapDeviceRef *ref)
+{
+  g_atomic_int_inc (&ref->ref_count);
+  return ref;
+}
+
+void
+tun_tap_device_ref_unref (gpointer data)
+{
+  TunTapDeviceRef *ref = data;
+
+  if (!g_atomic_int_dec_and_test (&ref->ref_count))
+    return;
+  g_weak_ref_clear (&ref->device);
+  g_free (ref);
+}
+
+/* ---- the owning-context rule ------------------------------------------- */
+
+void
+tun_tap_context_guard_clear (TunTapContextGuard *guard)
+{
+  if (guard->acquired != NULL)
+    g_main_context_release (guard->acquired);
+  guard->acquired = NULL;
+}
+
+gboolean
+tun_tap_device_enter_context (TunTapDevice       *self,
+                              const char         *call,
+                              TunTapContextGuard *guard)
+{
+  guard->acquired = NULL;
+  if (g_main_context_is_owner (self->context))
+    return TRUE;
+  if (g_main_context_acquire (self->context))
+    {
+      guard->acquired = self->context;
+      return TRUE;
+    }
+  g_critical ("%s: called on “%s” from a thread that does not run the device’s main "
+              "context while another thread does; call it from the thread running "
+              "that context (only sending and the getters may be called from any "
+              "thread)", call, tun_tap_device_display_name (self));
+  return FALSE;
+}
+
+/* ---- the send guard ----------------------------------------------------- */
+
+/* A send enters before touching the fd and leaves after its write(2);
+ * close() raises `closing` first, so no send enters after it, then waits
+ * for the ones inside. Both sides are sequentially consistent atomics
+ * (each writes its own flag, then reads the other's), so at least one of
+ * them sees the other. */
+static gboolean
+send_enter (TunTapDevice *self)
+{
+  g_atomic_int_inc (&self->senders);
+  if (!g_atomic_int_get (&self->closing))
+    return TRUE;
+  if (g_atomic_int_dec_and_test (&self->senders))
+    {
+      g_mutex_lock (&self->close_lock);
+      g_cond_broadcast (&self->close_cond);
+      g_mutex_unlock (&self->close_lock);
+    }
+  return FALSE;
+}
+
+static void
+send_leave (TunTapDevice *self)
+{
+  if (g_atomic_int_dec_and_test (&self->senders) && g_atomic_int_get (&self->closing))
+    {
+      g_mutex_lock (&self->close_lock);
+      g_cond_broadcast (&self->close_cond);
+      g_mutex_unlock (&self->close_lock);
+    }
+}
+
+static void
+set_not_open_error (TunTapDevice  *self,
+                    const char    *what,
+                    GError       **error)
+{
+  const char *name = tun_tap_device_display_name (self);
+
+  switch ((TunTapState) g_atomic_int_get (&self->state))
+    {
+    case TUN_TAP_STATE_NEW:
+    case TUN_TAP_STATE_FAILED:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                   "Cannot %s on “%s”: the device was not initialised; call "
+                   "g_initable_init() (Gio.Initable.init() from Python or gjs) and check "
+                   "that it succeeds", what, name);
+      break;
+    case TUN_TAP_STATE_OPEN:
+    case TUN_TAP_STATE_CLOSED:
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                   "Cannot %s on “%s”: the device is closed; create a new device",
+                   what, name);
+      break;
+    }
+}
+
+gboolean
+tun_tap_device_check_open (TunTapDevice  *self,
+                           const char    *what,
+                           GError       **error)
+{
+  char name[IFNAMSIZ];
+  int errsv;
+
+  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN || !send_enter (self))
+    {
+      set_not_open_error (self, what, error);
+      return FALSE;
+    }
+  /* Deleted from outside, and the loop has not noticed yet: the fd says
+   * so already, and every call must say CLOSED from that moment. */
+  errsv = tun_tap_kernel_get_name (g_atomic_int_get (&self->fd), name);
+  send_leave (self);
+  if (errsv == EBADFD)
+    {
+      g_autofree char *full = g_strdup_printf ("%s on “%s”", what,
+                                               tun_tap_device_display_name (self));
+      tun_tap_set_error (error, EBADFD, TUN_TAP_ERRNO_FD, full, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the read loop ------------------------------------------------------ */
+
+static gboolean
+is_open (TunTapDevice *self)
+{
+  return g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN;
+}
+
+static void create_watch (TunTapDevice *self);
+
+static gboolean
+tun_tap_device_fd_ready (GIOChannel   *channel,
+                         GIOCondition  condition,
+                         gpointer      user_data)
+{
+  TunTapDeviceRef *ref = user_data;
+  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+  gboolean want_one, want_many;
+  GByteArray *batch = NULL;
+  GArray *lengths = NULL;
+  int fd;
+
+  if (self == NULL || !is_open (self))
+    return G_SOURCE_REMOVE;
+
+  /* The source is recursable (no wake-up of the loop per dispatch), so a
+   * handler that iterates the main loop would be re-entered here: park
+   * the watch instead, and watch again once that handler returned. */
+  if (self->dispatching)
+    {
+      self->watch_parked = TRUE;
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  self->dispatching = TRUE;
+  fd = g_atomic_int_get (&self->fd);
+
+  /* Asked once per wake-up, not per packet: a handler connected from a
+   * handler takes effect from the next wake-up. */
+  want_one = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
+  want_many = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
+
+  for (guint i = 0; i < READ_BUDGET && is_open (self); i++)
+    {
+      ssize_t n;
+      int errsv;
+
+      n = read (fd, self->buffer, TUN_TAP_READ_BUFFER_SIZE);
+      if (n > 0)
+        {
+          GBytes *packet;
+
+          if (want_many)
+            {
+              guint len = (guint) n;
+
+              if (batch == NULL)
+                {
+                  batch = g_byte_array_sized_new (READ_BUDGET * 128);
+                  lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
+                }
+              g_byte_array_append (batch, self->buffer, len);
+              g_array_append_val (lengths, len);
+            }
+          if (!want_one)
+            continue;
+          packet = g_bytes_new (self->buffer, (gsize) n);
+          g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
+          g_bytes_unref (packet);
+          continue;
+        }
+
+      errsv = n < 0 ? errno : 0;
+      if (errsv == EINTR)
+        continue;
+      if (errsv == EAGAIN)
+        break;
+      if (errsv == EINVAL)
+        {
+          /* Only a buffer smaller than the header causes this; the packet
+           * is already gone, the device still works. */
+          g_warning ("Reading from “%s” returned EINVAL; a packet was lost",
+                     tun_tap_device_display_name (self));
+          continue;
+        }
+
+      tun_tap_device_broke (self, errsv);
+      break;
+    }
+
+  if (batch != NULL)
+    {
+      GBytes *packets = g_byte_array_free_to_bytes (batch);
+
+      /* Nothing after a close. */
+      if (is_open (self))
+        g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, packets, lengths);
+      g_bytes_unref (packets);
+      g_array_unref (lengths);
+    }
+
+  /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
+   * POLLIN: ask read() why, and never return to the loop with the watch on. */
+  if (is_open (self) && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
+    {
+      int errsv = 0;
+      guint8 probe[1];
+
+      if (read (fd, probe, 0) < 0)
+        errsv = errno;
+      if (errsv != EAGAIN && errsv != EINTR)
+        tun_tap_device_broke (self, errsv);
+    }
+
+  self->dispatching = FALSE;
+
+  if (self->watch_parked)
+    {
+      /* This source was destroyed by the nested dispatch. */
+      self->watch_parked = FALSE;
+      if (is_open (self))
+        create_watch (self);
+      return G_SOURCE_REMOVE;
+    }
+  return is_open (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+create_watch (TunTapDevice *self)
+{
+  self->watch = g_io_create_watch (self->channel, G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
+  g_source_set_callback (self->watch, G_SOURCE_FUNC (tun_tap_device_fd_ready),
+                         tun_tap_device_ref_ref (self->weak), tun_tap_device_ref_unref);
+  /* A source that is not recursable is blocked and unblocked around every
+   * dispatch, and GLib 2.74 wakes its own loop each time (two eventfd
+   * writes, a read and an empty poll per wake-up); fd_ready guards
+   * against re-entry itself. */
+  g_source_set_can_recurse (self->watch, TRUE);
+  g_source_set_static_name (self->watch, "[tuntap-glib] device watch");
+  g_source_attach (self->watch, self->context);
+}
+
+void
+tun_tap_io_start (TunTapDevice *self)
+{
+  int fd = g_atomic_int_get (&self->fd);
+
+  self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
+  self->channel = g_io_channel_unix_new (fd);
+  g_io_channel_set_close_on_unref (self->channel, FALSE);
+  g_io_channel_set_encoding (self->channel, NULL, NULL);
+  g_io_channel_set_buffered (self->channel, FALSE);
+  create_watch (self);
+}
+
+typedef struct {
+  GSource    *watch;
+  GIOChannel *channel;
+  guint8     *buffer;
+} ContextLeftovers;
+
+static gboolean
+free_leftovers (gpointer data)
+{
+  ContextLeftovers *left = data;
+
+  if (left->watch != NULL)
+    {
+      g_source_destroy (left->watch);
+      g_source_unref (left->watch);
+    }
+  if (left->channel != NULL)
+    g_io_channel_unref (left->channel);
+  g_free (left->buffer);
+  g_free (left);
+  return G_SOURCE_REMOVE;
+}
+
+void
+tun_tap_io_stop (TunTapDevice *self)
+{
+  ContextLeftovers *left;
+  gint64 end;
+  int fd;
+
+  /* No send starts from here on; wait for those inside write(2). */
+  g_atomic_int_set (&self->closing, 1);
+  end = g_get_monotonic_time () + CLOSE_WAIT_US;
+  g_mutex_lock (&self->close_lock);
+  while (g_atomic_int_get (&self->senders) > 0)
+    if (!g_cond_wait_until (&self->close_cond, &self->close_lock, end))
+      {
+        g_warning ("Closing “%s”: a send did not return from write(2) in 2 s",
+                   tun_tap_device_display_name (self));
+        break;
+      }
+  g_mutex_unlock (&self->close_lock);
+
+  fd = g_atomic_int_get (&self->fd);
+  g_atomic_int_set (&self->fd, -1);
+
+  /* The watch belongs to the owning context: torn down there. From the
+   * context's own thread (the usual case) that is now; from another
+   * thread it is handed over, and meanwhile the callback finds no device
+   * behind its weak reference. */
+  left = g_new0 (ContextLeftovers, 1);
+  left->watch = g_steal_pointer (&self->watch);
+  left->channel = g_steal_pointer (&self->channel);
+  left->buffer = g_steal_pointer (&self->buffer);
+  if (g_main_context_is_owner (self->context))
+    free_leftovers (left);
+  else if (g_main_context_acquire (self->context))
+    {
+      free_leftovers (left);
+      g_main_context_release (self->context);
+    }
+  else
+    g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, free_leftovers, left, NULL);
+
+  if (fd >= 0)
+    close (fd);
+}
+
+/* ---- shutting down -------------------------------------------------------- */
+
+void
+tun_tap_device_shut_down (TunTapDevice *self,
+                          const GError *error)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->state, TUN_TAP_STATE_OPEN, TUN_TAP_STATE_CLOSED))
+    return;
+
+  g_object_ref (self);
+  tun_tap_io_stop (self);
+  tun_tap_link_detach (self);
+  g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_CLOSED]);
+  g_signal_emit (self, tun_tap_device_signals[SIGNAL_CLOSED], 0, error);
+  g_object_unref (self);
+}
+
+void
+tun_tap_device_broke (TunTapDevice *self,
+                      int           errsv)
+{
+  g_autoptr(GError) error = NULL;
+  const char *name = tun_tap_device_display_name (self);
+
+  if (errsv == EBADFD || errsv == EFAULT || errsv == 0)
+    g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE,
+                 "The interface “%s” was deleted from the system; create a new "
+                 "device to continue", name);
+  else
+    g_set_error (&error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_PACKET),
+                 "Reading from “%s” failed: %s; the device was closed",
+                 name, g_strerror (errsv));
+
+  g_debug ("%s", error->message);
+  tun_tap_device_shut_down (self, error);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static gint
+compute_max_packet (TunTapDevice *self)
+{
+  gint overhead = self->packet_info ? TUN_TAP_PI_HEADER_SIZE : 0;
+  gint mtu;
+
+  /* An IP datagram cannot be longer than 65535 bytes. */
+  if (self->mode == TUN_TAP_MODE_TUN)
+    return 65535 + overhead;
+
+  mtu = g_atomic_int_get (&self->mtu);
+  if (mtu <= 0 || mtu > 65535)
+    mtu = 65535;
+  /* Ethernet header plus one VLAN tag on top of the MTU. */
+  return mtu + TUN_TAP_ETH_HEADER_SIZE + 4 + overhead;
+}
+
+void
+tun_tap_io_update_max_packet (TunTapDevice *self)
+{
+  g_atomic_int_set (&self->max_packet, compute_max_packet (self));
+}
+
+/**
+ * tun_tap_device_send:
+ * @self: a device
+ * @data: (array length=len) (element-type guint8): the packet
+ * @len: the length of @data in bytes
+ * @error: return location for a #GError
+ *
+ * Hands one packet to the kernel, which processes it as if it had arrived
+ * on the interface: an IPv4/IPv6 datagram on a TUN device, an Ethernet
+ * frame on a TAP device (each after the 4-byte header when
+ * [property@TunTap.Device:packet-info] is set).
+ *
+ * The call never blocks. Errors, in the %G_IO_ERROR domain:
+ * %G_IO_ERROR_CLOSED after the device was closed or its interface deleted,
+ * %G_IO_ERROR_NOT_INITIALIZED on a device that was never initialised,
+ * %G_IO_ERROR_NETWORK_UNREACHABLE while the link is down,
+ * %G_IO_ERROR_INVALID_ARGUMENT for an empty packet,
+ * %G_IO_ERROR_INVALID_DATA when the packet is not what the device takes
+ * (not IPv4/IPv6 on a TUN device, shorter than an Ethernet header on a TAP
+ * device, a packet-information header with flags or an EtherType that does
+ * not match the packet),
+ * %G_IO_ERROR_MESSAGE_TOO_LARGE when the packet is larger than the device
+ * can take, %G_IO_ERROR_WOULD_BLOCK when the kernel has no buffer space
+ * (try again later). In every error case nothing was sent.
+ *
+ * May be called from any thread; a concurrent close makes it fail with
+ * %G_IO_ERROR_CLOSED, never write to a recycled file descriptor.
+ *
+ * Returns: %TRUE if the kernel took the packet
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_send (TunTapDevice  *self,
+                     const guint8  *data,
+                     gsize          len,
+                     GError       **error)
+{
+  const char *name;
+  ssize_t n;
+  int errsv = 0;
+  gint max;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  name = tun_tap_device_display_name (self);
+
+  if (len == 0 || data == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot send an empty packet on “%s”", name);
+      return FALSE;
+    }
+
+  /* Framing first: a malformed packet is the caller's to fix whatever the
+   * device's state. */
+  if (!tun_tap_kernel_check_packet (self->mode, self->packet_info, data, len, name, error))
+    return FALSE;
+
+  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
+    {
+      set_not_open_error (self, "send", error);
+      return FALSE;
+    }
+
+  max = g_atomic_int_get (&self->max_packet);
+  if (len > (gsize) max)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: the device "
+                   "takes at most %d bytes; raise the MTU or split the packet",
+                   len, name, max);
+      return FALSE;
+    }
+
+  if (!send_enter (self))
+    {
+      set_not_open_error (self, "send", error);
+      return FALSE;
+    }
+  n = tun_tap_kernel_write (g_atomic_int_get (&self->fd), data, len, &errsv);
+  send_leave (self);
+
+  if (n < 0)
+    {
+      tun_tap_kernel_set_io_error (error, errsv, name, "send a packet");
+      return FALSE;
+    }
+
+  /* The driver takes a packet whole or not at all. */
+  g_warn_if_fail ((gsize) n == len);
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_send_many:
+ * @self: a device
+ * @data: (array length=len) (element-type guint8): the packets, back to back
+ * @len: the length of @data in bytes
+ * @lengths: (array length=n_packets): the length of each packet in @data
+ * @n_packets: the number of packets
+ * @n_sent: (out) (optional): return location for the number of packets
+ *   sent, all of them on success
+ * @error: return location for a #GError
+ *
+ * Sends @n_packets packets stored one after the other in @data, each as
+ * [method@TunTap.Device.send] would (one write(2) per packet), in one
+ * call: the counterpart of [signal@TunTap.Device::packets-received].
+ * Stops at the first packet that cannot be sent, with its error; @n_sent
+ * says how many went before it. Bindings that raise the error drop
+ * @n_sent, so the message of such an error starts with “Packet N of M: ”
+ * (N−1 packets went; that prefix is stable), and an error without it means
+ * nothing was sent. %G_IO_ERROR_INVALID_ARGUMENT,
+ * before anything is sent, when the lengths do not add up to @len;
+ * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
+ *
+ * May be called from any thread.
+ *
+ * Returns: %TRUE if every packet was sent
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_send_many (TunTapDevice  *self,
+                          const guint8  *data,
+                          gsize          len,
+                          const guint   *lengths,
+                          guint          n_packets,
+                          guint         *n_sent,
+                          GError       **error)
+{
+  gsize total = 0, offset = 0;
+
+  if (n_sent != NULL)
+    *n_sent = 0;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_packets > 0 && lengths == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot send %u packets on “%s” without their lengths",
+                   n_packets, tun_tap_device_display_name (self));
+      return FALSE;
+    }
+  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
+      g_atomic_int_get (&self->closing))
+    {
+      set_not_open_error (self, "send", error);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < n_packets; i++)
+    total += lengths[i];
+  if (total != len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot send %u packets on “%s”: their lengths add up to %"
+                   G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
+                   n_packets, tun_tap_device_display_name (self), total, len);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < n_packets; i++)
+    {
+      if (!tun_tap_device_send (self, data + offset, lengths[i], error))
+        {
+          g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
+          return FALSE;
+        }
+      offset += lengths[i];
+      if (n_sent != NULL)
+        *n_sent = i + 1;
+    }
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_send_bytes:
+ * @self: a device
+ * @packet: the packet
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.send], for a packet held in a [struct@GLib.Bytes],
+ * such as one received from [signal@TunTap.Device::packet-received].
+ *
+ * Returns: %TRUE if the kernel took the packet
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_send_bytes (TunTapDevice  *self,
+                           GBytes        *packet,
+                           GError       **error)
+{
+  const guint8 *data;
+  gsize len = 0;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  if (packet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Cannot send an empty packet on “%s”", tun_tap_device_display_name (self));
+      return FALSE;
+    }
+
+  data = g_bytes_get_data (packet, &len);
+  return tun_tap_device_send (self, data, len, error);
+}
+
+/**
+ * tun_tap_device_close:
+ * @self: a device
+ *
+ * Stops watching the device and closes its file descriptor. A device that
+ * is not persistent disappears from the system. Emits
+ * [signal@TunTap.Device::closed] with a %NULL error, unless the device was
+ * already closed (or never initialised), in which case this does nothing.
+ *
+ * Safe to call from any signal handler of the device. Belongs to the
+ * owning context (see the threading rule in the overview); it waits for
+ * sends under way in other threads, one write(2) each at most.
+ *
+ * Since: 0.1
+ */
+void
+tun_tap_device_close (TunTapDevice *self)
+{
+  g_auto(TunTapContextGuard) guard = { NULL };
+
+  g_return_if_fail (TUN_TAP_IS_DEVICE (self));
+
+  if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard))
+    return;
+  tun_tap_device_shut_down (self, NULL);
+}
+
+/**
+ * tun_tap_device_is_closed:
+ * @self: a device
+ *
+ * Gets whether the device no longer works: it was closed, never
+ * initialised, or its interface was deleted. It turns %TRUE as soon as the
+ * interface is deleted, before [signal@TunTap.Device::closed] is emitted
+ * in the device's main context. May be called from any thread.
+ *
+ * Returns: %TRUE if the device is closed
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_is_closed (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
+
+  return !tun_tap_device_check_open (self, "use the device", NULL);
+}
+
+/**
+ * tun_tap_device_get_fd:
+ * @self: a device
+ *
+ * Gets the device's file descriptor, for example to pass it to another
+ * process. The device keeps owning it: do not close it, and do not read
+ * from it while the device is watching it.
+ *
+ * Returns: the file descriptor, or -1 once the device is closed
+ *
+ * Since: 0.1
+ */
+int
+tun_tap_device_get_fd (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+
+  return g_atomic_int_get (&self->fd);
+}
