@@ -60,7 +60,7 @@ struct _TunTapNetlinkMonitor {
   TunTapNetlink     *requests;    /* for re-reading links after an overrun */
   GSource           *source;
   guint8            *buffer;
-  guint              depth;       /* nested dispatches (a flush from a callback) */
+  guint              depth;       /* inside monitor_process() */
   gboolean           resync_pending;
   guint              pending_dispatches;
 
@@ -349,15 +349,16 @@ monitor_process (TunTapNetlinkMonitor *monitor,
                  gboolean              error_condition)
 {
   g_autoptr(GArray) address_changes = g_array_new (FALSE, FALSE, sizeof (int));
-  g_autofree guint8 *nested_buffer = NULL;
   guint8 *buffer = monitor->buffer;
   gboolean got_any = FALSE, drained = FALSE, broken = FALSE;
   int errsv = 0;
 
-  /* A callback that changes a link flushes again: its own buffer, so the
-   * outer loop's datagram is not overwritten. */
+  /* A callback that changes a link asks for a flush while the outer loop
+   * is in the middle of a datagram: reading on would apply newer
+   * notifications before the rest of that one. The outer loop goes on
+   * reading in order instead. */
   if (monitor->depth > 0)
-    buffer = nested_buffer = g_malloc (RECV_BUFFER_SIZE);
+    return TRUE;
   monitor->depth++;
 
   for (guint i = 0; !broken && !drained && i < budget; i++)
