@@ -1609,6 +1609,77 @@ test_netns_fd (void)
   close (nsfd);
 }
 
+/* ---- the owning-context rule -------------------------------------------- */
+
+typedef struct {
+  TunTapDevice *device;
+  GMainLoop    *loop;
+  gboolean      mtu_ok;
+} OwningCall;
+
+static gpointer
+call_from_worker (gpointer data)
+{
+  OwningCall *call = data;
+  g_autoptr(GError) error = NULL;
+
+  call->mtu_ok = tun_tap_device_set_mtu (call->device, 1400, &error);
+  tun_tap_device_close (call->device);
+  return NULL;
+}
+
+/* Runs in the main thread while it runs the device's context. */
+static gboolean
+start_worker_and_join (gpointer data)
+{
+  OwningCall *call = data;
+
+  g_thread_join (g_thread_new ("owning-call", call_from_worker, call));
+  g_main_loop_quit (call->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_owning_context_rule (void)
+{
+  g_test_summary ("a call that belongs to the owning context, made from another thread "
+                  "while the owner runs that context, fails with a critical naming it; "
+                  "with nobody running the context, any thread may make it");
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      OwningCall call = { NULL };
+
+      /* Criticals are the subject here: reported, not fatal. */
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      call.device = tun_tap_device_new ("tc-owner", TUN_TAP_MODE_TUN, &error);
+      g_assert_no_error (error);
+      call.loop = g_main_loop_new (NULL, FALSE);
+
+      g_idle_add (start_worker_and_join, &call);
+      g_main_loop_run (call.loop);
+      g_assert_false (call.mtu_ok);
+      g_assert_false (tun_tap_device_is_closed (call.device));
+      g_assert_cmpuint (tun_tap_device_get_mtu (call.device), !=, 1400);
+
+      /* Nobody runs the context now: the worker acquires it. */
+      g_thread_join (g_thread_new ("owning-call", call_from_worker, &call));
+      g_assert_true (call.mtu_ok);
+      g_assert_true (tun_tap_device_is_closed (call.device));
+
+      g_main_loop_unref (call.loop);
+      g_object_unref (call.device);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tun_tap_device_set_mtu: called on*tc-owner*from a "
+                             "thread that does not run*"
+                             "*CRITICAL*tun_tap_device_close: called on*tc-owner*");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1640,6 +1711,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/core/properties/read-only", test_read_only_properties);
   g_test_add_func ("/tun-tap/core/offload/stale-mask", test_stale_offloads);
   g_test_add_func ("/tun-tap/core/netns/netns-fd", test_netns_fd);
+  g_test_add_func ("/tun-tap/core/threads/owning-context", test_owning_context_rule);
 
   return g_test_run ();
 }
