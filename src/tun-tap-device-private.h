@@ -58,6 +58,7 @@ struct _TunTapDevice
   int              request_netns;   /* "netns-fd", the caller's, -1 if none */
 
   GMainContext    *context;         /* the owning context */
+  GThread         *owner_thread;    /* the constructing thread */
   GError          *init_error;
   gint             state;           /* TunTapState; atomic */
   TunTapDeviceRef *weak;
@@ -156,6 +157,10 @@ void     tun_tap_io_start             (TunTapDevice       *self);
 void     tun_tap_io_stop              (TunTapDevice       *self);
 void     tun_tap_io_update_max_packet (TunTapDevice       *self);
 
+/* The device stops working: reads as closed at once (fd -1), waits for
+ * sends under way, closes the fd, stops following the link. FALSE if it
+ * was not open. The owning context, or dispose. */
+gboolean tun_tap_device_stop          (TunTapDevice       *self);
 /* Owning context: the device stops working; `closed` is emitted with
  * @error (NULL for close()). */
 void     tun_tap_device_shut_down     (TunTapDevice       *self,

@@ -287,11 +287,7 @@ tun_tap_device_dispose (GObject *object)
   TunTapDevice *self = TUN_TAP_DEVICE (object);
 
   /* Any thread. No ::closed from dispose: nobody can hold the object. */
-  if (g_atomic_int_compare_and_exchange (&self->state, TUN_TAP_STATE_OPEN, TUN_TAP_STATE_CLOSED))
-    {
-      tun_tap_io_stop (self);
-      tun_tap_link_detach (self);
-    }
+  tun_tap_device_stop (self);
 
   G_OBJECT_CLASS (tun_tap_device_parent_class)->dispose (object);
 }
@@ -816,6 +812,7 @@ tun_tap_device_init (TunTapDevice *self)
   self->queue_enabled = TRUE;
   self->state = TUN_TAP_STATE_NEW;
   self->context = g_main_context_ref_thread_default ();
+  self->owner_thread = g_thread_self ();
   self->weak = tun_tap_device_ref_new (self);
   g_mutex_init (&self->close_lock);
   g_cond_init (&self->close_cond);

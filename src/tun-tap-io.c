@@ -24,7 +24,9 @@
  *   is bounded by one write, however many threads send.
  * - The last reference dropped in another thread closes the fd at once
  *   (the interface goes away as documented) and hands the context's
- *   sources to the owning context to be destroyed there. Callbacks in the
+ *   sources to the owning context to be destroyed there (the library never
+ *   acquires the context from a thread other than the constructing one,
+ *   so it never makes the rule above fail for its owner). Callbacks in the
  *   context hold only a weak reference (TunTapDeviceRef), so they never
  *   see a freed device.
  *
@@ -38,6 +40,7 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
+#include "tun-tap-context.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -177,14 +180,23 @@ tun_tap_device_check_open (TunTapDevice  *self,
   char name[IFNAMSIZ];
   int errsv;
 
+  int fd;
+
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN || !send_enter (self))
     {
       set_not_open_error (self, what, error);
       return FALSE;
     }
+  fd = g_atomic_int_get (&self->fd);
+  if (fd < 0)
+    {
+      send_leave (self);
+      set_not_open_error (self, what, error);
+      return FALSE;
+    }
   /* Deleted from outside, and the loop has not noticed yet: the fd says
    * so already, and every call must say CLOSED from that moment. */
-  errsv = tun_tap_kernel_get_name (g_atomic_int_get (&self->fd), name);
+  errsv = tun_tap_kernel_get_name (fd, name);
   send_leave (self);
   if (errsv == EBADFD)
     {
@@ -352,37 +364,17 @@ tun_tap_io_start (TunTapDevice *self)
   create_watch (self);
 }
 
-typedef struct {
-  GSource    *watch;
-  GIOChannel *channel;
-  guint8     *buffer;
-} ContextLeftovers;
-
-static gboolean
-free_leftovers (gpointer data)
-{
-  ContextLeftovers *left = data;
-
-  if (left->watch != NULL)
-    {
-      g_source_destroy (left->watch);
-      g_source_unref (left->watch);
-    }
-  if (left->channel != NULL)
-    g_io_channel_unref (left->channel);
-  g_free (left->buffer);
-  g_free (left);
-  return G_SOURCE_REMOVE;
-}
-
 void
 tun_tap_io_stop (TunTapDevice *self)
 {
-  ContextLeftovers *left;
   gint64 end;
   int fd;
 
-  /* No send starts from here on; wait for those inside write(2). */
+  /* From here on the device reads as closed (fd -1) and no send starts
+   * (one that already entered and reads -1 fails with CLOSED); then wait
+   * for those inside write(2) with the real fd. */
+  fd = g_atomic_int_get (&self->fd);
+  g_atomic_int_set (&self->fd, -1);
   g_atomic_int_set (&self->closing, 1);
   end = g_get_monotonic_time () + CLOSE_WAIT_US;
   g_mutex_lock (&self->close_lock);
@@ -395,26 +387,15 @@ tun_tap_io_stop (TunTapDevice *self)
       }
   g_mutex_unlock (&self->close_lock);
 
-  fd = g_atomic_int_get (&self->fd);
-  g_atomic_int_set (&self->fd, -1);
-
   /* The watch belongs to the owning context: torn down there. From the
    * context's own thread (the usual case) that is now; from another
    * thread it is handed over, and meanwhile the callback finds no device
-   * behind its weak reference. */
-  left = g_new0 (ContextLeftovers, 1);
-  left->watch = g_steal_pointer (&self->watch);
-  left->channel = g_steal_pointer (&self->channel);
-  left->buffer = g_steal_pointer (&self->buffer);
-  if (g_main_context_is_owner (self->context))
-    free_leftovers (left);
-  else if (g_main_context_acquire (self->context))
-    {
-      free_leftovers (left);
-      g_main_context_release (self->context);
-    }
-  else
-    g_main_context_invoke_full (self->context, G_PRIORITY_HIGH, free_leftovers, left, NULL);
+   * behind its weak reference (and so never touches the buffer). */
+  if (self->watch != NULL)
+    tun_tap_destroy_source_in_context (g_steal_pointer (&self->watch), self->context,
+                                       g_thread_self () == self->owner_thread);
+  g_clear_pointer (&self->channel, g_io_channel_unref);
+  g_clear_pointer (&self->buffer, g_free);
 
   if (fd >= 0)
     close (fd);
@@ -422,16 +403,27 @@ tun_tap_io_stop (TunTapDevice *self)
 
 /* ---- shutting down -------------------------------------------------------- */
 
+gboolean
+tun_tap_device_stop (TunTapDevice *self)
+{
+  /* Only one thread can get here for a device: the owning context's, or
+   * the one running dispose, when nobody else holds a reference. */
+  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
+    return FALSE;
+  tun_tap_io_stop (self);
+  tun_tap_link_detach (self);
+  g_atomic_int_set (&self->state, TUN_TAP_STATE_CLOSED);
+  return TRUE;
+}
+
 void
 tun_tap_device_shut_down (TunTapDevice *self,
                           const GError *error)
 {
-  if (!g_atomic_int_compare_and_exchange (&self->state, TUN_TAP_STATE_OPEN, TUN_TAP_STATE_CLOSED))
+  if (!tun_tap_device_stop (self))
     return;
 
   g_object_ref (self);
-  tun_tap_io_stop (self);
-  tun_tap_link_detach (self);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_CLOSED]);
   g_signal_emit (self, tun_tap_device_signals[SIGNAL_CLOSED], 0, error);
   g_object_unref (self);
@@ -522,7 +514,7 @@ tun_tap_device_send (TunTapDevice  *self,
 {
   const char *name;
   ssize_t n;
-  int errsv = 0;
+  int fd, errsv = 0;
   gint max;
 
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
@@ -563,7 +555,14 @@ tun_tap_device_send (TunTapDevice  *self,
       set_not_open_error (self, "send", error);
       return FALSE;
     }
-  n = tun_tap_kernel_write (g_atomic_int_get (&self->fd), data, len, &errsv);
+  fd = g_atomic_int_get (&self->fd);
+  if (fd < 0)
+    {
+      send_leave (self);
+      set_not_open_error (self, "send", error);
+      return FALSE;
+    }
+  n = tun_tap_kernel_write (fd, data, len, &errsv);
   send_leave (self);
 
   if (n < 0)
@@ -751,7 +750,9 @@ tun_tap_device_is_closed (TunTapDevice *self)
  * process. The device keeps owning it: do not close it, and do not read
  * from it while the device is watching it.
  *
- * Returns: the file descriptor, or -1 once the device is closed
+ * Returns: the file descriptor, or -1 once the device is closed (by
+ *   [method@TunTap.Device.close], or when [signal@TunTap.Device::closed]
+ *   reports the interface deleted)
  *
  * Since: 0.1
  */

@@ -19,6 +19,7 @@
 
 #include "tun-tap-netlink-private.h"
 #include "tun-tap-netns.h"
+#include "tun-tap-context.h"
 
 #include <errno.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct _TunTapNetlinkMonitor {
   int                users;       /* under monitors_lock */
   char              *key;
   GMainContext      *context;
+  GThread           *creator;     /* may tear the source down itself */
   struct mnl_socket *nl;
   TunTapNetlink     *requests;    /* for re-reading links after an overrun */
   GSource           *source;
@@ -124,9 +126,11 @@ tun_tap_netlink_monitor_unref (TunTapNetlinkMonitor *monitor)
     g_hash_table_remove (monitors, monitor->key);
   g_mutex_unlock (&monitors_lock);
 
-  /* Safe from any thread; a dispatch under way keeps its own reference. */
+  /* Destroyed in the context's thread; a dispatch under way keeps its own
+   * reference, and the source's reference keeps the memory until then. */
   if (last && monitor->source != NULL)
-    g_source_destroy (monitor->source);
+    tun_tap_destroy_source_in_context (g_source_ref (monitor->source), monitor->context,
+                                       g_thread_self () == monitor->creator);
   monitor_mem_unref (monitor);
 }
 
@@ -492,6 +496,7 @@ monitor_new (GMainContext  *context,
   monitor->users = 1;
   monitor->key = g_strdup (key);
   monitor->context = g_main_context_ref (context);
+  monitor->creator = g_thread_self ();
   monitor->nl = nl;
   monitor->requests = requests;
   monitor->buffer = g_malloc (RECV_BUFFER_SIZE);

@@ -17,9 +17,13 @@
  *   (c) /usr/bin/python3 examples/echo.py --reply --quiet
  *   (d) gjs -m examples/echo.js --reply --quiet
  *   (e) /usr/bin/python3 tests/benchmark/raw-echo.py (os.read/os.write)
- * and (a), (b) again with 1400-byte payloads. Then peak RSS of (b) after
- * 1 M and 5 M packets, and the worst lateness of a 5 ms GLib timeout in a
- * flooded library loop (bench-timer-echo).
+ * and (a), (b) again with 1400-byte payloads. Then (a) and (b) at a low rate
+ * ("low-a", "low-b"): one packet every 100 us (10 k pkt/s offered, paced on
+ * absolute deadlines, window 1), where every packet costs each echo a
+ * wake-up, and the CPU per packet compares what a main-loop iteration adds
+ * to a blocking read(2). Then peak RSS of (b) after 1 M and 5 M packets, and
+ * the worst lateness of a 5 ms GLib timeout in a flooded library loop
+ * (bench-timer-echo).
  *
  * The driver runs on CPU 0 and the echo process on CPU 1 when there are two
  * CPUs, so the two sides do not take turns on one core. The generator polls
@@ -51,6 +55,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -90,6 +95,7 @@ static char   *opt_gjs = NULL;
 static gboolean opt_no_pin = FALSE;
 static gboolean opt_sleep = FALSE;
 static int     opt_soak = 0;
+static int     opt_low_rate = 10000;
 
 static const GOptionEntry option_entries[] = {
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "Measured seconds per variant and round (2.5)", "S" },
@@ -98,7 +104,8 @@ static const GOptionEntry option_entries[] = {
   { "window", 'w', 0, G_OPTION_ARG_INT, &opt_window, "Packets kept in flight (64)", "N" },
   { "memory-packets", 0, 0, G_OPTION_ARG_INT, &opt_memory_packets, "Packets of the memory phase, 0 to skip (5000000)", "N" },
   { "fairness-seconds", 0, 0, G_OPTION_ARG_DOUBLE, &opt_fairness_seconds, "Seconds of the fairness phase, 0 to skip (5)", "S" },
-  { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Throughput variants to run, e.g. \"a,b,a1400\" (all)", "LIST" },
+  { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only, "Throughput variants to run, e.g. \"a,b,a1400\"; \"low\" for low-a and low-b (all)", "LIST" },
+  { "low-rate", 0, 0, G_OPTION_ARG_INT, &opt_low_rate, "Packets per second offered to low-a and low-b, 0 to skip them (10000)", "PPS" },
   { "echo-gmain", 0, 0, G_OPTION_ARG_FILENAME, &opt_echo_gmain, "Path of examples/echo-gmain", "PATH" },
   { "raw-echo", 0, 0, G_OPTION_ARG_FILENAME, &opt_raw_echo, "Path of bench-raw-echo", "PATH" },
   { "timer-echo", 0, 0, G_OPTION_ARG_FILENAME, &opt_timer_echo, "Path of bench-timer-echo", "PATH" },
@@ -150,6 +157,50 @@ proc_cpu_seconds (pid_t pid)
     return NAN;
   return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL)) /
          (double) sysconf (_SC_CLK_TCK);
+}
+
+/* The same, to the nanosecond: the process's CPU-time clock (the kernel's
+ * sum_exec_runtime of all its threads, which utime and stime split up);
+ * /proc/PID/stat counts in 10 ms ticks, too coarse for a process that uses
+ * a few hundred milliseconds. Falls back to /proc/PID/stat. */
+static double
+proc_cpu_seconds_precise (pid_t pid)
+{
+  clockid_t clock;
+  struct timespec ts;
+
+  if (clock_getcpuclockid (pid, &clock) != 0 || clock_gettime (clock, &ts) != 0)
+    return proc_cpu_seconds (pid);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A "key: N" line of /proc/PID/io (syscr, syscw: read(2)- and write(2)-
+ * family calls, whatever they returned); -1 if absent. */
+static gint64
+proc_io_value (pid_t       pid,
+               const char *key)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/io", (int) pid);
+  g_autofree char *contents = NULL;
+  g_autofree char *needle = g_strdup_printf ("\n%s:", key);
+  const char *p;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+  p = strstr (contents, needle);
+  if (p == NULL)
+    return -1;
+  return g_ascii_strtoll (p + strlen (needle), NULL, 10);
+}
+
+/* read(2)- plus write(2)-family calls so far (not poll(2) and the like);
+ * -1 if unknown. */
+static gint64
+proc_rw_syscalls (pid_t pid)
+{
+  gint64 r = proc_io_value (pid, "syscr"), w = proc_io_value (pid, "syscw");
+
+  return r < 0 || w < 0 ? -1 : r + w;
 }
 
 /* A "Vm...:   N kB" line of /proc/PID/status, in KiB; -1 if absent. */
@@ -651,6 +702,130 @@ load_settle (Load *load)
     }
 }
 
+/* The low rate: one packet at each tick of @pps on absolute deadlines,
+ * until @deadline, and its answer awaited (window 1; the generator sleeps
+ * in recv(2) and in clock_nanosleep()). A late answer delays the next
+ * packet, which then goes as soon as the answer is in, so the average rate
+ * holds; more than 10 ticks behind (a stall), the schedule starts again
+ * from now rather than catching up. Round-trip times in microseconds go to
+ * @rtt_us if given. */
+static gboolean
+load_run_paced (Load    *load,
+                Echo    *echo,
+                gint64   deadline,
+                int      pps,
+                GArray  *rtt_us,
+                char   **error)
+{
+  gint64 period_ns = G_GINT64_CONSTANT (1000000000) / MAX (pps, 1);
+  gint64 next_drain = now_us () + 100000;
+  int slack = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  gboolean ok = FALSE;
+  struct timespec next;
+
+  /* The default 50 us of timer slack would be half the period. Only this
+   * process: the echo is already running. */
+  prctl (PR_SET_TIMERSLACK, 1, 0, 0, 0);
+  clock_gettime (CLOCK_MONOTONIC, &next);
+  for (;;)
+    {
+      struct timespec sent_at, now;
+      gint64 t, late_ns;
+      ssize_t n;
+
+      next.tv_nsec += period_ns;
+      while (next.tv_nsec >= 1000000000)
+        {
+          next.tv_nsec -= 1000000000;
+          next.tv_sec++;
+        }
+      while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+        ;
+
+      t = now_us ();
+      if (t >= deadline)
+        break;
+      if (t >= next_drain)
+        {
+          echo_drain (echo);
+          next_drain = t + 100000;
+          if (echo->out_fd < 0 || waitpid (echo->pid, NULL, WNOHANG) == echo->pid)
+            {
+              *error = g_strdup ("the echo process exited under load");
+              if (waitpid (echo->pid, NULL, WNOHANG) == echo->pid)
+                echo->pid = 0;
+              goto out;
+            }
+        }
+
+      clock_gettime (CLOCK_MONOTONIC, &sent_at);
+      if (send (load->sock, load->out, load->payload, 0) < 0)
+        {
+          if (errno == ENOBUFS || errno == EAGAIN || errno == EINTR)
+            continue;
+          *error = g_strdup_printf ("send: %s", g_strerror (errno));
+          goto out;
+        }
+      load->sent++;
+
+      /* Its answer; SO_RCVTIMEO gives up after STALL_US. */
+      for (;;)
+        {
+          guint32 gen;
+
+          n = recv (load->sock, load->in[0], sizeof load->in[0], 0);
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            break;
+          memcpy (&gen, load->in[0], sizeof gen);
+          if (n == (ssize_t) load->payload && gen == load->generation)
+            break;
+          if (n != (ssize_t) load->payload)
+            load->bad++;
+          else if (gen != PROBE_GENERATION)
+            load->lost--;   /* late, not lost */
+        }
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      if (n < 0)
+        {
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            {
+              *error = g_strdup_printf ("recv: %s", g_strerror (errno));
+              goto out;
+            }
+          /* Lost, or later than STALL_US: a new generation, so that the
+           * late answer is not taken for the next packet's. */
+          load->stalls++;
+          load->lost++;
+          load->generation++;
+          memcpy (load->out, &load->generation, sizeof load->generation);
+        }
+      else
+        {
+          load->received++;
+          if (rtt_us != NULL)
+            {
+              double rtt = (now.tv_sec - sent_at.tv_sec) * 1e6 +
+                           (now.tv_nsec - sent_at.tv_nsec) / 1e3;
+              g_array_append_val (rtt_us, rtt);
+            }
+        }
+
+      /* Far behind: start the schedule again from now. */
+      late_ns = (now.tv_sec - next.tv_sec) * G_GINT64_CONSTANT (1000000000) +
+                (now.tv_nsec - next.tv_nsec);
+      if (late_ns > 10 * period_ns)
+        next = now;
+    }
+  ok = TRUE;
+
+out:
+  if (slack > 0)
+    prctl (PR_SET_TIMERSLACK, (unsigned long) slack, 0, 0, 0);
+  return ok;
+}
+
 /* -------------------------------------------------------------- variants */
 
 typedef struct {
@@ -659,6 +834,7 @@ typedef struct {
   const char *baseline;     /* key of the (a) it is compared with */
   const char *python_base;  /* key of the (e) it is compared with, or NULL */
   guint       payload;
+  gboolean    low_rate;     /* paced at opt_low_rate, window 1 */
   char      **argv;         /* NULL: not available */
   char       *missing;
   /* per round */
@@ -668,12 +844,16 @@ typedef struct {
   GArray     *driver_util;
   GArray     *sleeps;       /* echo's voluntary context switches per 1000 packets */
   GArray     *preempted;    /* echo's involuntary context switches per second */
+  GArray     *rw_syscalls;  /* low rate: echo's read+write-family calls per packet */
+  GArray     *rtt_median;   /* low rate: median round trip, microseconds */
+  GArray     *rtt_p99;
   guint64     stalls;
   gint64      lost;
   guint64     bad;
   GPtrArray  *errors;
   /* medians */
   double      med_pps, med_cpu, med_util, med_driver, best_pps;
+  double      med_rw_syscalls, med_sleeps, med_rtt, med_rtt_p99;
 } Variant;
 
 static double
@@ -717,8 +897,12 @@ variant_new (const char *key,
   v->driver_util = g_array_new (FALSE, FALSE, sizeof (double));
   v->sleeps = g_array_new (FALSE, FALSE, sizeof (double));
   v->preempted = g_array_new (FALSE, FALSE, sizeof (double));
+  v->rw_syscalls = g_array_new (FALSE, FALSE, sizeof (double));
+  v->rtt_median = g_array_new (FALSE, FALSE, sizeof (double));
+  v->rtt_p99 = g_array_new (FALSE, FALSE, sizeof (double));
   v->errors = g_ptr_array_new_with_free_func (g_free);
   v->med_pps = v->med_cpu = v->med_util = v->med_driver = NAN;
+  v->med_rw_syscalls = v->med_sleeps = v->med_rtt = v->med_rtt_p99 = NAN;
   return v;
 }
 
@@ -735,6 +919,9 @@ variant_free (gpointer data)
   g_array_unref (v->driver_util);
   g_array_unref (v->sleeps);
   g_array_unref (v->preempted);
+  g_array_unref (v->rw_syscalls);
+  g_array_unref (v->rtt_median);
+  g_array_unref (v->rtt_p99);
   g_ptr_array_unref (v->errors);
   g_free (v);
 }
@@ -781,41 +968,81 @@ find_variant (GPtrArray  *variants,
   return NULL;
 }
 
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The @q quantile (0..1) of @values, which it sorts. */
+static double
+quantile (GArray *values,
+          double  q)
+{
+  if (values->len == 0)
+    return NAN;
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double, MIN ((guint) (q * values->len), values->len - 1));
+}
+
 /* One measured run of one variant. */
 static void
 variant_run_once (Variant *v)
 {
   g_autofree char *error = NULL;
   g_autofree char *leftover = NULL;
+  g_autoptr(GArray) rtts = v->low_rate ? g_array_new (FALSE, FALSE, sizeof (double)) : NULL;
   Echo echo;
   Load *load = NULL;
   double cpu0, cpu1, self0, self1;
   guint64 rx0;
-  gint64 t0, t1, sw0, sw1, pre0, pre1;
+  gint64 t0, t1, sw0, sw1, pre0, pre1, io0 = -1, io1 = -1;
+  gboolean ok;
 
   if (!echo_start (&echo, (const char **) v->argv))
     {
       error = g_strdup (echo.error);
       goto out;
     }
-  load = load_new (v->payload, opt_window, &error);
+  load = load_new (v->payload, v->low_rate ? 1 : opt_window, &error);
   if (load == NULL)
     goto out;
   if (!load_wait_ready (load, &echo, &error))
     goto out;
-  if (!load_run (load, &echo, now_us () + (gint64) (opt_warmup * G_USEC_PER_SEC), G_MAXUINT64, &error))
+  t0 = now_us () + (gint64) (opt_warmup * G_USEC_PER_SEC);
+  ok = v->low_rate ? load_run_paced (load, &echo, t0, opt_low_rate, NULL, &error)
+                   : load_run (load, &echo, t0, G_MAXUINT64, &error);
+  if (!ok)
     goto out;
 
   rx0 = load->received;
   sw0 = proc_status_value (echo.pid, "\nvoluntary_ctxt_switches:");
   pre0 = proc_status_value (echo.pid, "nonvoluntary_ctxt_switches:");
-  cpu0 = proc_cpu_seconds (echo.pid);
+  if (v->low_rate)
+    {
+      io0 = proc_rw_syscalls (echo.pid);
+      cpu0 = proc_cpu_seconds_precise (echo.pid);
+    }
+  else
+    cpu0 = proc_cpu_seconds (echo.pid);
   self0 = self_cpu_seconds ();
   t0 = now_us ();
-  if (!load_run (load, &echo, t0 + (gint64) (opt_seconds * G_USEC_PER_SEC), G_MAXUINT64, &error))
+  ok = v->low_rate
+       ? load_run_paced (load, &echo, t0 + (gint64) (opt_seconds * G_USEC_PER_SEC), opt_low_rate, rtts, &error)
+       : load_run (load, &echo, t0 + (gint64) (opt_seconds * G_USEC_PER_SEC), G_MAXUINT64, &error);
+  if (!ok)
     goto out;
   t1 = now_us ();
-  cpu1 = proc_cpu_seconds (echo.pid);
+  if (v->low_rate)
+    {
+      cpu1 = proc_cpu_seconds_precise (echo.pid);
+      io1 = proc_rw_syscalls (echo.pid);
+    }
+  else
+    cpu1 = proc_cpu_seconds (echo.pid);
   self1 = self_cpu_seconds ();
   sw1 = proc_status_value (echo.pid, "\nvoluntary_ctxt_switches:");
   pre1 = proc_status_value (echo.pid, "nonvoluntary_ctxt_switches:");
@@ -837,10 +1064,25 @@ variant_run_once (Variant *v)
     g_array_append_val (v->driver_util, drv);
     g_array_append_val (v->sleeps, sleeps);
     g_array_append_val (v->preempted, preempted);
-    g_print ("  %-6s %5u B  %10.0f pkt/s  %7.3f CPU s/Mpkt  echo %3.0f%%  driver %3.0f%%  "
-             "echo sleeps %.1f/1000 pkt, preempted %.0f/s%s\n",
-             v->key, v->payload, pps, cpu, util * 100, drv * 100, sleeps, preempted,
-             load->lost > 0 ? "  PACKETS LOST" : "");
+    if (v->low_rate)
+      {
+        double rw = packets > 0 && io0 >= 0 && io1 >= 0 ? (io1 - io0) / packets : NAN;
+        double rtt = quantile (rtts, 0.5), p99 = quantile (rtts, 0.99);
+
+        g_array_append_val (v->rw_syscalls, rw);
+        g_array_append_val (v->rtt_median, rtt);
+        g_array_append_val (v->rtt_p99, p99);
+        g_print ("  %-6s %5u B  %10.0f pkt/s  %7.3f CPU us/pkt  echo %3.0f%%  "
+                 "r/w syscalls %.2f/pkt  wake-ups %.2f/pkt  RTT median %.0f us, p99 %.0f us, "
+                 "preempted %.0f/s%s\n",
+                 v->key, v->payload, pps, cpu, util * 100, rw, sleeps / 1000, rtt, p99,
+                 preempted, load->lost > 0 ? "  PACKETS LOST" : "");
+      }
+    else
+      g_print ("  %-6s %5u B  %10.0f pkt/s  %7.3f CPU s/Mpkt  echo %3.0f%%  driver %3.0f%%  "
+               "echo sleeps %.1f/1000 pkt, preempted %.0f/s%s\n",
+               v->key, v->payload, pps, cpu, util * 100, drv * 100, sleeps, preempted,
+               load->lost > 0 ? "  PACKETS LOST" : "");
     if (load->lost > 0)
       g_print ("         the echo dropped %" G_GINT64_FORMAT " packets; the window stalled %"
                G_GUINT64_FORMAT " times for %d ms\n", load->lost, load->stalls, STALL_US / 1000);
@@ -1147,6 +1389,9 @@ wanted (const char *key)
   if (opt_only == NULL)
     return TRUE;
   keys = g_strsplit (opt_only, ",", 0);
+  /* "low" stands for both low-rate variants. */
+  if (g_str_has_prefix (key, "low-") && g_strv_contains ((const char * const *) keys, "low"))
+    return TRUE;
   return g_strv_contains ((const char * const *) keys, key);
 }
 
@@ -1166,7 +1411,7 @@ main (int   argc,
   struct utsname uts;
   double load_before[3] = { 0 }, load_after[3] = { 0 };
   gint64 started;
-  Variant *a, *b, *c, *d, *e, *a_l, *b_l;
+  Variant *a, *b, *c, *d, *e, *a_l, *b_l, *a_low, *b_low;
   char r1[32], r2[32], r3[32];
   gboolean busy = FALSE;
 
@@ -1216,6 +1461,9 @@ main (int   argc,
   e = variant_new ("e", "(e) raw-echo.py (os.read/os.write)", "a", NULL, opt_small);
   a_l = variant_new (g_intern_string (large_a), "(a) raw C read/write loop", NULL, NULL, opt_large);
   b_l = variant_new (g_intern_string (large_b), "(b) echo-gmain (library, C)", a_l->key, NULL, opt_large);
+  a_low = variant_new ("low-a", "(a) raw C, low rate", NULL, NULL, opt_small);
+  b_low = variant_new ("low-b", "(b) echo-gmain, low rate", "low-a", NULL, opt_small);
+  a_low->low_rate = b_low->low_rate = TRUE;
 
   echo_py = g_build_filename (opt_srcdir, "examples", "echo.py", NULL);
   echo_js = g_build_filename (opt_srcdir, "examples", "echo.js", NULL);
@@ -1235,6 +1483,10 @@ main (int   argc,
                     PYTHON, raw_py, "--reply", "--quiet", NULL);
   variant_set_argv (a_l, a->missing, opt_raw_echo, "--reply", "--quiet", NULL);
   variant_set_argv (b_l, b->missing, opt_echo_gmain, "--reply", "--quiet", NULL);
+  variant_set_argv (a_low, opt_low_rate <= 0 ? "skipped (--low-rate 0)" : a->missing,
+                    opt_raw_echo, "--reply", "--quiet", NULL);
+  variant_set_argv (b_low, opt_low_rate <= 0 ? "skipped (--low-rate 0)" : b->missing,
+                    opt_echo_gmain, "--reply", "--quiet", NULL);
 
   g_ptr_array_add (variants, a);
   g_ptr_array_add (variants, b);
@@ -1243,10 +1495,12 @@ main (int   argc,
   g_ptr_array_add (variants, e);
   g_ptr_array_add (variants, a_l);
   g_ptr_array_add (variants, b_l);
+  g_ptr_array_add (variants, a_low);
+  g_ptr_array_add (variants, b_low);
 
   g_print ("tuntap-glib echo benchmark: %d round(s) x %.1f s (+%.1f s warm-up), window %d, "
-           "payloads %d and %d bytes\n",
-           opt_rounds, opt_seconds, opt_warmup, opt_window, opt_small, opt_large);
+           "payloads %d and %d bytes; low rate: %d pkt/s offered, window 1\n",
+           opt_rounds, opt_seconds, opt_warmup, opt_window, opt_small, opt_large, opt_low_rate);
   g_print ("kernel %s, %ld CPUs, %s, load average %.2f\n", uts.release,
            sysconf (_SC_NPROCESSORS_ONLN),
            (!opt_no_pin && sysconf (_SC_NPROCESSORS_ONLN) >= 2) ? "driver on CPU 0, echo on CPU 1" : "not pinned",
@@ -1277,6 +1531,10 @@ main (int   argc,
       v->med_cpu = median (v->cpu_per_mpkt);
       v->med_util = median (v->echo_util);
       v->med_driver = median (v->driver_util);
+      v->med_sleeps = median (v->sleeps);
+      v->med_rw_syscalls = median (v->rw_syscalls);
+      v->med_rtt = median (v->rtt_median);
+      v->med_rtt_p99 = median (v->rtt_p99);
       v->best_pps = NAN;
       for (guint j = 0; j < v->pps->len; j++)
         if (isnan (v->best_pps) || g_array_index (v->pps, double, j) > v->best_pps)
@@ -1327,13 +1585,22 @@ main (int   argc,
         g_print ("%-36s %7s the echo dropped %" G_GINT64_FORMAT " packets (%" G_GUINT64_FORMAT
                  " stalls of %d ms): its pkt/s measures that\n", "", "", v->lost, v->stalls,
                  STALL_US / 1000);
-      if (!opt_sleep && v->med_driver < 0.9)
+      /* The low-rate generator sleeps between packets by design. */
+      if (!opt_sleep && !v->low_rate && v->med_driver < 0.9)
         busy = TRUE;
     }
   if (busy)
     g_print ("WARNING: the load generator did not get a whole CPU in some runs (driver%% < 90): "
              "other work on this machine. CPU s/Mpkt is robust to that; pkt/s is not (best pkt/s "
              "is the least disturbed round).\n");
+  if (a_low->pps->len > 0 || b_low->pps->len > 0)
+    g_print ("low rate (%d pkt/s offered, paced, window 1): CPU per packet (a) %.3f us, (b) %.3f us, "
+             "(b)/(a) %s; read/write syscalls per packet (a) %.2f, (b) %.2f; wake-ups per packet "
+             "(a) %.2f, (b) %.2f; RTT median (a) %.0f us, (b) %.0f us\n",
+             opt_low_rate, a_low->med_cpu, b_low->med_cpu,
+             fmt_ratio (r1, sizeof r1, ratio (b_low->med_cpu, a_low->med_cpu)),
+             a_low->med_rw_syscalls, b_low->med_rw_syscalls, a_low->med_sleeps / 1000,
+             b_low->med_sleeps / 1000, a_low->med_rtt, b_low->med_rtt);
   if (memory.ran)
     g_print ("memory (b): VmHWM %" G_GINT64_FORMAT " KiB after %" G_GUINT64_FORMAT " packets, "
              "%" G_GINT64_FORMAT " KiB after %" G_GUINT64_FORMAT " (growth %" G_GINT64_FORMAT " KiB); "
@@ -1354,6 +1621,7 @@ main (int   argc,
     Target targets[] = {
       { "pps (b)/(a)", ratio (b->med_pps, a->med_pps), ">=", 0.97, 3 },
       { "CPU/packet (b)/(a)", ratio (b->med_cpu, a->med_cpu), "<=", 1.05, 3 },
+      { "low rate CPU/pkt (b)/(a)", ratio (b_low->med_cpu, a_low->med_cpu), "<=", 1.05, 3 },
       { "pps (c)/(e)", ratio (c->med_pps, e->med_pps), ">=", 1.0, 3 },
       { "pps (d)/(e) (aim)", ratio (d->med_pps, e->med_pps), ">=", 0.8, 3 },
       { "RSS growth 1M->5M (KiB)", (memory.ran && memory.packets_at[2] >= (guint64) opt_memory_packets)
@@ -1376,7 +1644,8 @@ main (int   argc,
 
     /* The machine-readable line. */
     g_string_append (json, "{\"benchmark\":\"tuntap-glib-echo\",\"version\":1");
-    g_string_append_printf (json, ",\"rounds\":%d,\"window\":%d", opt_rounds, opt_window);
+    g_string_append_printf (json, ",\"rounds\":%d,\"window\":%d,\"low_rate_pps\":%d",
+                            opt_rounds, opt_window, opt_low_rate);
     g_string_append (json, ",\"seconds\":");
     json_number (json, opt_seconds);
     g_string_append (json, ",\"kernel\":");
@@ -1418,6 +1687,22 @@ main (int   argc,
         json_array (json, v->sleeps);
         g_string_append (json, ",\"echo_preempted_per_s\":");
         json_array (json, v->preempted);
+        g_string_append_printf (json, ",\"low_rate\":%s", v->low_rate ? "true" : "false");
+        if (v->low_rate)
+          {
+            /* CPU s/Mpkt is also CPU microseconds per packet. */
+            g_string_append_printf (json, ",\"offered_pps\":%d,\"window\":1", opt_low_rate);
+            g_string_append (json, ",\"rw_syscalls_per_packet\":");
+            json_array (json, v->rw_syscalls);
+            g_string_append (json, ",\"rtt_median_us\":");
+            json_array (json, v->rtt_median);
+            g_string_append (json, ",\"rtt_p99_us\":");
+            json_array (json, v->rtt_p99);
+            g_string_append (json, ",\"rw_syscalls_per_packet_median\":");
+            json_number (json, v->med_rw_syscalls);
+            g_string_append (json, ",\"wakeups_per_packet_median\":");
+            json_number (json, v->med_sleeps / 1000);
+          }
         g_string_append (json, ",\"pps_median\":");
         json_number (json, v->med_pps);
         g_string_append (json, ",\"cpu_s_per_mpkt_median\":");
