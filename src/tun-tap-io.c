@@ -392,8 +392,8 @@ tun_tap_io_stop (TunTapDevice *self)
    * thread it is handed over, and meanwhile the callback finds no device
    * behind its weak reference (and so never touches the buffer). */
   if (self->watch != NULL)
-    tun_tap_destroy_source_in_context (g_steal_pointer (&self->watch), self->context,
-                                       g_thread_self () == self->owner_thread);
+    tun_tap_retire_source (g_steal_pointer (&self->watch), self->context,
+                           g_thread_self () == self->owner_thread);
   g_clear_pointer (&self->channel, g_io_channel_unref);
   g_clear_pointer (&self->buffer, g_free);
 

@@ -58,6 +58,7 @@ struct _TunTapNetlinkMonitor {
   char              *key;
   GMainContext      *context;
   GThread           *creator;     /* may tear the source down itself */
+  gint               retired;     /* no users left; atomic */
   struct mnl_socket *nl;
   TunTapNetlink     *requests;    /* for re-reading links after an overrun */
   GSource           *source;
@@ -129,8 +130,11 @@ tun_tap_netlink_monitor_unref (TunTapNetlinkMonitor *monitor)
   /* Destroyed in the context's thread; a dispatch under way keeps its own
    * reference, and the source's reference keeps the memory until then. */
   if (last && monitor->source != NULL)
-    tun_tap_destroy_source_in_context (g_source_ref (monitor->source), monitor->context,
-                                       g_thread_self () == monitor->creator);
+    {
+      g_atomic_int_set (&monitor->retired, 1);
+      tun_tap_retire_source (g_source_ref (monitor->source), monitor->context,
+                             g_thread_self () == monitor->creator);
+    }
   monitor_mem_unref (monitor);
 }
 
@@ -430,6 +434,11 @@ monitor_dispatch (int          fd,
                   gpointer     user_data)
 {
   TunTapNetlinkMonitor *monitor = user_data;
+
+  /* Its last user went away in another thread, which made it ready so it
+   * is destroyed here, in its own context. */
+  if (g_atomic_int_get (&monitor->retired))
+    return G_SOURCE_REMOVE;
 
   if (condition & (G_IO_HUP | G_IO_NVAL))
     {
