@@ -51,6 +51,9 @@ configure (TunTapDevice  *self,
            GError       **error)
 {
   g_auto(TunTapContextGuard) guard = { NULL };
+  /* Handlers run inside (notifications of the change, of a move): they
+   * may close the device or drop the caller's last reference. */
+  g_autoptr(TunTapDevice) hold = g_object_ref (self);
 
   if (!tun_tap_device_enter_context (self, call, &guard) ||
       !check_configurable (self, what, error))
@@ -66,7 +69,8 @@ configure (TunTapDevice  *self,
           tun_tap_link_sync (self);
           return TRUE;
         }
-      if (attempt == 0 && tun_tap_link_moved (self, local))
+      if (attempt == 0 && tun_tap_link_moved (self, local) &&
+          check_configurable (self, what, NULL))
         {
           g_error_free (local);
           continue;
@@ -499,6 +503,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
                                GError       **error)
 {
   g_auto(TunTapContextGuard) guard = { NULL };
+  g_autoptr(TunTapDevice) hold = NULL;
   const char *name;
   int fd;
 
@@ -509,16 +514,23 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
       !tun_tap_device_check_open (self, "change persistence", error))
     return FALSE;
 
-  fd = g_atomic_int_get (&self->fd);
-  name = tun_tap_device_display_name (self);
   /* The library's rule: never a persistent interface open to everyone. */
+  hold = g_object_ref (self);
   if (persistent)
     {
+      /* Queued notifications are applied first; their handlers may close
+       * the device, so the fd is read after them. */
       tun_tap_link_refresh (self);
+      if (!tun_tap_device_check_open (self, "change persistence", error))
+        return FALSE;
       if (g_atomic_int_get (&self->owner) == -1 && g_atomic_int_get (&self->group) == -1 &&
-          !tun_tap_kernel_apply_access (fd, name, -1, -1, error))
+          !tun_tap_kernel_apply_access (g_atomic_int_get (&self->fd),
+                                        tun_tap_device_display_name (self), -1, -1, error))
         return FALSE;
     }
+
+  fd = g_atomic_int_get (&self->fd);
+  name = tun_tap_device_display_name (self);
 
   if (!tun_tap_kernel_set_persistent (fd, name, persistent, error))
     return FALSE;

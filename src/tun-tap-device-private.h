@@ -67,6 +67,7 @@ struct _TunTapDevice
   gint             fd;              /* atomic; -1 unless open */
   gint             senders;         /* sends inside write(2); atomic */
   gint             closing;         /* atomic */
+  gint             orphan_fd;       /* left for the last sender to close */
   GMutex           close_lock;
   GCond            close_cond;
   GIOChannel      *channel;

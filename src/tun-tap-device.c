@@ -173,7 +173,8 @@ apply_creation_options (TunTapDevice           *self,
         {
           tun_tap_link_refresh (self);
           if (g_atomic_int_get (&self->owner) == -1 && g_atomic_int_get (&self->group) == -1 &&
-              !tun_tap_kernel_apply_access (fd, info->name, -1, -1, error))
+              !tun_tap_kernel_apply_access (fd, info->name, self->request_owner,
+                                            self->request_group, error))
             return FALSE;
         }
       if (!tun_tap_kernel_set_persistent (fd, info->name, TRUE, error))
@@ -262,8 +263,10 @@ tun_tap_device_initable_init (GInitable     *initable,
       goto fail;
     }
 
-  tun_tap_io_start (self);
+  /* Open before the watch exists: if another thread runs the context, the
+   * watch may dispatch at once. */
   g_atomic_int_set (&self->state, TUN_TAP_STATE_OPEN);
+  tun_tap_io_start (self);
 
   g_debug ("Opened %s device “%s” on fd %d",
            self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", info.name, fd);
@@ -801,6 +804,7 @@ static void
 tun_tap_device_init (TunTapDevice *self)
 {
   self->fd = -1;
+  self->orphan_fd = -1;
   self->adopt_fd = -1;
   self->request_netns = -1;
   self->netns = -1;

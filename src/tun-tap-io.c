@@ -49,8 +49,9 @@
  * enough that a flood cannot starve the other sources of the loop. */
 #define READ_BUDGET 64
 
-/* close() waits at most this long for a send stuck in write(2), which on a
- * non-blocking fd never happens; a bound all the same. */
+/* close() waits at most this long for the sends inside; a non-blocking
+ * write takes microseconds, so only a stopped thread takes longer, and
+ * then the last sender out closes the fd instead. */
 #define CLOSE_WAIT_US (2 * G_USEC_PER_SEC)
 
 /* ---- weak references for the context's callbacks ---------------------- */
@@ -135,6 +136,19 @@ send_enter (TunTapDevice *self)
   return FALSE;
 }
 
+/* Closes the fd close() left behind after waiting in vain (a sender
+ * stopped between reading the fd and its write): whoever gets here last,
+ * close() or the last sender, closes it, exactly once. */
+static void
+close_orphan (TunTapDevice *self)
+{
+  int fd = g_atomic_int_get (&self->orphan_fd);
+
+  if (fd >= 0 && g_atomic_int_get (&self->senders) == 0 &&
+      g_atomic_int_compare_and_exchange (&self->orphan_fd, fd, -1))
+    close (fd);
+}
+
 static void
 send_leave (TunTapDevice *self)
 {
@@ -143,6 +157,7 @@ send_leave (TunTapDevice *self)
       g_mutex_lock (&self->close_lock);
       g_cond_broadcast (&self->close_cond);
       g_mutex_unlock (&self->close_lock);
+      close_orphan (self);
     }
 }
 
@@ -380,12 +395,20 @@ tun_tap_io_stop (TunTapDevice *self)
   g_mutex_lock (&self->close_lock);
   while (g_atomic_int_get (&self->senders) > 0)
     if (!g_cond_wait_until (&self->close_cond, &self->close_lock, end))
-      {
-        g_warning ("Closing “%s”: a send did not return from write(2) in 2 s",
-                   tun_tap_device_display_name (self));
-        break;
-      }
+      break;
   g_mutex_unlock (&self->close_lock);
+
+  if (g_atomic_int_get (&self->senders) > 0)
+    {
+      /* A sender stopped (preempted, traced) between reading the fd and
+       * its write: the fd must not be recycled under it. The last one
+       * out closes it. */
+      g_debug ("Closing “%s”: a send is still inside; it will close the fd",
+               tun_tap_device_display_name (self));
+      g_atomic_int_set (&self->orphan_fd, fd);
+      close_orphan (self);
+      fd = -1;
+    }
 
   /* The watch belongs to the owning context: torn down there. From the
    * context's own thread (the usual case) that is now; from another

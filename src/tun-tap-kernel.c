@@ -379,6 +379,19 @@ tun_tap_kernel_get_netns (int fd)
   return nsfd;
 }
 
+gboolean
+tun_tap_kernel_get_hwaddr (int    fd,
+                           guint8 mac[6])
+{
+  struct ifreq ifr;
+
+  memset (&ifr, 0, sizeof ifr);
+  if (ioctl (fd, SIOCGIFHWADDR, &ifr) != 0)
+    return FALSE;
+  memcpy (mac, ifr.ifr_hwaddr.sa_data, 6);
+  return TRUE;
+}
+
 int
 tun_tap_kernel_get_name (int  fd,
                          char name[IFNAMSIZ])

@@ -72,6 +72,11 @@ gboolean tun_tap_kernel_apply_access  (int                fd,
  * or -1 with errno (EPERM without CAP_NET_ADMIN there). */
 int      tun_tap_kernel_get_netns     (int                fd);
 
+/* SIOCGIFHWADDR on the device fd: the interface's MAC, whatever namespace
+ * the caller is in (TAP; a TUN device has none that means anything). */
+gboolean tun_tap_kernel_get_hwaddr    (int                fd,
+                                       guint8             mac[6]);
+
 /* TUNGETIFF: the interface's current name; 0 or an errno (EBADFD once the
  * interface was deleted). */
 int      tun_tap_kernel_get_name      (int                fd,

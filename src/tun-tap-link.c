@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
 
@@ -120,6 +121,24 @@ forget_identity (TunTapDevice *self)
   self->netns = -1;
 }
 
+/* When the kernel would not tell the namespace (no CAP_NET_ADMIN): what
+ * the fd itself says must match the link found by name. */
+static gboolean
+same_interface (TunTapDevice         *self,
+                const TunTapLinkInfo *info)
+{
+  guint8 mac[6];
+
+  if ((info->tun_type == IFF_TAP) != (self->mode == TUN_TAP_MODE_TAP) ||
+      !info->multi_queue != !self->multi_queue)
+    return FALSE;
+  if (self->mode == TUN_TAP_MODE_TAP && info->has_hwaddr &&
+      tun_tap_kernel_get_hwaddr (g_atomic_int_get (&self->fd), mac) &&
+      memcmp (mac, info->hwaddr, 6) != 0)
+    return FALSE;
+  return TRUE;
+}
+
 /* Learns namespace and ifindex of the fd's interface, opens the request
  * socket there and subscribes to its changes, then reads its state. */
 static gboolean
@@ -169,6 +188,17 @@ learn_identity (TunTapDevice  *self,
       if ((errsv = tun_tap_kernel_get_name (fd, again)) != 0)
         break;
       found = g_str_equal (name, again) && g_str_equal (info.name, name) && info.is_tun;
+      if (found && self->netns < 0 && !same_interface (self, &info))
+        {
+          /* Without the namespace, a name can belong to another interface
+           * of ours: better no link state than someone else's. */
+          g_set_error (&local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "“%s” here is not the interface of this fd (it is in a network "
+                       "namespace this process cannot ask about without CAP_NET_ADMIN)",
+                       name);
+          found = FALSE;
+          break;
+        }
     }
   if (!found)
     {
@@ -204,7 +234,9 @@ learn_identity (TunTapDevice  *self,
 }
 
 /* The interface left this namespace but the fd is still attached: it
- * moved. Follow it. */
+ * moved. Follow it. (The kernel sends RTM_DELLINK in the middle of the
+ * move, under the RTNL lock; TUNGETDEVNETNS takes that lock too, so it
+ * answers with the new namespace once the move is complete.) */
 static void
 relocate (TunTapDevice *self)
 {
@@ -286,9 +318,12 @@ tun_tap_link_refresh (TunTapDevice *self)
   int ifindex;
 
   /* What is queued is older than what we are about to read: apply it
-   * first, so nothing older lands on top of the fresh state. */
+   * first, so nothing older lands on top of the fresh state. (A callback
+   * may close the device meanwhile.) */
   if (self->monitor != NULL)
     tun_tap_netlink_monitor_flush (self->monitor);
+  if (g_atomic_int_get (&self->state) == TUN_TAP_STATE_CLOSED)
+    return;
   ifindex = g_atomic_int_get (&self->ifindex);
   if (self->nl != NULL && ifindex > 0 &&
       tun_tap_netlink_get_link (self->nl, ifindex, &info, NULL))
@@ -300,9 +335,7 @@ tun_tap_link_refresh (TunTapDevice *self)
 void
 tun_tap_link_sync (TunTapDevice *self)
 {
-  if (self->monitor != NULL)
-    tun_tap_netlink_monitor_flush (self->monitor);
-  else
+  if (self->monitor == NULL || !tun_tap_netlink_monitor_flush (self->monitor))
     tun_tap_link_refresh (self);
 }
 
@@ -314,7 +347,7 @@ tun_tap_link_num_queues (TunTapDevice *self)
 
   if (self->nl != NULL && ifindex > 0 &&
       tun_tap_netlink_get_link (self->nl, ifindex, &info, NULL))
-    return info.num_queues;
+    return info.num_queues + info.num_disabled_queues;
   return 0;
 }
 
@@ -328,10 +361,13 @@ tun_tap_link_moved (TunTapDevice *self,
   char name[IFNAMSIZ];
 
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED) ||
+      g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
       tun_tap_kernel_get_name (g_atomic_int_get (&self->fd), name) != 0)
     return FALSE;
   relocate (self);
-  return g_atomic_int_get (&self->ifindex) > 0;
+  /* Following it emits notifications, whose handlers may close. */
+  return g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN && self->nl != NULL &&
+         g_atomic_int_get (&self->ifindex) > 0;
 }
 
 /* ---- getters (any thread) ------------------------------------------------- */

@@ -34,6 +34,11 @@
 /* Datagrams read per wake-up, so a flood cannot starve the main loop. */
 #define MONITOR_RECV_BUDGET 64
 
+/* Datagrams a flush reads at most: under constant churn in the namespace
+ * the queue may never empty, and a configuration call must not spin on
+ * it. The caller then reads its link directly. */
+#define MONITOR_FLUSH_BUDGET 256
+
 /* After an overrun the links are re-read once the queue is drained (the
  * kernel drops for this socket until its queue is empty, so only a re-read
  * after that sees everything). Under churn that never lets the queue
@@ -123,7 +128,7 @@ tun_tap_netlink_monitor_unref (TunTapNetlinkMonitor *monitor)
   g_mutex_lock (&monitors_lock);
   g_assert (monitor->users > 0);
   last = --monitor->users == 0;
-  if (last)
+  if (last && g_hash_table_lookup (monitors, monitor->key) == monitor)
     g_hash_table_remove (monitors, monitor->key);
   g_mutex_unlock (&monitors_lock);
 
@@ -352,9 +357,28 @@ monitor_recv (TunTapNetlinkMonitor *monitor,
  * discarded, and every link is read afresh (see MONITOR_RESYNC_DISPATCHES).
  * Returns FALSE once the socket is broken. */
 static gboolean
+is_retired (TunTapNetlinkMonitor *monitor)
+{
+  return g_atomic_int_get (&monitor->retired);
+}
+
+/* A broken monitor leaves the table, so the next device of this context
+ * and namespace gets a working one; its users keep theirs until they let
+ * go. */
+static void
+forget_monitor (TunTapNetlinkMonitor *monitor)
+{
+  g_mutex_lock (&monitors_lock);
+  if (monitors != NULL && g_hash_table_lookup (monitors, monitor->key) == monitor)
+    g_hash_table_remove (monitors, monitor->key);
+  g_mutex_unlock (&monitors_lock);
+}
+
+static gboolean
 monitor_process (TunTapNetlinkMonitor *monitor,
                  guint                 budget,
-                 gboolean              error_condition)
+                 gboolean              error_condition,
+                 gboolean             *out_drained)
 {
   g_autoptr(GArray) address_changes = g_array_new (FALSE, FALSE, sizeof (int));
   guint8 *buffer = monitor->buffer;
@@ -365,11 +389,18 @@ monitor_process (TunTapNetlinkMonitor *monitor,
    * is in the middle of a datagram: reading on would apply newer
    * notifications before the rest of that one. The outer loop goes on
    * reading in order instead. */
-  if (monitor->depth > 0)
-    return TRUE;
+  if (monitor->depth > 0 || is_retired (monitor))
+    {
+      if (out_drained != NULL)
+        *out_drained = FALSE;
+      return TRUE;
+    }
+  /* A callback may drop the last user (a device closed in a handler):
+   * the memory stays until this returns, and reading stops. */
+  monitor_mem_ref (monitor);
   monitor->depth++;
 
-  for (guint i = 0; !broken && !drained && i < budget; i++)
+  for (guint i = 0; !broken && !drained && i < budget && !is_retired (monitor); i++)
     {
       gsize size;
 
@@ -398,7 +429,9 @@ monitor_process (TunTapNetlinkMonitor *monitor,
   if (error_condition && !got_any && !broken)
     broken = TRUE;
 
-  if (monitor->resync_pending && !broken)
+  if (is_retired (monitor))
+    ;
+  else if (monitor->resync_pending && !broken)
     {
       if (drained)
         {
@@ -422,9 +455,15 @@ monitor_process (TunTapNetlinkMonitor *monitor,
   monitor->depth--;
 
   if (broken)
-    g_warning ("The rtnetlink monitor socket failed (%s); link and address changes "
-               "made by other programs are no longer reported",
-               g_strerror (errsv != 0 ? errsv : EIO));
+    {
+      g_warning ("The rtnetlink monitor socket failed (%s); link and address changes "
+                 "made by other programs are no longer reported",
+                 g_strerror (errsv != 0 ? errsv : EIO));
+      forget_monitor (monitor);
+    }
+  if (out_drained != NULL)
+    *out_drained = drained;
+  monitor_mem_unref (monitor);
   return !broken;
 }
 
@@ -444,19 +483,23 @@ monitor_dispatch (int          fd,
     {
       g_warning ("The rtnetlink monitor socket was closed; link and address changes "
                  "made by other programs are no longer reported");
+      forget_monitor (monitor);
       return G_SOURCE_REMOVE;
     }
-  return monitor_process (monitor, MONITOR_RECV_BUDGET, (condition & G_IO_ERR) != 0)
+  return monitor_process (monitor, MONITOR_RECV_BUDGET, (condition & G_IO_ERR) != 0, NULL)
          ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
-void
+gboolean
 tun_tap_netlink_monitor_flush (TunTapNetlinkMonitor *monitor)
 {
-  g_return_if_fail (monitor != NULL);
+  gboolean drained = FALSE;
+
+  g_return_val_if_fail (monitor != NULL, FALSE);
 
   if (!g_source_is_destroyed (monitor->source))
-    monitor_process (monitor, G_MAXUINT, FALSE);
+    monitor_process (monitor, MONITOR_FLUSH_BUDGET, FALSE, &drained);
+  return drained;
 }
 
 static void

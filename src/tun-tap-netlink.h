@@ -208,11 +208,12 @@ guint      tun_tap_netlink_monitor_add_watch    (TunTapNetlinkMonitor     *monit
 void       tun_tap_netlink_monitor_remove_watch (TunTapNetlinkMonitor     *monitor,
                                                  guint                     watch_id);
 
-/* Applies every notification queued now, in order. A change made over
+/* Applies the notifications queued now, in order. A change made over
  * rtnetlink is queued before the request is acknowledged, so a flush right
  * after a successful request brings the watches up to date without a
- * round trip. */
-void       tun_tap_netlink_monitor_flush        (TunTapNetlinkMonitor     *monitor);
+ * round trip. Reads a bounded number of datagrams: FALSE when the queue
+ * was not drained (churn), and then the caller reads its link directly. */
+gboolean   tun_tap_netlink_monitor_flush        (TunTapNetlinkMonitor     *monitor);
 
 void       tun_tap_netlink_monitor_unref        (TunTapNetlinkMonitor     *monitor);
 
