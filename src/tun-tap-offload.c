@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "tun-tap-offload.h"
+
+#include <string.h>
+
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+
+typedef struct {
+  guint8  flags;
+  guint8  gso_type;
+  guint16 hdr_len;
+  guint16 gso_size;
+  guint16 csum_start;
+  guint16 csum_offset;
+} VnetHeader;
+
+static guint16
+get16 (const guint8 *p)
+{
+  return (guint16) (p[0] << 8 | p[1]);
+}
+
+static void
+put16 (guint8 *p, guint16 v)
+{
+  p[0] = (guint8) (v >> 8);
+  p[1] = (guint8) v;
+}
+
+static guint32
+get32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
+}
+
+static void
+put32 (guint8 *p, guint32 v)
+{
+  p[0] = (guint8) (v >> 24);
+  p[1] = (guint8) (v >> 16);
+  p[2] = (guint8) (v >> 8);
+  p[3] = (guint8) v;
+}
+
+guint32
+tun_tap_checksum_add (const guint8 *data,
+                      gsize         len,
+                      guint32       sum)
+{
+  guint64 acc = sum;
+  gsize i = 0;
+
+  /* 64-bit accumulator: no carry can be lost before the final fold. */
+  for (; i + 1 < len; i += 2)
+    acc += (guint32) data[i] << 8 | data[i + 1];
+  if (i < len)
+    acc += (guint32) data[i] << 8;
+  while (acc >> 32)
+    acc = (acc & 0xffffffff) + (acc >> 32);
+  return (guint32) acc;
+}
+
+guint16
+tun_tap_checksum_finish (guint32 sum)
+{
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return (guint16) ~sum;
+}
+
+/* The pseudo-header of RFC 768/793 (IPv4) or RFC 8200 §8.1 (IPv6). */
+static guint32
+pseudo_header_sum (const guint8 *ip,
+                   int           version,
+                   guint8        protocol,
+                   guint32       l4_length)
+{
+  guint8 tail[8] = { 0 };
+  guint32 sum;
+
+  if (version == 4)
+    {
+      sum = tun_tap_checksum_add (ip + 12, 8, 0);
+      tail[1] = protocol;
+      put16 (tail + 2, (guint16) l4_length);
+      return tun_tap_checksum_add (tail, 4, sum);
+    }
+  sum = tun_tap_checksum_add (ip + 8, 32, 0);
+  put32 (tail, l4_length);
+  tail[7] = protocol;
+  return tun_tap_checksum_add (tail, 8, sum);
+}
+
+static void
+read_header (const guint8 *data,
+             VnetHeader   *hdr)
+{
+  /* Host byte order, whatever alignment the caller's buffer has. */
+  hdr->flags = data[0];
+  hdr->gso_type = data[1];
+  memcpy (&hdr->hdr_len, data + 2, 2);
+  memcpy (&hdr->gso_size, data + 4, 2);
+  memcpy (&hdr->csum_start, data + 6, 2);
+  memcpy (&hdr->csum_offset, data + 8, 2);
+}
+
+static guint
+append (GByteArray   *out,
+        GArray       *lengths,
+        const guint8 *data,
+        guint         len)
+{
+  g_byte_array_append (out, data, len);
+  g_array_append_val (lengths, len);
+  return 1;
+}
+
+/* GSO_NONE: the packet as it is, its partial checksum finished when the
+ * kernel left one (the field holds the folded pseudo-header sum). */
+static guint
+finish_one (const VnetHeader *hdr,
+            const guint8     *packet,
+            gsize             len,
+            GByteArray       *out,
+            GArray           *lengths)
+{
+  guint start = out->len;
+  gsize field;
+  guint32 sum;
+  guint16 csum;
+
+  if (len == 0 || len > G_MAXUINT16 + 64)
+    return 0;
+  if (!(hdr->flags & TUN_TAP_VNET_F_NEEDS_CSUM))
+    return append (out, lengths, packet, (guint) len);
+
+  field = (gsize) hdr->csum_start + hdr->csum_offset;
+  if (hdr->csum_start >= len || field + 2 > len)
+    return 0;
+
+  append (out, lengths, packet, (guint) len);
+  sum = get16 (out->data + start + field);
+  put16 (out->data + start + field, 0);
+  csum = tun_tap_checksum_finish (tun_tap_checksum_add (out->data + start + hdr->csum_start,
+                                                         len - hdr->csum_start, sum));
+  put16 (out->data + start + field, csum);
+  return 1;
+}
+
+guint
+tun_tap_offload_split (const guint8 *data,
+                       gsize         len,
+                       GByteArray   *out,
+                       GArray       *lengths)
+{
+  VnetHeader hdr;
+  const guint8 *packet;
+  gsize plen, hdr_len, payload_len, l4;
+  guint8 protocol;
+  guint segments;
+  int version;
+  guint16 ip_id = 0;
+  guint32 seq = 0;
+
+  if (data == NULL || len < TUN_TAP_VNET_HDR_LEN)
+    return 0;
+  read_header (data, &hdr);
+  packet = data + TUN_TAP_VNET_HDR_LEN;
+  plen = len - TUN_TAP_VNET_HDR_LEN;
+
+  if (hdr.gso_type == TUN_TAP_VNET_GSO_NONE)
+    return finish_one (&hdr, packet, plen, out, lengths);
+
+  switch (hdr.gso_type)
+    {
+    case TUN_TAP_VNET_GSO_TCPV4:
+    case TUN_TAP_VNET_GSO_TCPV6:
+      protocol = IPPROTO_TCP_;
+      break;
+    case TUN_TAP_VNET_GSO_UDP_L4:
+      protocol = IPPROTO_UDP_;
+      break;
+    default:
+      /* ECN, UFO, tunnels: never negotiated, so never trusted. */
+      return 0;
+    }
+
+  if (plen < 40 || hdr.gso_size == 0)
+    return 0;
+  version = packet[0] >> 4;
+  if ((hdr.gso_type == TUN_TAP_VNET_GSO_TCPV4 && version != 4) ||
+      (hdr.gso_type == TUN_TAP_VNET_GSO_TCPV6 && version != 6) ||
+      (version != 4 && version != 6))
+    return 0;
+
+  /* The L4 header starts at csum_start; the IP header before it must be
+   * what it says (IPv4: its IHL; IPv6: at least the fixed 40 bytes, and
+   * then next header directly the L4 protocol). */
+  l4 = hdr.csum_start;
+  if (version == 4 && (l4 != (gsize) (packet[0] & 0x0f) * 4 || l4 < 20 || packet[9] != protocol))
+    return 0;
+  if (version == 6 && (l4 != 40 || packet[6] != protocol))
+    return 0;
+  if (hdr.csum_offset != (protocol == IPPROTO_TCP_ ? 16 : 6))
+    return 0;
+
+  /* hdr_len is recomputed, never trusted: on a forwarding path the kernel
+   * can give the whole first packet's length (wireguard-go). */
+  if (protocol == IPPROTO_TCP_)
+    {
+      gsize doff;
+
+      if (l4 + 20 > plen)
+        return 0;
+      doff = (gsize) (packet[l4 + 12] >> 4) * 4;
+      if (doff < 20)
+        return 0;
+      hdr_len = l4 + doff;
+    }
+  else
+    hdr_len = l4 + 8;
+  if (hdr_len > plen)
+    return 0;
+
+  payload_len = plen - hdr_len;
+  if (payload_len == 0)
+    return 0;
+  segments = (guint) ((payload_len + hdr.gso_size - 1) / hdr.gso_size);
+  if (segments > TUN_TAP_OFFLOAD_MAX_SEGMENTS || hdr_len + hdr.gso_size > G_MAXUINT16)
+    return 0;
+
+  if (version == 4)
+    ip_id = get16 (packet + 4);
+  if (protocol == IPPROTO_TCP_)
+    seq = get32 (packet + l4 + 4);
+
+  for (guint i = 0; i < segments; i++)
+    {
+      gsize offset = hdr_len + (gsize) i * hdr.gso_size;
+      gsize seg_len = MIN ((gsize) hdr.gso_size, plen - offset);
+      guint start = out->len;
+      guint total = (guint) (hdr_len + seg_len);
+      guint8 *p;
+      guint16 csum;
+
+      g_byte_array_append (out, packet, (guint) hdr_len);
+      g_byte_array_append (out, packet + offset, (guint) seg_len);
+      g_array_append_val (lengths, total);
+      p = out->data + start;
+
+      if (version == 4)
+        {
+          put16 (p + 2, (guint16) total);
+          put16 (p + 4, (guint16) (ip_id + i));
+          put16 (p + 10, 0);
+          put16 (p + 10, tun_tap_checksum_finish (tun_tap_checksum_add (p, l4, 0)));
+        }
+      else
+        put16 (p + 4, (guint16) (total - 40));
+
+      if (protocol == IPPROTO_TCP_)
+        {
+          put32 (p + l4 + 4, seq + (guint32) (i * hdr.gso_size));
+          /* FIN and PSH belong to the last segment only. */
+          if (i + 1 < segments)
+            p[l4 + 13] &= (guint8) ~(0x01 | 0x08);
+        }
+      else
+        put16 (p + l4 + 4, (guint16) (total - l4));
+
+      put16 (p + l4 + hdr.csum_offset, 0);
+      csum = tun_tap_checksum_finish (
+        tun_tap_checksum_add (p + l4, total - l4,
+                              pseudo_header_sum (p, version, protocol, (guint32) (total - l4))));
+      /* UDP: 0 means “no checksum”; a computed 0 is sent as 0xffff. */
+      if (protocol == IPPROTO_UDP_ && csum == 0)
+        csum = 0xffff;
+      put16 (p + l4 + hdr.csum_offset, csum);
+    }
+  return segments;
+}

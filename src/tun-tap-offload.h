@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Offloads, the pure part: the virtio-net header the kernel puts before
+ * every packet of a TUN opened with IFF_VNET_HDR, and the splitting of a
+ * GSO super-packet (TCP over IPv4/IPv6, UDP_L4) into the MTU-sized packets
+ * it stands for, every length, IP ID, sequence number, flag and checksum
+ * as if the kernel had sent them one by one; partial checksums
+ * (NEEDS_CSUM) on ordinary packets are completed. No I/O: the input is
+ * untrusted bytes from the kernel, and this file is fuzzed
+ * (tests/fuzz/fuzz-offload-split.c). The facts it follows are in
+ * shared/docs/offloads.md §1.2 and linux-tun-behaviour.md §6.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* struct virtio_net_hdr: flags, gso_type, then five 16-bit fields in the
+ * host's byte order (the kernel's “legacy” layout, TUNGETVNETLE 0). The
+ * values are the virtio specification's, spelt here because older kernel
+ * headers lack UDP_L4. */
+#define TUN_TAP_VNET_HDR_LEN 10
+#define TUN_TAP_VNET_F_NEEDS_CSUM 1
+#define TUN_TAP_VNET_GSO_NONE     0
+#define TUN_TAP_VNET_GSO_TCPV4    1
+#define TUN_TAP_VNET_GSO_UDP      3
+#define TUN_TAP_VNET_GSO_TCPV6    4
+#define TUN_TAP_VNET_GSO_UDP_L4   5
+#define TUN_TAP_VNET_GSO_ECN      0x80
+
+/* At most this many packets from one super-packet: a real one holds 64 KiB
+ * cut by an MTU of at least 68; a gso_size of a few bytes is refused. */
+#define TUN_TAP_OFFLOAD_MAX_SEGMENTS 2048
+
+/* The Internet checksum (RFC 1071) of @len bytes at @data, added to the
+ * unfolded 32-bit @sum; returns the unfolded sum. Fold and complement with
+ * tun_tap_checksum_finish(). */
+guint32  tun_tap_checksum_add     (const guint8 *data,
+                                   gsize         len,
+                                   guint32       sum);
+guint16  tun_tap_checksum_finish  (guint32       sum);
+
+/* Splits one read of a vnet TUN (@len bytes at @data: the 10-byte header,
+ * then the packet) into packets appended to @out, each length appended to
+ * @lengths (guint). Returns the number of packets (1 for a packet that
+ * was not a super-packet), or 0 when the read is malformed: then nothing
+ * was appended and the caller drops it. Pure. */
+guint    tun_tap_offload_split    (const guint8 *data,
+                                   gsize         len,
+                                   GByteArray   *out,
+                                   GArray       *lengths);
+
+G_END_DECLS
