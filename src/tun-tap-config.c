@@ -53,7 +53,7 @@ configure (TunTapDevice  *self,
   g_auto(TunTapContextGuard) guard = { NULL };
   /* Handlers run inside (notifications of the change, of a move): they
    * may close the device or drop the caller's last reference. */
-  g_autoptr(TunTapDevice) hold = g_object_ref (self);
+  G_GNUC_UNUSED g_autoptr(TunTapDevice) hold = g_object_ref (self);
 
   if (!tun_tap_device_enter_context (self, call, &guard) ||
       !check_configurable (self, what, error))
@@ -503,7 +503,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
                                GError       **error)
 {
   g_auto(TunTapContextGuard) guard = { NULL };
-  g_autoptr(TunTapDevice) hold = NULL;
+  G_GNUC_UNUSED g_autoptr(TunTapDevice) hold = NULL;
   const char *name;
   int fd;
 

@@ -269,7 +269,6 @@ test_needs_csum_single (void)
   g_autoptr(GByteArray) in = build (&spec, &l4, &hdr);
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-  g_autoptr(GByteArray) pseudo_only = NULL;
   guint8 *p = in->data + 10;
   gsize len = in->len - 10;
   guint8 partial[12] = { 0 };
