@@ -49,6 +49,8 @@ struct _TunTapDevice
   char            *requested_name;
   TunTapMode       mode;
   gboolean         packet_info;
+  gboolean         offload;         /* a virtio-net header on every packet */
+  guint            offload_mask;    /* TUN_F_* the kernel accepted */
   gboolean         multi_queue;
   gboolean         exclusive;
   gboolean         request_persistent;
@@ -75,6 +77,11 @@ struct _TunTapDevice
   guint8          *buffer;
   gint             max_packet;      /* atomic */
   gboolean         dispatching;     /* owning context only */
+  GByteArray      *split;           /* offload: one read's packets */
+  GArray          *split_lengths;
+  guint64          super_packets;   /* counters: written in the owning */
+  guint64          split_packets;   /*   context, read from any thread */
+  guint64          malformed;       /*   (__atomic, relaxed) */
   gboolean         watch_parked;    /* owning context only */
 
   /* Identity and link state (tun-tap-link.c): written in the owning
@@ -100,6 +107,8 @@ typedef enum {
   PROP_NAME = 1,
   PROP_MODE,
   PROP_PACKET_INFO,
+  PROP_OFFLOAD,
+  PROP_OFFLOADS,
   PROP_FD,
   PROP_NETNS_FD,
   PROP_CLOSED,

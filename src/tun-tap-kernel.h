@@ -33,6 +33,7 @@ typedef struct {
   gboolean    packet_info;
   gboolean    multi_queue;
   gboolean    exclusive;      /* create, never attach (IFF_TUN_EXCL) */
+  gboolean    vnet_hdr;       /* IFF_VNET_HDR: offloads */
 } TunTapKernelOptions;
 
 typedef struct {
@@ -42,6 +43,8 @@ typedef struct {
   gboolean    multi_queue;
   gboolean    queue_enabled;
   gboolean    persistent;     /* IFF_PERSIST right after attaching */
+  gboolean    vnet_hdr;       /* IFF_VNET_HDR */
+  guint       offloads;       /* the TUN_F_* mask negotiated (vnet only) */
 } TunTapKernelInfo;
 
 gboolean tun_tap_kernel_validate_name (const char        *name,
@@ -68,6 +71,14 @@ gboolean tun_tap_kernel_apply_access  (int                fd,
                                        gint64             group,
                                        GError           **error);
 
+/* The offload chain on a vnet fd: a 10-byte header (TUNSETVNETHDRSZ; a
+ * persistent device may keep another size), then the best TUNSETOFFLOAD
+ * mask the kernel accepts of CSUM|TSO4|TSO6|USO4|USO6, CSUM|TSO4|TSO6,
+ * CSUM, 0 (never TSO_ECN). Returns the mask, or -1 with @error. */
+int      tun_tap_kernel_negotiate_offloads (int           fd,
+                                            const char   *name,
+                                            GError      **error);
+
 /* TUNGETDEVNETNS: an O_CLOEXEC fd of the interface's network namespace,
  * or -1 with errno (EPERM without CAP_NET_ADMIN there). */
 int      tun_tap_kernel_get_netns     (int                fd);
@@ -82,6 +93,8 @@ gboolean tun_tap_kernel_get_hwaddr    (int                fd,
 int      tun_tap_kernel_get_name      (int                fd,
                                        char               name[IFNAMSIZ]);
 
+/* Learns what an attached fd is; a vnet fd gets its offloads negotiated,
+ * any other has its interface's offload mask cleared. */
 gboolean tun_tap_kernel_adopt         (int                fd,
                                        TunTapKernelInfo  *info,
                                        GError           **error);
@@ -119,7 +132,10 @@ gboolean tun_tap_kernel_check_packet  (TunTapMode         mode,
                                        const char        *name,
                                        GError           **error);
 
+/* One packet; with @vnet_hdr an all-zero virtio-net header goes first
+ * (writev, no copy) and is not counted in the result. */
 ssize_t  tun_tap_kernel_write         (int                fd,
+                                       gboolean           vnet_hdr,
                                        const guint8      *data,
                                        gsize              len,
                                        int               *out_errno);

@@ -1159,10 +1159,20 @@ test_adopt_refused (void)
     close (orphan);
   }
 
-  /* A virtio-net header would misframe every packet: refused, left open. */
+  /* A TUN fd with a virtio-net header is adopted with offloads on; on a
+   * TAP it would misframe every frame: refused, left open. */
   {
     g_autoptr(GError) error = NULL;
     int vnet = open_tun_fd ("tt-vnet", IFF_TUN | IFF_NO_PI | IFF_VNET_HDR);
+    g_autoptr(TunTapDevice) device = tun_tap_device_new_for_fd (vnet, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (tun_tap_device_get_offload (device));
+    g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_CHECKSUM);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    int vnet = open_tun_fd ("tt-vnet", IFF_TAP | IFF_NO_PI | IFF_VNET_HDR);
     g_autoptr(TunTapDevice) device = tun_tap_device_new_for_fd (vnet, &error);
 
     g_assert_null (device);

@@ -24,6 +24,29 @@ typedef enum {
   TUN_TAP_MODE_TAP,
 } TunTapMode;
 
+/**
+ * TunTapOffloads:
+ * @TUN_TAP_OFFLOADS_NONE: no offload
+ * @TUN_TAP_OFFLOADS_CHECKSUM: the kernel may hand over packets whose
+ *   TCP/UDP checksum is left for the reader to finish
+ * @TUN_TAP_OFFLOADS_TCP_SEGMENTATION: the kernel may hand over TCP
+ *   super-packets of up to 64 KiB (TSO)
+ * @TUN_TAP_OFFLOADS_UDP_SEGMENTATION: the kernel may hand over UDP
+ *   super-packets (USO, Linux 6.2 and later)
+ *
+ * What the kernel agreed to when [property@TunTap.Device:offload] is set.
+ * The device finishes checksums and splits super-packets before emitting
+ * them, so packets look the same to the application either way.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  TUN_TAP_OFFLOADS_NONE             = 0,
+  TUN_TAP_OFFLOADS_CHECKSUM         = 1 << 0,
+  TUN_TAP_OFFLOADS_TCP_SEGMENTATION = 1 << 1,
+  TUN_TAP_OFFLOADS_UDP_SEGMENTATION = 1 << 2,
+} TunTapOffloads;
+
 #define TUN_TAP_TYPE_DEVICE (tun_tap_device_get_type ())
 
 TUN_TAP_AVAILABLE_IN_0_1
@@ -45,6 +68,15 @@ TUN_TAP_AVAILABLE_IN_0_1
 int           tun_tap_device_get_fd       (TunTapDevice   *self);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_get_packet_info (TunTapDevice *self);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_offload  (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+TunTapOffloads tun_tap_device_get_offloads (TunTapDevice  *self);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_get_offload_counters (TunTapDevice *self,
+                                                   guint64      *super_packets,
+                                                   guint64      *split_packets,
+                                                   guint64      *malformed);
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send         (TunTapDevice   *self,

@@ -59,6 +59,18 @@ test('construct and init TAP', () => {
     checkDevice(device, /^jstap\d+$/, TunTap.Mode.TAP);
 });
 
+test('offload: one property, super-packets split in C', () => {
+    const device = new TunTap.Device({name: 'jsoff%d', mode: TunTap.Mode.TUN, offload: true});
+    assertEqual(device.init(null), true);
+    assertEqual(device.offload, true);
+    assert(device.offloads & TunTap.Offloads.TCP_SEGMENTATION, `offloads ${device.offloads}`);
+    assertEqual(JSON.stringify(device.get_offload_counters()), '[0,0,0]');
+    checkDevice(device, /^jsoff\d+$/, TunTap.Mode.TUN);
+
+    const tap = new TunTap.Device({name: 'jsoff%d', mode: TunTap.Mode.TAP, offload: true});
+    assertThrowsIOError(() => tap.init(null), IOError.NOT_SUPPORTED);
+});
+
 test('a fixed 15-byte name', () => {
     const device = TunTap.Device.new('js-fifteen-byte', TunTap.Mode.TUN);
     checkDevice(device, /^js-fifteen-byte$/, TunTap.Mode.TUN);

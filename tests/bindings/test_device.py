@@ -58,6 +58,21 @@ class Construction(unittest.TestCase):
         self.assertTrue(device.init(None))
         self.check_device(device, r"^pytap\d+$", TunTap.Mode.TAP)
 
+    def test_offload(self):
+        # One property: the kernel's super-packets are split in C.
+        device = TunTap.Device(name="pyoff%d", mode=TunTap.Mode.TUN, offload=True)
+        self.assertTrue(device.init(None))
+        self.assertTrue(device.props.offload)
+        self.assertTrue(device.get_offload())
+        self.assertTrue(device.props.offloads & TunTap.Offloads.TCP_SEGMENTATION)
+        self.assertEqual(device.get_offload_counters(), (0, 0, 0))
+        self.check_device(device, r"^pyoff\d+$", TunTap.Mode.TUN)
+
+        tap = TunTap.Device(name="pyoff%d", mode=TunTap.Mode.TAP, offload=True)
+        with self.assertRaises(GLib.Error) as caught:
+            tap.init(None)
+        assert_io_error(self, caught.exception, Gio.IOErrorEnum.NOT_SUPPORTED)
+
     def test_fixed_name(self):
         # 15 bytes, the longest name Linux takes.
         device = TunTap.Device.new("py-fifteen-byte", TunTap.Mode.TUN)
