@@ -82,6 +82,9 @@ struct _TunTapDevice
   guint64          super_packets;   /* counters: written in the owning */
   guint64          split_packets;   /*   context, read from any thread */
   guint64          malformed;       /*   (__atomic, relaxed) */
+  guint64          coalesced;       /* super-packets written */
+  guint64          fallbacks;       /* coalesced writes refused */
+  gint             coalesce;        /* send_many merges TCP; atomic */
   gboolean         watch_parked;    /* owning context only */
 
   /* Identity and link state (tun-tap-link.c): written in the owning
@@ -109,6 +112,7 @@ typedef enum {
   PROP_PACKET_INFO,
   PROP_OFFLOAD,
   PROP_OFFLOADS,
+  PROP_COALESCE,
   PROP_FD,
   PROP_NETNS_FD,
   PROP_CLOSED,

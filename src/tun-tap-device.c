@@ -362,6 +362,9 @@ tun_tap_device_get_property (GObject    *object,
     case PROP_OFFLOADS:
       g_value_set_flags (value, tun_tap_device_get_offloads (self));
       break;
+    case PROP_COALESCE:
+      g_value_set_boolean (value, tun_tap_device_get_coalesce (self));
+      break;
     case PROP_FD:
       g_value_set_int (value, tun_tap_device_get_fd (self));
       break;
@@ -432,6 +435,9 @@ tun_tap_device_set_property (GObject      *object,
       break;
     case PROP_OFFLOAD:
       self->offload = g_value_get_boolean (value);
+      break;
+    case PROP_COALESCE:
+      tun_tap_device_set_coalesce (self, g_value_get_boolean (value));
       break;
     case PROP_FD:
       self->adopt_fd = g_value_get_int (value);
@@ -561,6 +567,25 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
                         TUN_TAP_OFFLOADS_NONE,
                         G_PARAM_READABLE |
                         G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * TunTapDevice:coalesce:
+   *
+   * With [property@TunTap.Device:offload], whether
+   * [method@TunTap.Device.send_many] merges consecutive TCP segments of one
+   * flow into super-packets by the kernel's GRO rules (checksums verified
+   * first; nothing held back between calls). %TRUE by default, unless the
+   * environment variable `TUNTAP_GLIB_NO_COALESCE` is set (the operator's
+   * switch). If the kernel refuses a coalesced write, the library sends its
+   * packets one by one (none is lost), turns this off for good, warns once
+   * and notifies. Reads %FALSE without offloads.
+   *
+   * Since: 0.1
+   */
+  tun_tap_device_properties[PROP_COALESCE] =
+    g_param_spec_boolean ("coalesce", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
    * TunTapDevice:fd:
@@ -873,6 +898,7 @@ tun_tap_device_init (TunTapDevice *self)
   self->owner = -1;
   self->group = -1;
   self->queue_enabled = TRUE;
+  self->coalesce = g_getenv ("TUNTAP_GLIB_NO_COALESCE") == NULL;
   self->state = TUN_TAP_STATE_NEW;
   self->context = g_main_context_ref_thread_default ();
   self->owner_thread = g_thread_self ();
@@ -1073,6 +1099,11 @@ tun_tap_device_get_offloads (TunTapDevice *self)
  *   packets those were split into
  * @malformed: (out) (optional): return location for the number of reads
  *   dropped because the kernel's virtio-net header made no sense
+ * @coalesced: (out) (optional): return location for the number of
+ *   super-packets [method@TunTap.Device.send_many] wrote
+ * @fallbacks: (out) (optional): return location for the number of
+ *   coalesced writes the kernel refused (their packets were then sent one
+ *   by one, and coalescing turned off)
  *
  * Gets what the offloads did so far, for tests and for a user asking “is
  * it on?”. All zero without [property@TunTap.Device:offload]. May be
@@ -1084,7 +1115,9 @@ void
 tun_tap_device_get_offload_counters (TunTapDevice *self,
                                      guint64      *super_packets,
                                      guint64      *split_packets,
-                                     guint64      *malformed)
+                                     guint64      *malformed,
+                                     guint64      *coalesced,
+                                     guint64      *fallbacks)
 {
   g_return_if_fail (TUN_TAP_IS_DEVICE (self));
 
@@ -1094,4 +1127,49 @@ tun_tap_device_get_offload_counters (TunTapDevice *self,
     *split_packets = __atomic_load_n (&self->split_packets, __ATOMIC_RELAXED);
   if (malformed != NULL)
     *malformed = __atomic_load_n (&self->malformed, __ATOMIC_RELAXED);
+  if (coalesced != NULL)
+    *coalesced = __atomic_load_n (&self->coalesced, __ATOMIC_RELAXED);
+  if (fallbacks != NULL)
+    *fallbacks = __atomic_load_n (&self->fallbacks, __ATOMIC_RELAXED);
+}
+
+/**
+ * tun_tap_device_get_coalesce:
+ * @self: a device
+ *
+ * Gets whether [method@TunTap.Device.send_many] merges the TCP segments
+ * of one flow into super-packets.
+ *
+ * Returns: the value of [property@TunTap.Device:coalesce]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_coalesce (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->offload && g_atomic_int_get (&self->coalesce);
+}
+
+/**
+ * tun_tap_device_set_coalesce:
+ * @self: a device
+ * @coalesce: %FALSE to write every packet on its own
+ *
+ * Turns coalescing in [method@TunTap.Device.send_many] off (or on again).
+ * See [property@TunTap.Device:coalesce].
+ *
+ * Since: 0.1
+ */
+void
+tun_tap_device_set_coalesce (TunTapDevice *self,
+                             gboolean      coalesce)
+{
+  g_return_if_fail (TUN_TAP_IS_DEVICE (self));
+
+  if (!g_atomic_int_get (&self->coalesce) == !coalesce)
+    return;
+  g_atomic_int_set (&self->coalesce, !!coalesce);
+  g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
 }

@@ -45,6 +45,7 @@
 
 #include <errno.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 /* Reads per main-loop wake-up: enough to amortise the poll, few enough
  * that a flood cannot starve the other sources of the loop. With offloads
@@ -682,6 +683,155 @@ tun_tap_device_send (TunTapDevice  *self,
   return TRUE;
 }
 
+static gboolean
+notify_coalesce (gpointer data)
+{
+  TunTapDeviceRef *ref = data;
+  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+
+  if (self != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
+  return G_SOURCE_REMOVE;
+}
+
+/* The kernel refused a coalesced write (some kernels do, for GSO types
+ * they claim): never again on this device; said once, notified in the
+ * owning context. */
+static void
+coalescing_failed (TunTapDevice *self,
+                   int           errsv)
+{
+  GSource *idle;
+
+  counter_add (&self->fallbacks, 1);
+  if (!g_atomic_int_compare_and_exchange (&self->coalesce, 1, 0))
+    return;
+  g_warning ("The kernel refused a coalesced write on “%s” (%s); sending its packets "
+             "one by one from now on", tun_tap_device_display_name (self), g_strerror (errsv));
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, notify_coalesce, tun_tap_device_ref_ref (self->weak),
+                         tun_tap_device_ref_unref);
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
+/* One super-packet: the header made by tun_tap_offload_coalesce(), then
+ * each packet's payload from the caller's memory (writev, no copy). */
+static ssize_t
+write_coalesced (TunTapDevice *self,
+                 const guint8 *data,
+                 const gsize  *offsets,
+                 const guint  *lengths,
+                 guint         first,
+                 guint         count,
+                 const guint8 *header,
+                 gsize         header_len,
+                 gsize         payload_offset,
+                 int          *out_errno)
+{
+  g_autofree struct iovec *iov = g_new (struct iovec, count + 1);
+  ssize_t n;
+  int fd;
+
+  iov[0].iov_base = (void *) header;
+  iov[0].iov_len = header_len;
+  for (guint i = 0; i < count; i++)
+    {
+      iov[i + 1].iov_base = (void *) (data + offsets[first + i] + payload_offset);
+      iov[i + 1].iov_len = lengths[first + i] - payload_offset;
+    }
+
+  if (!send_enter (self))
+    {
+      *out_errno = EBADFD;
+      return -1;
+    }
+  fd = g_atomic_int_get (&self->fd);
+  if (fd < 0)
+    {
+      send_leave (self);
+      *out_errno = EBADFD;
+      return -1;
+    }
+  do
+    n = writev (fd, iov, (int) count + 1);
+  while (n < 0 && errno == EINTR);
+  *out_errno = n < 0 ? errno : 0;
+  send_leave (self);
+  return n;
+}
+
+/* send_many() with offloads: runs of one TCP flow go as one super-packet,
+ * everything else as it is. Nothing is held back between calls. */
+static gboolean
+send_coalescing (TunTapDevice  *self,
+                 const guint8  *data,
+                 const guint   *lengths,
+                 guint          n_packets,
+                 guint         *n_sent,
+                 GError       **error)
+{
+  g_autofree gsize *offsets = g_new (gsize, n_packets);
+  gsize offset = 0;
+
+  for (guint i = 0; i < n_packets; i++)
+    {
+      offsets[i] = offset;
+      offset += lengths[i];
+    }
+
+  for (guint i = 0; i < n_packets;)
+    {
+      guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
+      gsize header_len = 0, payload_offset = 0;
+      guint count = 1;
+
+      if (g_atomic_int_get (&self->coalesce))
+        count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
+                                          header, &header_len, &payload_offset);
+      if (count > 1)
+        {
+          int errsv;
+
+          if (write_coalesced (self, data, offsets, lengths, i, count, header, header_len,
+                               payload_offset, &errsv) >= 0)
+            {
+              counter_add (&self->coalesced, 1);
+              i += count;
+              if (n_sent != NULL)
+                *n_sent = i;
+              continue;
+            }
+          if (errsv == EINVAL)
+            coalescing_failed (self, errsv);
+          else
+            {
+              g_autofree char *what = g_strdup_printf ("send a packet on “%s”",
+                                                       tun_tap_device_display_name (self));
+
+              tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
+              g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
+              return FALSE;
+            }
+        }
+
+      /* One by one: what was not merged, and what the kernel refused to
+       * take merged. */
+      for (guint k = i; k < i + count; k++)
+        {
+          if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
+            {
+              g_prefix_error (error, "Packet %u of %u: ", k + 1, n_packets);
+              return FALSE;
+            }
+          if (n_sent != NULL)
+            *n_sent = k + 1;
+        }
+      i += count;
+    }
+  return TRUE;
+}
+
 /**
  * tun_tap_device_send_many:
  * @self: a device
@@ -702,6 +852,10 @@ tun_tap_device_send (TunTapDevice  *self,
  * (N−1 packets went; that prefix is stable), and an error without it means
  * nothing was sent. %G_IO_ERROR_INVALID_ARGUMENT,
  * before anything is sent, when the lengths do not add up to @len;
+ * With [property@TunTap.Device:offload] and
+ * [property@TunTap.Device:coalesce], consecutive TCP segments of one flow
+ * are written as one super-packet (fewer system calls; the packets are the
+ * same for the kernel);
  * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
  *
  * May be called from any thread.
@@ -751,6 +905,9 @@ tun_tap_device_send_many (TunTapDevice  *self,
                    n_packets, tun_tap_device_display_name (self), total, len);
       return FALSE;
     }
+
+  if (self->offload && n_packets > 1 && g_atomic_int_get (&self->coalesce))
+    return send_coalescing (self, data, lengths, n_packets, n_sent, error);
 
   for (guint i = 0; i < n_packets; i++)
     {

@@ -282,3 +282,180 @@ tun_tap_offload_split (const guint8 *data,
     }
   return segments;
 }
+
+/* ---- coalescing ------------------------------------------------------------ */
+
+typedef struct {
+  const guint8 *p;
+  gsize         len;
+  int           version;
+  gsize         iph;         /* IP header length, where TCP starts */
+  gsize         hdr_len;     /* IP + TCP headers */
+  gsize         payload;
+  guint32       seq;
+  guint8        flags;
+} TcpPacket;
+
+#define TCP_ACK 0x10
+#define TCP_PSH 0x08
+
+/* An unfragmented TCP packet with payload, no IP options or IPv6
+ * extension headers, flags ACK or ACK|PSH, lengths that match the buffer
+ * and valid checksums. */
+static gboolean
+tcp_candidate (const guint8 *p,
+               gsize         len,
+               TcpPacket    *t)
+{
+  gsize doff;
+
+  if (len < 40)
+    return FALSE;
+  t->p = p;
+  t->len = len;
+  t->version = p[0] >> 4;
+  if (t->version == 4)
+    {
+      if ((p[0] & 0x0f) != 5 || p[9] != IPPROTO_TCP_ || get16 (p + 2) != len ||
+          (get16 (p + 6) & 0x3fff) != 0 ||
+          tun_tap_checksum_finish (tun_tap_checksum_add (p, 20, 0)) != 0)
+        return FALSE;
+      t->iph = 20;
+    }
+  else if (t->version == 6)
+    {
+      if (len < 60 || p[6] != IPPROTO_TCP_ || get16 (p + 4) != len - 40)
+        return FALSE;
+      t->iph = 40;
+    }
+  else
+    return FALSE;
+
+  doff = (gsize) (p[t->iph + 12] >> 4) * 4;
+  if (doff < 20 || t->iph + doff >= len)
+    return FALSE;
+  t->hdr_len = t->iph + doff;
+  t->payload = len - t->hdr_len;
+  t->flags = p[t->iph + 13];
+  if ((t->flags & ~(TCP_ACK | TCP_PSH)) != 0 || !(t->flags & TCP_ACK))
+    return FALSE;
+  t->seq = get32 (p + t->iph + 4);
+
+  /* Never merge what the kernel would drop: verify first. */
+  return tun_tap_checksum_finish (
+           tun_tap_checksum_add (p + t->iph, len - t->iph,
+                                 pseudo_header_sum (p, t->version, IPPROTO_TCP_,
+                                                    (guint32) (len - t->iph)))) == 0;
+}
+
+/* Whether @t belongs to @head's flow and can follow it in one super-packet. */
+static gboolean
+tcp_same_flow (const TcpPacket *head,
+               const TcpPacket *t)
+{
+  const guint8 *a = head->p, *b = t->p;
+
+  if (t->version != head->version || t->hdr_len != head->hdr_len)
+    return FALSE;
+  if (head->version == 4)
+    {
+      /* TOS, DF, TTL, protocol, addresses. */
+      if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
+          memcmp (a + 12, b + 12, 8) != 0)
+        return FALSE;
+    }
+  else
+    {
+      /* Traffic class, hop limit, addresses. */
+      if (((a[0] & 0x0f) << 4 | a[1] >> 4) != ((b[0] & 0x0f) << 4 | b[1] >> 4) ||
+          a[7] != b[7] || memcmp (a + 8, b + 8, 32) != 0)
+        return FALSE;
+    }
+  /* Ports, ACK number, data offset, window, options: equal. */
+  a += head->iph;
+  b += t->iph;
+  return memcmp (a, b, 4) == 0 && memcmp (a + 8, b + 8, 5) == 0 &&
+         memcmp (a + 14, b + 14, 2) == 0 &&
+         memcmp (a + 20, b + 20, head->hdr_len - head->iph - 20) == 0;
+}
+
+guint
+tun_tap_offload_coalesce (const guint8 *data,
+                          const gsize  *offsets,
+                          const guint  *lengths,
+                          guint         n,
+                          guint         first,
+                          guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
+                          gsize        *header_len,
+                          gsize        *payload_offset)
+{
+  TcpPacket head, last;
+  gsize total_payload;
+  guint count = 1;
+  guint8 *h;
+  guint16 v;
+
+  if (first + 1 >= n || !tcp_candidate (data + offsets[first], lengths[first], &head) ||
+      (head.flags & TCP_PSH) || head.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
+    return 1;
+
+  total_payload = head.payload;
+  last = head;
+  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_COALESCE)
+    {
+      TcpPacket t;
+
+      /* A short segment or a PSH ends a super-packet. */
+      if (last.payload < head.payload || (last.flags & TCP_PSH))
+        break;
+      if (!tcp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
+          !tcp_same_flow (&head, &t) || t.payload > head.payload ||
+          t.seq != head.seq + (guint32) total_payload ||
+          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
+        break;
+      total_payload += t.payload;
+      last = t;
+      count++;
+    }
+  if (count == 1)
+    return 1;
+
+  /* The header of the whole: the head's headers with the total length,
+   * the last segment's PSH, and the folded pseudo-header sum where the
+   * kernel will finish the checksum of each segment (NEEDS_CSUM). */
+  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
+  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
+  header[1] = head.version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
+  v = (guint16) head.hdr_len;
+  memcpy (header + 2, &v, 2);
+  v = (guint16) head.payload;
+  memcpy (header + 4, &v, 2);
+  v = (guint16) head.iph;
+  memcpy (header + 6, &v, 2);
+  v = 16;
+  memcpy (header + 8, &v, 2);
+
+  h = header + TUN_TAP_VNET_HDR_LEN;
+  memcpy (h, head.p, head.hdr_len);
+  if (head.version == 4)
+    {
+      put16 (h + 2, (guint16) (head.hdr_len + total_payload));
+      put16 (h + 10, 0);
+      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
+    }
+  else
+    put16 (h + 4, (guint16) (head.hdr_len - 40 + total_payload));
+  h[head.iph + 13] = last.flags;
+  {
+    guint32 sum = pseudo_header_sum (h, head.version, IPPROTO_TCP_,
+                                     (guint32) (head.hdr_len - head.iph + total_payload));
+
+    while (sum >> 16)
+      sum = (sum & 0xffff) + (sum >> 16);
+    put16 (h + head.iph + 16, (guint16) sum);
+  }
+
+  *header_len = TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+  *payload_offset = head.hdr_len;
+  return count;
+}

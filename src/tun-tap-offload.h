@@ -51,4 +51,33 @@ guint    tun_tap_offload_split    (const guint8 *data,
                                    GByteArray   *out,
                                    GArray       *lengths);
 
+/* Room for the header of one coalesced write: the virtio-net header, then
+ * the head packet's IP and TCP headers (at most 60 + 60 bytes), patched. */
+#define TUN_TAP_OFFLOAD_HEADER_MAX (TUN_TAP_VNET_HDR_LEN + 128)
+
+/* At most this many packets in one coalesced write (one iovec each, plus
+ * the header; the kernel takes 1024). */
+#define TUN_TAP_OFFLOAD_MAX_COALESCE 1000
+
+/* How many of the @n packets starting at @first (packet i at @data +
+ * @offsets[i], @lengths[i] bytes) can go to the kernel as one TCP
+ * super-packet, by the kernel's own GRO rules: same flow and ACK number,
+ * equal IP and TCP header fields but for lengths and sequence numbers,
+ * adjacent sequence numbers, flags ACK (PSH only on the last), every
+ * segment as long as the first but a shorter last one, every checksum
+ * valid, 65,535 bytes at most. Returns at least 1. For more than 1,
+ * @header gets the virtio-net header (GSO, NEEDS_CSUM with the folded
+ * pseudo-header sum in place) followed by the head packet's headers
+ * patched for the whole, *@header_len its length, and *@payload_offset the
+ * length of the head packet's own headers: the write is @header, then from
+ * each packet its bytes from *@payload_offset on. Pure. */
+guint    tun_tap_offload_coalesce (const guint8 *data,
+                                   const gsize  *offsets,
+                                   const guint  *lengths,
+                                   guint         n,
+                                   guint         first,
+                                   guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
+                                   gsize        *header_len,
+                                   gsize        *payload_offset);
+
 G_END_DECLS

@@ -370,6 +370,189 @@ test_malformed (void)
 #undef FRESH
 }
 
+/* ---- coalescing --------------------------------------------------------- */
+
+typedef struct {
+  GByteArray *data;
+  GArray     *lengths;   /* guint */
+  GArray     *offsets;   /* gsize */
+} Packets;
+
+static void
+packets_clear (Packets *p)
+{
+  g_byte_array_unref (p->data);
+  g_array_unref (p->lengths);
+  g_array_unref (p->offsets);
+}
+
+/* The packets a super-packet of @spec stands for (split, so every field
+ * and checksum is right). */
+static Packets
+flow_packets (const Spec *spec)
+{
+  gsize l4, hdr;
+  g_autoptr(GByteArray) in = build (spec, &l4, &hdr);
+  Packets p = { g_byte_array_new (), g_array_new (FALSE, FALSE, sizeof (guint)),
+                g_array_new (FALSE, FALSE, sizeof (gsize)) };
+  gsize off = 0;
+
+  g_assert_cmpuint (tun_tap_offload_split (in->data, in->len, p.data, p.lengths), >, 1);
+  for (guint i = 0; i < p.lengths->len; i++)
+    {
+      g_array_append_val (p.offsets, off);
+      off += g_array_index (p.lengths, guint, i);
+    }
+  return p;
+}
+
+static guint
+coalesce_all (Packets *p, guint first, GByteArray *write_out)
+{
+  guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
+  gsize header_len = 0, payload_offset = 0;
+  guint count;
+
+  count = tun_tap_offload_coalesce (p->data->data, (gsize *) p->offsets->data,
+                                    (guint *) p->lengths->data, p->lengths->len, first,
+                                    header, &header_len, &payload_offset);
+  if (count > 1 && write_out != NULL)
+    {
+      g_byte_array_append (write_out, header, (guint) header_len);
+      for (guint i = first; i < first + count; i++)
+        g_byte_array_append (write_out,
+                             p->data->data + g_array_index (p->offsets, gsize, i) + payload_offset,
+                             g_array_index (p->lengths, guint, i) - (guint) payload_offset);
+    }
+  return count;
+}
+
+/* split (coalesce (p)) == p, byte for byte. */
+static void
+check_round_trip (const Spec *spec)
+{
+  Packets p = flow_packets (spec);
+  g_autoptr(GByteArray) write_out = g_byte_array_new ();
+  g_autoptr(GByteArray) again = g_byte_array_new ();
+  g_autoptr(GArray) again_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+  guint n = p.lengths->len;
+
+  g_assert_cmpuint (coalesce_all (&p, 0, write_out), ==, n);
+  g_assert_cmpuint (tun_tap_offload_split (write_out->data, write_out->len, again, again_lengths), ==, n);
+  g_assert_cmpmem (again->data, again->len, p.data->data, p.data->len);
+  g_assert_cmpmem (again_lengths->data, again_lengths->len * sizeof (guint),
+                   p.lengths->data, n * sizeof (guint));
+  packets_clear (&p);
+}
+
+static void
+test_coalesce_round_trip (void)
+{
+  Spec v4 = { 4, 6, 20 * 1448 + 100, 1448, 0x10 | 0x08, 12, 0 };
+  Spec v6 = { 6, 6, 10 * 1428, 1428, 0x10, 0, 0 };
+
+  check_round_trip (&v4);
+  check_round_trip (&v6);
+  /* 65,535 bytes at most: a longer flow needs two writes. */
+  v4.payload = 60 * 1448;
+  {
+    Packets p = flow_packets (&v4);
+    guint first = coalesce_all (&p, 0, NULL);
+
+    g_assert_cmpuint (first, <, p.lengths->len);
+    g_assert_cmpuint (first * 1448 + 20 + 32, <=, 65535);
+    g_assert_cmpuint (first + coalesce_all (&p, first, NULL), ==, p.lengths->len);
+    packets_clear (&p);
+  }
+}
+
+/* Changes byte @at of packet @i (and fixes its checksums unless @bad_csum),
+ * then expects the run from packet 0 to stop before packet @i. */
+static void
+patch_packet (Packets *p, const Spec *spec, guint i, gsize at, guint8 value, gboolean fix)
+{
+  guint8 *pkt = p->data->data + g_array_index (p->offsets, gsize, i);
+  guint len = g_array_index (p->lengths, guint, i);
+  gsize l4 = spec->version == 4 ? 20 : 40;
+
+  pkt[at] = value;
+  if (fix)
+    {
+      guint8 pseudo[40] = { 0 };
+      g_autoptr(GByteArray) buf = g_byte_array_new ();
+      guint16 c;
+
+      if (spec->version == 4)
+        {
+          pkt[10] = pkt[11] = 0;
+          c = rfc1071 (pkt, 20);
+          pkt[10] = (guint8) (c >> 8);
+          pkt[11] = (guint8) c;
+          memcpy (pseudo, pkt + 12, 8);
+          pseudo[9] = 6;
+          pseudo[10] = (guint8) ((len - l4) >> 8);
+          pseudo[11] = (guint8) (len - l4);
+          g_byte_array_append (buf, pseudo, 12);
+        }
+      else
+        {
+          memcpy (pseudo, pkt + 8, 32);
+          pseudo[34] = (guint8) ((len - l4) >> 8);
+          pseudo[35] = (guint8) (len - l4);
+          pseudo[39] = 6;
+          g_byte_array_append (buf, pseudo, 40);
+        }
+      pkt[l4 + 16] = pkt[l4 + 17] = 0;
+      g_byte_array_append (buf, pkt + l4, (guint) (len - l4));
+      c = rfc1071 (buf->data, buf->len);
+      pkt[l4 + 16] = (guint8) (c >> 8);
+      pkt[l4 + 17] = (guint8) c;
+    }
+}
+
+static void
+expect_stop (const Spec *spec, guint i, gsize at, guint8 value, gboolean fix, const char *why)
+{
+  Packets p = flow_packets (spec);
+
+  g_test_message ("stops at %u: %s", i, why);
+  patch_packet (&p, spec, i, at, value, fix);
+  /* A write holds at least one packet: a refused head goes alone. */
+  g_assert_cmpuint (coalesce_all (&p, 0, NULL), ==, MAX (i, 1));
+  packets_clear (&p);
+}
+
+static void
+test_coalesce_rules (void)
+{
+  Spec v4 = { 4, 6, 8 * 1000, 1000, 0x10, 12, 0 };
+  Spec v6 = { 6, 6, 8 * 1000, 1000, 0x10, 0, 0 };
+
+  expect_stop (&v4, 3, 20 + 2, 0x99, TRUE, "another flow (destination port)");
+  expect_stop (&v4, 3, 20 + 8, 0x99, TRUE, "another ACK number");
+  expect_stop (&v4, 3, 20 + 14, 0x00, TRUE, "another window");
+  expect_stop (&v4, 3, 20 + 7, 0x99, TRUE, "out of order (sequence)");
+  expect_stop (&v4, 3, 8, 63, TRUE, "unequal TTL");
+  expect_stop (&v4, 3, 1, 0x10, TRUE, "unequal ToS");
+  expect_stop (&v4, 3, 6, 0x00, TRUE, "unequal DF");
+  expect_stop (&v4, 3, 6, 0x60, TRUE, "more fragments set");
+  expect_stop (&v4, 3, 20 + 13, 0x11, TRUE, "FIN");
+  expect_stop (&v4, 3, 20 + 20, 0x02, TRUE, "other TCP options");
+  expect_stop (&v4, 3, 20 + 30, 0x55, FALSE, "an invalid checksum");
+  expect_stop (&v6, 3, 7, 63, TRUE, "IPv6: unequal hop limit");
+  expect_stop (&v6, 3, 1, 0x10, TRUE, "IPv6: unequal traffic class");
+  expect_stop (&v6, 0, 40 + 13, 0x18, TRUE, "PSH on the head: alone");
+
+  /* PSH in the middle: included, and the super-packet ends there. */
+  {
+    Packets p = flow_packets (&v4);
+
+    patch_packet (&p, &v4, 3, 20 + 13, 0x18, TRUE);
+    g_assert_cmpuint (coalesce_all (&p, 0, NULL), ==, 4);
+    packets_clear (&p);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -383,6 +566,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload/split/udp6", test_udp6);
   g_test_add_func ("/tun-tap/offload/needs-csum", test_needs_csum_single);
   g_test_add_func ("/tun-tap/offload/malformed", test_malformed);
+  g_test_add_func ("/tun-tap/offload/coalesce/round-trip", test_coalesce_round_trip);
+  g_test_add_func ("/tun-tap/offload/coalesce/rules", test_coalesce_rules);
 
   return g_test_run ();
 }

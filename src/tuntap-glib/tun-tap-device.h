@@ -76,7 +76,14 @@ TUN_TAP_AVAILABLE_IN_0_1
 void          tun_tap_device_get_offload_counters (TunTapDevice *self,
                                                    guint64      *super_packets,
                                                    guint64      *split_packets,
-                                                   guint64      *malformed);
+                                                   guint64      *malformed,
+                                                   guint64      *coalesced,
+                                                   guint64      *fallbacks);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_coalesce (TunTapDevice   *self);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_set_coalesce (TunTapDevice   *self,
+                                           gboolean        coalesce);
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send         (TunTapDevice   *self,

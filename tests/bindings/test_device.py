@@ -65,7 +65,8 @@ class Construction(unittest.TestCase):
         self.assertTrue(device.props.offload)
         self.assertTrue(device.get_offload())
         self.assertTrue(device.props.offloads & TunTap.Offloads.TCP_SEGMENTATION)
-        self.assertEqual(device.get_offload_counters(), (0, 0, 0))
+        self.assertEqual(device.get_offload_counters(), (0, 0, 0, 0, 0))
+        self.assertTrue(device.props.coalesce)
         self.check_device(device, r"^pyoff\d+$", TunTap.Mode.TUN)
 
         tap = TunTap.Device(name="pyoff%d", mode=TunTap.Mode.TAP, offload=True)
