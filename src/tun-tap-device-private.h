@@ -3,9 +3,11 @@
  * TunTapDevice is one GObject implemented in three files, which share this
  * structure and nothing else:
  *
- *   tun-tap-device.c   the GObject surface: properties, signals, construction
+ *   tun-tap-device.c   the GObject surface: properties and signals
+ *   tun-tap-construct.c  construction: g_initable_init(), the constructors
  *   tun-tap-io.c       packet I/O: the read loop, the send paths, close, and
  *                      the threading rule (stated at the top of that file)
+ *   tun-tap-offload-io.c  offloads: reads split, send_many() coalescing
  *   tun-tap-link.c     identity (which interface, in which namespace) and
  *                      where link state comes from; the getters
  *   tun-tap-config.c   the configuration calls (up, MTU, addresses, ...)
@@ -182,6 +184,45 @@ void     tun_tap_device_shut_down     (TunTapDevice       *self,
 /* Owning context: the interface is gone (deleted, or reading failed). */
 void     tun_tap_device_broke         (TunTapDevice       *self,
                                        int                 errsv);
+
+/* The send guard (see the threading rule): a send enters before touching
+ * the fd and leaves after its write(2). FALSE: closing, do not write. */
+gboolean tun_tap_io_send_enter       (TunTapDevice       *self);
+void     tun_tap_io_send_leave       (TunTapDevice       *self);
+/* One packet to the application (batch and per-packet signal); FALSE once
+ * the device is no longer open. Owning context, in the read loop. */
+gboolean tun_tap_io_deliver          (TunTapDevice       *self,
+                                      const guint8       *data,
+                                      guint               len,
+                                      gboolean            want_one,
+                                      GByteArray        **batch,
+                                      GArray            **lengths);
+void     tun_tap_counter_add         (guint64            *counter,
+                                      guint64             n);
+
+/* ---- tun-tap-offload-io.c ---------------------------------------------- */
+
+/* One read of a vnet device (@n bytes in self->buffer), split and
+ * delivered; *@delivered counts packets. FALSE once no longer open. */
+gboolean tun_tap_offload_deliver     (TunTapDevice       *self,
+                                      guint               n,
+                                      gboolean            want_one,
+                                      GByteArray        **batch,
+                                      GArray            **lengths,
+                                      guint              *delivered);
+/* send_many() with offloads and coalescing on. Any thread. */
+gboolean tun_tap_offload_send_many   (TunTapDevice       *self,
+                                      const guint8       *data,
+                                      const guint        *lengths,
+                                      guint               n_packets,
+                                      guint              *n_sent,
+                                      GError            **error);
+
+/* ---- tun-tap-construct.c ----------------------------------------------- */
+
+gboolean tun_tap_device_initable_init (GInitable         *initable,
+                                       GCancellable      *cancellable,
+                                       GError           **error);
 
 /* ---- tun-tap-link.c ---------------------------------------------------- */
 

@@ -125,8 +125,8 @@ tun_tap_device_enter_context (TunTapDevice       *self,
  * for the ones inside. Both sides are sequentially consistent atomics
  * (each writes its own flag, then reads the other's), so at least one of
  * them sees the other. */
-static gboolean
-send_enter (TunTapDevice *self)
+gboolean
+tun_tap_io_send_enter (TunTapDevice *self)
 {
   g_atomic_int_inc (&self->senders);
   if (!g_atomic_int_get (&self->closing))
@@ -153,8 +153,8 @@ close_orphan (TunTapDevice *self)
     close (fd);
 }
 
-static void
-send_leave (TunTapDevice *self)
+void
+tun_tap_io_send_leave (TunTapDevice *self)
 {
   if (g_atomic_int_dec_and_test (&self->senders) && g_atomic_int_get (&self->closing))
     {
@@ -201,7 +201,7 @@ tun_tap_device_check_open (TunTapDevice  *self,
 
   int fd;
 
-  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN || !send_enter (self))
+  if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN || !tun_tap_io_send_enter (self))
     {
       set_not_open_error (self, what, error);
       return FALSE;
@@ -209,14 +209,14 @@ tun_tap_device_check_open (TunTapDevice  *self,
   fd = g_atomic_int_get (&self->fd);
   if (fd < 0)
     {
-      send_leave (self);
+      tun_tap_io_send_leave (self);
       set_not_open_error (self, what, error);
       return FALSE;
     }
   /* Deleted from outside, and the loop has not noticed yet: the fd says
    * so already, and every call must say CLOSED from that moment. */
   errsv = tun_tap_kernel_get_name (fd, name);
-  send_leave (self);
+  tun_tap_io_send_leave (self);
   if (errsv == EBADFD)
     {
       g_autofree char *full = g_strdup_printf ("%s on “%s”", what,
@@ -239,8 +239,8 @@ static void create_watch (TunTapDevice *self);
 
 /* One packet for the application: into the batch, and to the per-packet
  * signal. Returns FALSE once the device is no longer open. */
-static gboolean
-deliver (TunTapDevice  *self,
+gboolean
+tun_tap_io_deliver (TunTapDevice  *self,
          const guint8  *data,
          guint          len,
          gboolean       want_one,
@@ -260,52 +260,6 @@ deliver (TunTapDevice  *self,
       g_bytes_unref (packet);
     }
   return is_open (self);
-}
-
-static void
-counter_add (guint64 *counter,
-             guint64  n)
-{
-  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-}
-
-/* A read of a vnet device: split into the packets it stands for. A
- * malformed header drops that read (counted), never the device. */
-static gboolean
-deliver_offloaded (TunTapDevice  *self,
-                   guint          n,
-                   gboolean       want_one,
-                   GByteArray   **batch,
-                   GArray       **lengths,
-                   guint         *delivered)
-{
-  guint count, offset = 0;
-
-  g_byte_array_set_size (self->split, 0);
-  g_array_set_size (self->split_lengths, 0);
-  count = tun_tap_offload_split (self->buffer, n, self->split, self->split_lengths);
-  if (count == 0)
-    {
-      counter_add (&self->malformed, 1);
-      g_debug ("Dropped a read of %u bytes from “%s” with a malformed virtio-net header",
-               n, tun_tap_device_display_name (self));
-      return TRUE;
-    }
-  if (count > 1)
-    {
-      counter_add (&self->super_packets, 1);
-      counter_add (&self->split_packets, count);
-    }
-  for (guint i = 0; i < count; i++)
-    {
-      guint len = g_array_index (self->split_lengths, guint, i);
-
-      (*delivered)++;
-      if (!deliver (self, self->split->data + offset, len, want_one, batch, lengths))
-        return FALSE;
-      offset += len;
-    }
-  return TRUE;
 }
 
 static gboolean
@@ -358,11 +312,11 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
           gboolean open;
 
           if (self->offload)
-            open = deliver_offloaded (self, (guint) n, want_one, &batch, &lengths, &delivered);
+            open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
           else
             {
               delivered++;
-              open = deliver (self, self->buffer, (guint) n, want_one, &batch, &lengths);
+              open = tun_tap_io_deliver (self, self->buffer, (guint) n, want_one, &batch, &lengths);
             }
           if (!open)
             break;
@@ -657,7 +611,7 @@ tun_tap_device_send (TunTapDevice  *self,
       return FALSE;
     }
 
-  if (!send_enter (self))
+  if (!tun_tap_io_send_enter (self))
     {
       set_not_open_error (self, "send", error);
       return FALSE;
@@ -665,12 +619,12 @@ tun_tap_device_send (TunTapDevice  *self,
   fd = g_atomic_int_get (&self->fd);
   if (fd < 0)
     {
-      send_leave (self);
+      tun_tap_io_send_leave (self);
       set_not_open_error (self, "send", error);
       return FALSE;
     }
   n = tun_tap_kernel_write (fd, self->offload, data, len, &errsv);
-  send_leave (self);
+  tun_tap_io_send_leave (self);
 
   if (n < 0)
     {
@@ -680,155 +634,6 @@ tun_tap_device_send (TunTapDevice  *self,
 
   /* The driver takes a packet whole or not at all. */
   g_warn_if_fail ((gsize) n == len);
-  return TRUE;
-}
-
-static gboolean
-notify_coalesce (gpointer data)
-{
-  TunTapDeviceRef *ref = data;
-  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
-
-  if (self != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
-  return G_SOURCE_REMOVE;
-}
-
-/* The kernel refused a coalesced write (some kernels do, for GSO types
- * they claim): never again on this device; said once, notified in the
- * owning context. */
-static void
-coalescing_failed (TunTapDevice *self,
-                   int           errsv)
-{
-  GSource *idle;
-
-  counter_add (&self->fallbacks, 1);
-  if (!g_atomic_int_compare_and_exchange (&self->coalesce, 1, 0))
-    return;
-  g_warning ("The kernel refused a coalesced write on “%s” (%s); sending its packets "
-             "one by one from now on", tun_tap_device_display_name (self), g_strerror (errsv));
-  idle = g_idle_source_new ();
-  g_source_set_callback (idle, notify_coalesce, tun_tap_device_ref_ref (self->weak),
-                         tun_tap_device_ref_unref);
-  g_source_attach (idle, self->context);
-  g_source_unref (idle);
-}
-
-/* One super-packet: the header made by tun_tap_offload_coalesce(), then
- * each packet's payload from the caller's memory (writev, no copy). */
-static ssize_t
-write_coalesced (TunTapDevice *self,
-                 const guint8 *data,
-                 const gsize  *offsets,
-                 const guint  *lengths,
-                 guint         first,
-                 guint         count,
-                 const guint8 *header,
-                 gsize         header_len,
-                 gsize         payload_offset,
-                 int          *out_errno)
-{
-  g_autofree struct iovec *iov = g_new (struct iovec, count + 1);
-  ssize_t n;
-  int fd;
-
-  iov[0].iov_base = (void *) header;
-  iov[0].iov_len = header_len;
-  for (guint i = 0; i < count; i++)
-    {
-      iov[i + 1].iov_base = (void *) (data + offsets[first + i] + payload_offset);
-      iov[i + 1].iov_len = lengths[first + i] - payload_offset;
-    }
-
-  if (!send_enter (self))
-    {
-      *out_errno = EBADFD;
-      return -1;
-    }
-  fd = g_atomic_int_get (&self->fd);
-  if (fd < 0)
-    {
-      send_leave (self);
-      *out_errno = EBADFD;
-      return -1;
-    }
-  do
-    n = writev (fd, iov, (int) count + 1);
-  while (n < 0 && errno == EINTR);
-  *out_errno = n < 0 ? errno : 0;
-  send_leave (self);
-  return n;
-}
-
-/* send_many() with offloads: runs of one TCP flow go as one super-packet,
- * everything else as it is. Nothing is held back between calls. */
-static gboolean
-send_coalescing (TunTapDevice  *self,
-                 const guint8  *data,
-                 const guint   *lengths,
-                 guint          n_packets,
-                 guint         *n_sent,
-                 GError       **error)
-{
-  g_autofree gsize *offsets = g_new (gsize, n_packets);
-  gsize offset = 0;
-
-  for (guint i = 0; i < n_packets; i++)
-    {
-      offsets[i] = offset;
-      offset += lengths[i];
-    }
-
-  for (guint i = 0; i < n_packets;)
-    {
-      guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
-      gsize header_len = 0, payload_offset = 0;
-      guint count = 1;
-
-      if (g_atomic_int_get (&self->coalesce))
-        count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
-                                          header, &header_len, &payload_offset);
-      if (count > 1)
-        {
-          int errsv;
-
-          if (write_coalesced (self, data, offsets, lengths, i, count, header, header_len,
-                               payload_offset, &errsv) >= 0)
-            {
-              counter_add (&self->coalesced, 1);
-              i += count;
-              if (n_sent != NULL)
-                *n_sent = i;
-              continue;
-            }
-          if (errsv == EINVAL)
-            coalescing_failed (self, errsv);
-          else
-            {
-              g_autofree char *what = g_strdup_printf ("send a packet on “%s”",
-                                                       tun_tap_device_display_name (self));
-
-              tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
-              g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
-              return FALSE;
-            }
-        }
-
-      /* One by one: what was not merged, and what the kernel refused to
-       * take merged. */
-      for (guint k = i; k < i + count; k++)
-        {
-          if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
-            {
-              g_prefix_error (error, "Packet %u of %u: ", k + 1, n_packets);
-              return FALSE;
-            }
-          if (n_sent != NULL)
-            *n_sent = k + 1;
-        }
-      i += count;
-    }
   return TRUE;
 }
 
@@ -907,7 +712,7 @@ tun_tap_device_send_many (TunTapDevice  *self,
     }
 
   if (self->offload && n_packets > 1 && g_atomic_int_get (&self->coalesce))
-    return send_coalescing (self, data, lengths, n_packets, n_sent, error);
+    return tun_tap_offload_send_many (self, data, lengths, n_packets, n_sent, error);
 
   for (guint i = 0; i < n_packets; i++)
     {

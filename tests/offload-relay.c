@@ -101,6 +101,32 @@ snmp_value (const char *proto, const char *field)
   return 0;
 }
 
+static socklen_t
+make_address (int                      family,
+              const char              *address,
+              struct sockaddr_storage *ss)
+{
+  memset (ss, 0, sizeof *ss);
+  if (family == AF_INET)
+    {
+      struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons (PORT);
+      inet_pton (AF_INET, address, &sin->sin_addr);
+      return sizeof *sin;
+    }
+  else
+    {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = htons (PORT);
+      inet_pton (AF_INET6, address, &sin6->sin6_addr);
+      return sizeof *sin6;
+    }
+}
+
 /* ---- the TCP server, in B's namespace -------------------------------------- */
 
 typedef struct {
@@ -132,22 +158,7 @@ server_thread (gpointer data)
   sock = socket (s->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   g_assert_cmpint (sock, >=, 0);
   setsockopt (sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (s->family == AF_INET)
-    {
-      struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons (PORT);
-      inet_pton (AF_INET, s->address, &sin->sin_addr);
-      sslen = sizeof *sin;
-    }
-  else
-    {
-      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons (PORT);
-      inet_pton (AF_INET6, s->address, &sin6->sin6_addr);
-      sslen = sizeof *sin6;
-    }
+  sslen = make_address (s->family, s->address, &ss);
   g_assert_cmpint (bind (sock, (struct sockaddr *) &ss, sslen), ==, 0);
   g_assert_cmpint (listen (sock, 1), ==, 0);
   g_atomic_int_set (&s->listening, 1);
@@ -189,22 +200,7 @@ client_thread (gpointer data)
   int sock;
 
   sock = socket (c->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (c->family == AF_INET)
-    {
-      struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
-      sin->sin_family = AF_INET;
-      sin->sin_port = htons (PORT);
-      inet_pton (AF_INET, c->address, &sin->sin_addr);
-      sslen = sizeof *sin;
-    }
-  else
-    {
-      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
-      sin6->sin6_family = AF_INET6;
-      sin6->sin6_port = htons (PORT);
-      inet_pton (AF_INET6, c->address, &sin6->sin6_addr);
-      sslen = sizeof *sin6;
-    }
+  sslen = make_address (c->family, c->address, &ss);
   g_assert_cmpint (connect (sock, (struct sockaddr *) &ss, sslen), ==, 0);
   while (sent < c->bytes)
     {

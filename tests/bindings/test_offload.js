@@ -18,29 +18,7 @@ import {test, assert, assertEqual, run, runLoop} from './harness.js';
 
 const MIB = 8;
 const PYTHON = '/usr/bin/python3';
-const SERVER = `
-import hashlib, socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.2", 5001))
-s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-errors = 0
-with open("/proc/net/snmp") as f:
-    lines = f.read().splitlines()
-for names, values in zip(lines[::2], lines[1::2]):
-    if names.startswith("Tcp:"):
-        errors = int(values.split()[names.split().index("InCsumErrors")])
-print(n, h.hexdigest(), errors, flush=True)
-`;
+const SINK = GLib.build_filenamev([GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]), 'tcp-sink.py']);
 const CLIENT = `
 import hashlib, socket
 rng, sent = hashlib.sha256(b"seed"), hashlib.sha256()
@@ -100,7 +78,7 @@ function runRelay(bOffload) {
         b.add_address_from_string('192.0.2.2', '192.0.2.1');
         b.set_up(true);
 
-        const server = spawn(['nsenter', '-t', pid, '-n', PYTHON, '-c', SERVER]);
+        const server = spawn(['nsenter', '-t', `${pid}`, '-n', PYTHON, SINK]);
         const serverOut = new Gio.DataInputStream({base_stream: server.get_stdout_pipe()});
         assertEqual(serverOut.read_line_utf8(null)[0], 'listening');
         const client = spawn([PYTHON, '-c', CLIENT]);

@@ -24,29 +24,7 @@ import tuntaptest  # noqa: E402
 from tuntaptest import GLib, TunTap  # noqa: E402
 
 MIB = 8
-SERVER = r"""
-import hashlib, socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.2", 5001))
-s.listen(1)
-print("listening", flush=True)
-c, _ = s.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-errors = 0
-with open("/proc/net/snmp") as f:
-    lines = f.read().splitlines()
-for names, values in zip(lines[::2], lines[1::2]):
-    if names.startswith("Tcp:"):
-        errors = int(values.split()[names.split().index("InCsumErrors")])
-print(n, h.hexdigest(), errors, flush=True)
-"""
+SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcp-sink.py")
 
 
 def make_device(name, **props):
@@ -92,7 +70,7 @@ class Relay(unittest.TestCase):
         b.add_address_from_string("192.0.2.2", "192.0.2.1")
         b.set_up(True)
 
-        server = subprocess.Popen(["nsenter", "-t", str(pid), "-n", sys.executable, "-c", SERVER],
+        server = subprocess.Popen(["nsenter", "-t", str(pid), "-n", sys.executable, SINK],
                                   stdout=subprocess.PIPE, text=True)
         self.assertEqual(server.stdout.readline().strip(), "listening")
 

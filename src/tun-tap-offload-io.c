@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Offloads in the device (issue 11): each read of a vnet TUN split into the
+ * packets it stands for, send_many() coalescing TCP flows into
+ * super-packets with a fallback when the kernel refuses them, the
+ * negotiated offloads and the counters. The byte-level work is pure and
+ * lives in tun-tap-offload.c; the read loop and the send guard it plugs
+ * into are in tun-tap-io.c.
+ */
+#include "config.h"
+
+#include "tun-tap-device-private.h"
+#include "tun-tap-error.h"
+#include "tun-tap-offload.h"
+
+#include <errno.h>
+#include <unistd.h>
+#include <sys/uio.h>
+#include <linux/if_tun.h>
+
+void
+tun_tap_counter_add (guint64 *counter,
+             guint64  n)
+{
+  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+/* A read of a vnet device: split into the packets it stands for. A
+ * malformed header drops that read (counted), never the device. */
+gboolean
+tun_tap_offload_deliver (TunTapDevice  *self,
+                   guint          n,
+                   gboolean       want_one,
+                   GByteArray   **batch,
+                   GArray       **lengths,
+                   guint         *delivered)
+{
+  guint count, offset = 0;
+
+  g_byte_array_set_size (self->split, 0);
+  g_array_set_size (self->split_lengths, 0);
+  count = tun_tap_offload_split (self->buffer, n, self->split, self->split_lengths);
+  if (count == 0)
+    {
+      tun_tap_counter_add (&self->malformed, 1);
+      g_debug ("Dropped a read of %u bytes from “%s” with a malformed virtio-net header",
+               n, tun_tap_device_display_name (self));
+      return TRUE;
+    }
+  if (count > 1)
+    {
+      tun_tap_counter_add (&self->super_packets, 1);
+      tun_tap_counter_add (&self->split_packets, count);
+    }
+  for (guint i = 0; i < count; i++)
+    {
+      guint len = g_array_index (self->split_lengths, guint, i);
+
+      (*delivered)++;
+      if (!tun_tap_io_deliver (self, self->split->data + offset, len, want_one, batch, lengths))
+        return FALSE;
+      offset += len;
+    }
+  return TRUE;
+}
+
+static gboolean
+notify_coalesce (gpointer data)
+{
+  TunTapDeviceRef *ref = data;
+  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+
+  if (self != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
+  return G_SOURCE_REMOVE;
+}
+
+/* The kernel refused a coalesced write (some kernels do, for GSO types
+ * they claim): never again on this device; said once, notified in the
+ * owning context. */
+static void
+coalescing_failed (TunTapDevice *self,
+                   int           errsv)
+{
+  GSource *idle;
+
+  tun_tap_counter_add (&self->fallbacks, 1);
+  if (!g_atomic_int_compare_and_exchange (&self->coalesce, 1, 0))
+    return;
+  g_warning ("The kernel refused a coalesced write on “%s” (%s); sending its packets "
+             "one by one from now on", tun_tap_device_display_name (self), g_strerror (errsv));
+  idle = g_idle_source_new ();
+  g_source_set_callback (idle, notify_coalesce, tun_tap_device_ref_ref (self->weak),
+                         tun_tap_device_ref_unref);
+  g_source_attach (idle, self->context);
+  g_source_unref (idle);
+}
+
+/* One super-packet: the header made by tun_tap_offload_coalesce(), then
+ * each packet's payload from the caller's memory (writev, no copy). */
+static ssize_t
+write_coalesced (TunTapDevice *self,
+                 const guint8 *data,
+                 const gsize  *offsets,
+                 const guint  *lengths,
+                 guint         first,
+                 guint         count,
+                 const guint8 *header,
+                 gsize         header_len,
+                 gsize         payload_offset,
+                 int          *out_errno)
+{
+  g_autofree struct iovec *iov = g_new (struct iovec, count + 1);
+  ssize_t n;
+  int fd;
+
+  iov[0].iov_base = (void *) header;
+  iov[0].iov_len = header_len;
+  for (guint i = 0; i < count; i++)
+    {
+      iov[i + 1].iov_base = (void *) (data + offsets[first + i] + payload_offset);
+      iov[i + 1].iov_len = lengths[first + i] - payload_offset;
+    }
+
+  if (!tun_tap_io_send_enter (self))
+    {
+      *out_errno = EBADFD;
+      return -1;
+    }
+  fd = g_atomic_int_get (&self->fd);
+  if (fd < 0)
+    {
+      tun_tap_io_send_leave (self);
+      *out_errno = EBADFD;
+      return -1;
+    }
+  do
+    n = writev (fd, iov, (int) count + 1);
+  while (n < 0 && errno == EINTR);
+  *out_errno = n < 0 ? errno : 0;
+  tun_tap_io_send_leave (self);
+  return n;
+}
+
+/* send_many() with offloads: runs of one TCP flow go as one super-packet,
+ * everything else as it is. Nothing is held back between calls. */
+gboolean
+tun_tap_offload_send_many (TunTapDevice  *self,
+                 const guint8  *data,
+                 const guint   *lengths,
+                 guint          n_packets,
+                 guint         *n_sent,
+                 GError       **error)
+{
+  g_autofree gsize *offsets = g_new (gsize, n_packets);
+  gsize offset = 0;
+
+  for (guint i = 0; i < n_packets; i++)
+    {
+      offsets[i] = offset;
+      offset += lengths[i];
+    }
+
+  for (guint i = 0; i < n_packets;)
+    {
+      guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
+      gsize header_len = 0, payload_offset = 0;
+      guint count = 1;
+
+      if (g_atomic_int_get (&self->coalesce))
+        count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
+                                          header, &header_len, &payload_offset);
+      if (count > 1)
+        {
+          int errsv;
+
+          if (write_coalesced (self, data, offsets, lengths, i, count, header, header_len,
+                               payload_offset, &errsv) >= 0)
+            {
+              tun_tap_counter_add (&self->coalesced, 1);
+              i += count;
+              if (n_sent != NULL)
+                *n_sent = i;
+              continue;
+            }
+          if (errsv == EINVAL)
+            coalescing_failed (self, errsv);
+          else
+            {
+              g_autofree char *what = g_strdup_printf ("send a packet on “%s”",
+                                                       tun_tap_device_display_name (self));
+
+              tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
+              g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
+              return FALSE;
+            }
+        }
+
+      /* One by one: what was not merged, and what the kernel refused to
+       * take merged. */
+      for (guint k = i; k < i + count; k++)
+        {
+          if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
+            {
+              g_prefix_error (error, "Packet %u of %u: ", k + 1, n_packets);
+              return FALSE;
+            }
+          if (n_sent != NULL)
+            *n_sent = k + 1;
+        }
+      i += count;
+    }
+  return TRUE;
+}
+
+/**
+ * tun_tap_device_get_offload:
+ * @self: a device
+ *
+ * Gets whether the device reads and writes through the kernel's
+ * virtio-net header (offloads).
+ *
+ * Returns: the value of [property@TunTap.Device:offload]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_offload (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->offload;
+}
+
+/**
+ * tun_tap_device_get_offloads:
+ * @self: a device
+ *
+ * Gets the offloads the kernel agreed to.
+ *
+ * Returns: the value of [property@TunTap.Device:offloads]
+ *
+ * Since: 0.1
+ */
+TunTapOffloads
+tun_tap_device_get_offloads (TunTapDevice *self)
+{
+  TunTapOffloads offloads = TUN_TAP_OFFLOADS_NONE;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TUN_TAP_OFFLOADS_NONE);
+
+  if (!self->offload)
+    return offloads;
+  if (self->offload_mask & TUN_F_CSUM)
+    offloads |= TUN_TAP_OFFLOADS_CHECKSUM;
+  if (self->offload_mask & (TUN_F_TSO4 | TUN_F_TSO6))
+    offloads |= TUN_TAP_OFFLOADS_TCP_SEGMENTATION;
+  /* TUN_F_USO4 (0x20): Linux 6.2, missing from older headers. */
+  if (self->offload_mask & 0x20)
+    offloads |= TUN_TAP_OFFLOADS_UDP_SEGMENTATION;
+  return offloads;
+}
+
+/**
+ * tun_tap_device_get_offload_counters:
+ * @self: a device
+ * @super_packets: (out) (optional): return location for the number of
+ *   super-packets read (reads that held more than one packet)
+ * @split_packets: (out) (optional): return location for the number of
+ *   packets those were split into
+ * @malformed: (out) (optional): return location for the number of reads
+ *   dropped because the kernel's virtio-net header made no sense
+ * @coalesced: (out) (optional): return location for the number of
+ *   super-packets [method@TunTap.Device.send_many] wrote
+ * @fallbacks: (out) (optional): return location for the number of
+ *   coalesced writes the kernel refused (their packets were then sent one
+ *   by one, and coalescing turned off)
+ *
+ * Gets what the offloads did so far, for tests and for a user asking “is
+ * it on?”. All zero without [property@TunTap.Device:offload]. May be
+ * called from any thread.
+ *
+ * Since: 0.1
+ */
+void
+tun_tap_device_get_offload_counters (TunTapDevice *self,
+                                     guint64      *super_packets,
+                                     guint64      *split_packets,
+                                     guint64      *malformed,
+                                     guint64      *coalesced,
+                                     guint64      *fallbacks)
+{
+  g_return_if_fail (TUN_TAP_IS_DEVICE (self));
+
+  if (super_packets != NULL)
+    *super_packets = __atomic_load_n (&self->super_packets, __ATOMIC_RELAXED);
+  if (split_packets != NULL)
+    *split_packets = __atomic_load_n (&self->split_packets, __ATOMIC_RELAXED);
+  if (malformed != NULL)
+    *malformed = __atomic_load_n (&self->malformed, __ATOMIC_RELAXED);
+  if (coalesced != NULL)
+    *coalesced = __atomic_load_n (&self->coalesced, __ATOMIC_RELAXED);
+  if (fallbacks != NULL)
+    *fallbacks = __atomic_load_n (&self->fallbacks, __ATOMIC_RELAXED);
+}
+
+/**
+ * tun_tap_device_get_coalesce:
+ * @self: a device
+ *
+ * Gets whether [method@TunTap.Device.send_many] merges the TCP segments
+ * of one flow into super-packets.
+ *
+ * Returns: the value of [property@TunTap.Device:coalesce]
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_get_coalesce (TunTapDevice *self)
+{
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+
+  return self->offload && g_atomic_int_get (&self->coalesce);
+}
+
+/**
+ * tun_tap_device_set_coalesce:
+ * @self: a device
+ * @coalesce: %FALSE to write every packet on its own
+ *
+ * Turns coalescing in [method@TunTap.Device.send_many] off (or on again).
+ * See [property@TunTap.Device:coalesce].
+ *
+ * Since: 0.1
+ */
+void
+tun_tap_device_set_coalesce (TunTapDevice *self,
+                             gboolean      coalesce)
+{
+  g_return_if_fail (TUN_TAP_IS_DEVICE (self));
+
+  if (!g_atomic_int_get (&self->coalesce) == !coalesce)
+    return;
+  g_atomic_int_set (&self->coalesce, !!coalesce);
+  g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
+}
