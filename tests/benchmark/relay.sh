@@ -1,0 +1,58 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The offload benchmark (issue 11): TCP (iperf3) from namespace A to
+# namespace B through one process that relays every packet between a TUN
+# device in each, with offloads off and on, in C (bench-relay) and Python
+# (relay.py). Variants alternate in rounds; reports Gbit/s and the relay's
+# CPU seconds per GB (utime + stime). Needs root; installs iperf3 (a
+# benchmark-only dependency) when missing. Everything happens in two
+# network namespaces made here (unshare -n), removed at the end.
+#
+#   tests/benchmark/relay.sh [BUILDDIR] [ROUNDS] [SECONDS]
+set -eu
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$srcdir/_build-bench}
+rounds=${2:-3}
+seconds=${3:-5}
+
+command -v iperf3 >/dev/null || { apt-get update -q && apt-get install -y -q iperf3; }
+[ -f "$build/build.ninja" ] || meson setup "$build" "$srcdir" -Dwerror=true
+ninja -C "$build" >/dev/null
+export LD_LIBRARY_PATH="$build/src" GI_TYPELIB_PATH="$build/introspection"
+
+unshare -n sleep 100000 & nsa=$!
+unshare -n sleep 100000 & nsb=$!
+trap 'kill $nsa $nsb 2>/dev/null' EXIT
+sleep 0.3
+nsenter -t $nsa -n ip link set lo up
+nsenter -t $nsb -n ip link set lo up
+
+# run NAME COMMAND...: one measurement, prints "NAME Gbit/s CPU-s/GB".
+run () {
+  name=$1; shift
+  out=$(mktemp)
+  nsenter -t $nsa -n "$@" /proc/$nsb/ns/net >"$out" 2>&1 &
+  relay=$!
+  for i in $(seq 100); do grep -q ready "$out" && break; sleep 0.05; done
+  nsenter -t $nsb -n iperf3 -s -1 -D >/dev/null 2>&1
+  sleep 0.2
+  t0=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
+  json=$(nsenter -t $nsa -n iperf3 -c 192.0.2.2 -t "$seconds" -J 2>/dev/null || true)
+  t1=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
+  kill -TERM $relay; wait $relay 2>/dev/null || true
+  bytes=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' 2>/dev/null || echo 0)
+  hz=$(getconf CLK_TCK)
+  echo "$name $bytes $t0 $t1 $hz $seconds" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
+      printf "%-22s %6.2f Gbit/s  %6.2f CPU-s/GB\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0) }'
+  grep -E '^A|^B' "$out" | sed 's/^/    /'
+  rm -f "$out"
+}
+
+for r in $(seq "$rounds"); do
+  echo "== round $r"
+  run c-plain    "$build/tests/benchmark/bench-relay"
+  run c-offload  "$build/tests/benchmark/bench-relay" --offload
+  run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py"
+  run py-offload /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" --offload
+done
