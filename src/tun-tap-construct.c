@@ -227,6 +227,7 @@ tun_tap_device_initable_init (GInitable     *initable,
   /* Open before the watch exists: if another thread runs the context, the
    * watch may dispatch at once. */
   g_atomic_int_set (&self->state, TUN_TAP_STATE_OPEN);
+  tun_tap_device_init_coalesce (self);
   tun_tap_io_start (self);
 
   g_debug ("Opened %s device “%s” on fd %d",

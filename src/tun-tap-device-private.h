@@ -86,7 +86,7 @@ struct _TunTapDevice
   guint64          malformed;       /*   (__atomic, relaxed) */
   guint64          coalesced;       /* super-packets written */
   guint64          fallbacks;       /* coalesced writes refused */
-  gint             coalesce;        /* send_many merges TCP; atomic */
+  gint             coalesce;        /* TunTapCoalesce; atomic */
   gboolean         watch_parked;    /* owning context only */
 
   /* Identity and link state (tun-tap-link.c): written in the owning
@@ -217,6 +217,10 @@ gboolean tun_tap_offload_send_many   (TunTapDevice       *self,
                                       guint               n_packets,
                                       guint              *n_sent,
                                       GError            **error);
+
+TunTapCoalesce tun_tap_device_coalesce_supported (TunTapDevice *self);
+/* At init, once the offloads are known. */
+void     tun_tap_device_init_coalesce (TunTapDevice      *self);
 
 /* ---- tun-tap-construct.c ----------------------------------------------- */
 

@@ -140,7 +140,7 @@ tun_tap_device_get_property (GObject    *object,
       g_value_set_flags (value, tun_tap_device_get_offloads (self));
       break;
     case PROP_COALESCE:
-      g_value_set_boolean (value, tun_tap_device_get_coalesce (self));
+      g_value_set_flags (value, tun_tap_device_get_coalesce (self));
       break;
     case PROP_FD:
       g_value_set_int (value, tun_tap_device_get_fd (self));
@@ -214,7 +214,7 @@ tun_tap_device_set_property (GObject      *object,
       self->offload = g_value_get_boolean (value);
       break;
     case PROP_COALESCE:
-      tun_tap_device_set_coalesce (self, g_value_get_boolean (value));
+      tun_tap_device_set_coalesce (self, g_value_get_flags (value));
       break;
     case PROP_FD:
       self->adopt_fd = g_value_get_int (value);
@@ -348,21 +348,24 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
   /**
    * TunTapDevice:coalesce:
    *
-   * With [property@TunTap.Device:offload], whether
-   * [method@TunTap.Device.send_many] merges consecutive TCP segments of one
-   * flow into super-packets by the kernel's GRO rules (checksums verified
-   * first; nothing held back between calls). %TRUE by default, unless the
-   * environment variable `TUNTAP_GLIB_NO_COALESCE` is set (the operator's
+   * With [property@TunTap.Device:offload], what
+   * [method@TunTap.Device.send_many] merges into super-packets: consecutive
+   * TCP segments, or UDP datagrams (64 at most), of one flow, by the
+   * kernel's GRO rules (checksums verified first; nothing held back between
+   * calls). By default what the kernel supports (TCP with TSO, UDP with
+   * USO), less what the environment variable `TUNTAP_GLIB_NO_COALESCE`
+   * turns off (`tcp`, `udp`, or anything else for both: the operator's
    * switch). If the kernel refuses a coalesced write, the library sends its
-   * packets one by one (none is lost), turns this off for good, warns once
-   * and notifies. Reads %FALSE without offloads.
+   * packets one by one (none is lost), turns that protocol off for good,
+   * warns once and notifies. %TUN_TAP_COALESCE_NONE without offloads.
    *
    * Since: 0.1
    */
   tun_tap_device_properties[PROP_COALESCE] =
-    g_param_spec_boolean ("coalesce", NULL, NULL, TRUE,
-                          G_PARAM_READWRITE |
-                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+    g_param_spec_flags ("coalesce", NULL, NULL, TUN_TAP_TYPE_COALESCE,
+                        TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP,
+                        G_PARAM_READWRITE |
+                        G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
    * TunTapDevice:fd:
@@ -675,7 +678,7 @@ tun_tap_device_init (TunTapDevice *self)
   self->owner = -1;
   self->group = -1;
   self->queue_enabled = TRUE;
-  self->coalesce = g_getenv ("TUNTAP_GLIB_NO_COALESCE") == NULL;
+  self->coalesce = TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP;
   self->state = TUN_TAP_STATE_NEW;
   self->context = g_main_context_ref_thread_default ();
   self->owner_thread = g_thread_self ();

@@ -79,16 +79,24 @@ notify_coalesce (gpointer data)
  * they claim): never again on this device; said once, notified in the
  * owning context. */
 static void
-coalescing_failed (TunTapDevice *self,
-                   int           errsv)
+coalescing_failed (TunTapDevice   *self,
+                   TunTapCoalesce  protocol,
+                   int             errsv)
 {
   GSource *idle;
+  gint old;
 
   tun_tap_counter_add (&self->fallbacks, 1);
-  if (!g_atomic_int_compare_and_exchange (&self->coalesce, 1, 0))
-    return;
-  g_warning ("The kernel refused a coalesced write on “%s” (%s); sending its packets "
-             "one by one from now on", tun_tap_device_display_name (self), g_strerror (errsv));
+  do
+    {
+      old = g_atomic_int_get (&self->coalesce);
+      if (!(old & (gint) protocol))
+        return;
+    }
+  while (!g_atomic_int_compare_and_exchange (&self->coalesce, old, old & ~(gint) protocol));
+  g_warning ("The kernel refused a coalesced %s write on “%s” (%s); sending such packets "
+             "one by one from now on", protocol == TUN_TAP_COALESCE_UDP ? "UDP" : "TCP",
+             tun_tap_device_display_name (self), g_strerror (errsv));
   idle = g_idle_source_new ();
   g_source_set_callback (idle, notify_coalesce, tun_tap_device_ref_ref (self->weak),
                          tun_tap_device_ref_unref);
@@ -167,9 +175,9 @@ tun_tap_offload_send_many (TunTapDevice  *self,
       gsize header_len = 0, payload_offset = 0;
       guint count = 1;
 
-      if (g_atomic_int_get (&self->coalesce))
-        count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
-                                          header, &header_len, &payload_offset);
+      count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
+                                        (guint) g_atomic_int_get (&self->coalesce),
+                                        header, &header_len, &payload_offset);
       if (count > 1)
         {
           int errsv;
@@ -184,7 +192,9 @@ tun_tap_offload_send_many (TunTapDevice  *self,
               continue;
             }
           if (errsv == EINVAL)
-            coalescing_failed (self, errsv);
+            coalescing_failed (self, header[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
+                                                                         : TUN_TAP_COALESCE_TCP,
+                               errsv);
           else
             {
               g_autofree char *what = g_strdup_printf ("send a packet on “%s”",
@@ -308,39 +318,80 @@ tun_tap_device_get_offload_counters (TunTapDevice *self,
  * tun_tap_device_get_coalesce:
  * @self: a device
  *
- * Gets whether [method@TunTap.Device.send_many] merges the TCP segments
- * of one flow into super-packets.
+ * Gets what [method@TunTap.Device.send_many] merges into super-packets.
  *
  * Returns: the value of [property@TunTap.Device:coalesce]
  *
  * Since: 0.1
  */
-gboolean
+TunTapCoalesce
 tun_tap_device_get_coalesce (TunTapDevice *self)
 {
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TUN_TAP_COALESCE_NONE);
 
-  return self->offload && g_atomic_int_get (&self->coalesce);
+  return (TunTapCoalesce) g_atomic_int_get (&self->coalesce);
 }
 
 /**
  * tun_tap_device_set_coalesce:
  * @self: a device
- * @coalesce: %FALSE to write every packet on its own
+ * @coalesce: what to merge; %TUN_TAP_COALESCE_NONE to write every packet
+ *   on its own
  *
- * Turns coalescing in [method@TunTap.Device.send_many] off (or on again).
- * See [property@TunTap.Device:coalesce].
+ * Turns coalescing in [method@TunTap.Device.send_many] off or on, per
+ * protocol; what the kernel cannot take (no offloads, no UDP segmentation
+ * offload) stays off. See [property@TunTap.Device:coalesce].
  *
  * Since: 0.1
  */
 void
-tun_tap_device_set_coalesce (TunTapDevice *self,
-                             gboolean      coalesce)
+tun_tap_device_set_coalesce (TunTapDevice   *self,
+                             TunTapCoalesce  coalesce)
 {
   g_return_if_fail (TUN_TAP_IS_DEVICE (self));
 
-  if (!g_atomic_int_get (&self->coalesce) == !coalesce)
+  coalesce &= tun_tap_device_coalesce_supported (self);
+  if ((TunTapCoalesce) g_atomic_int_get (&self->coalesce) == coalesce)
     return;
-  g_atomic_int_set (&self->coalesce, !!coalesce);
+  g_atomic_int_set (&self->coalesce, (gint) coalesce);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_COALESCE]);
+}
+
+/* What the kernel takes merged: TCP with TSO, UDP with USO; before init
+ * (a construct-time value), everything. */
+TunTapCoalesce
+tun_tap_device_coalesce_supported (TunTapDevice *self)
+{
+  TunTapOffloads offloads;
+  TunTapCoalesce supported = TUN_TAP_COALESCE_NONE;
+
+  if (g_atomic_int_get (&self->state) == TUN_TAP_STATE_NEW)
+    return TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP;
+  offloads = tun_tap_device_get_offloads (self);
+  if (offloads & TUN_TAP_OFFLOADS_TCP_SEGMENTATION)
+    supported |= TUN_TAP_COALESCE_TCP;
+  if (offloads & TUN_TAP_OFFLOADS_UDP_SEGMENTATION)
+    supported |= TUN_TAP_COALESCE_UDP;
+  return supported;
+}
+
+/* At init: what the kernel takes, less what the operator turned off with
+ * TUNTAP_GLIB_NO_COALESCE (“tcp”, “udp”, or anything else for both). */
+void
+tun_tap_device_init_coalesce (TunTapDevice *self)
+{
+  const char *off = g_getenv ("TUNTAP_GLIB_NO_COALESCE");
+  TunTapCoalesce coalesce = (TunTapCoalesce) g_atomic_int_get (&self->coalesce);
+
+  coalesce &= tun_tap_device_coalesce_supported (self);
+  if (off != NULL)
+    {
+      if (g_ascii_strcasecmp (off, "tcp") == 0)
+        coalesce &= ~TUN_TAP_COALESCE_TCP;
+      else if (g_ascii_strcasecmp (off, "udp") == 0)
+        coalesce &= ~TUN_TAP_COALESCE_UDP;
+      else
+        coalesce = TUN_TAP_COALESCE_NONE;
+    }
+  g_atomic_int_set (&self->coalesce, (gint) coalesce);
 }

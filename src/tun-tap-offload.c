@@ -379,12 +379,152 @@ tcp_same_flow (const TcpPacket *head,
          memcmp (a + 20, b + 20, head->hdr_len - head->iph - 20) == 0;
 }
 
+/* An unfragmented UDP datagram with payload, no IP options or IPv6
+ * extension headers, lengths that match the buffer and a valid (or, on
+ * IPv4, no) checksum. */
+static gboolean
+udp_candidate (const guint8 *p,
+               gsize         len,
+               TcpPacket    *t)
+{
+  guint16 csum;
+
+  if (len < 29)
+    return FALSE;
+  t->p = p;
+  t->len = len;
+  t->version = p[0] >> 4;
+  if (t->version == 4)
+    {
+      if ((p[0] & 0x0f) != 5 || p[9] != IPPROTO_UDP_ || get16 (p + 2) != len ||
+          (get16 (p + 6) & 0x3fff) != 0 ||
+          tun_tap_checksum_finish (tun_tap_checksum_add (p, 20, 0)) != 0)
+        return FALSE;
+      t->iph = 20;
+    }
+  else if (t->version == 6)
+    {
+      if (len < 49 || p[6] != IPPROTO_UDP_ || get16 (p + 4) != len - 40)
+        return FALSE;
+      t->iph = 40;
+    }
+  else
+    return FALSE;
+
+  if (get16 (p + t->iph + 4) != len - t->iph)
+    return FALSE;
+  t->hdr_len = t->iph + 8;
+  t->payload = len - t->hdr_len;
+  t->flags = 0;
+  t->seq = 0;
+  csum = get16 (p + t->iph + 6);
+  if (csum == 0)
+    return t->version == 4;
+  return tun_tap_checksum_finish (
+           tun_tap_checksum_add (p + t->iph, len - t->iph,
+                                 pseudo_header_sum (p, t->version, IPPROTO_UDP_,
+                                                    (guint32) (len - t->iph)))) == 0;
+}
+
+static gboolean
+udp_same_flow (const TcpPacket *head,
+               const TcpPacket *t)
+{
+  const guint8 *a = head->p, *b = t->p;
+
+  if (t->version != head->version)
+    return FALSE;
+  if (head->version == 4)
+    {
+      if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
+          memcmp (a + 12, b + 12, 8) != 0)
+        return FALSE;
+    }
+  else if (((a[0] & 0x0f) << 4 | a[1] >> 4) != ((b[0] & 0x0f) << 4 | b[1] >> 4) ||
+           a[7] != b[7] || memcmp (a + 8, b + 8, 32) != 0)
+    return FALSE;
+  return memcmp (a + head->iph, b + t->iph, 4) == 0;
+}
+
+static guint
+coalesce_udp (const guint8 *data,
+              const gsize  *offsets,
+              const guint  *lengths,
+              guint         n,
+              guint         first,
+              guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
+              gsize        *header_len,
+              gsize        *payload_offset)
+{
+  TcpPacket head, last;
+  gsize total_payload;
+  guint count = 1;
+  guint8 *h;
+  guint16 v;
+  guint32 sum;
+
+  if (!udp_candidate (data + offsets[first], lengths[first], &head))
+    return 1;
+  total_payload = head.payload;
+  last = head;
+  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS)
+    {
+      TcpPacket t;
+
+      /* Only the last segment may be shorter. */
+      if (last.payload < head.payload)
+        break;
+      if (!udp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
+          !udp_same_flow (&head, &t) || t.payload > head.payload ||
+          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
+        break;
+      total_payload += t.payload;
+      last = t;
+      count++;
+    }
+  if (count == 1)
+    return 1;
+
+  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
+  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
+  header[1] = TUN_TAP_VNET_GSO_UDP_L4;
+  v = (guint16) head.hdr_len;
+  memcpy (header + 2, &v, 2);
+  v = (guint16) head.payload;
+  memcpy (header + 4, &v, 2);
+  v = (guint16) head.iph;
+  memcpy (header + 6, &v, 2);
+  v = 6;
+  memcpy (header + 8, &v, 2);
+
+  h = header + TUN_TAP_VNET_HDR_LEN;
+  memcpy (h, head.p, head.hdr_len);
+  if (head.version == 4)
+    {
+      put16 (h + 2, (guint16) (head.hdr_len + total_payload));
+      put16 (h + 10, 0);
+      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
+    }
+  else
+    put16 (h + 4, (guint16) (8 + total_payload));
+  put16 (h + head.iph + 4, (guint16) (8 + total_payload));
+  sum = pseudo_header_sum (h, head.version, IPPROTO_UDP_, (guint32) (8 + total_payload));
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put16 (h + head.iph + 6, (guint16) sum);
+
+  *header_len = TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+  *payload_offset = head.hdr_len;
+  return count;
+}
+
 guint
 tun_tap_offload_coalesce (const guint8 *data,
                           const gsize  *offsets,
                           const guint  *lengths,
                           guint         n,
                           guint         first,
+                          guint         protocols,
                           guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
                           gsize        *header_len,
                           gsize        *payload_offset)
@@ -395,8 +535,17 @@ tun_tap_offload_coalesce (const guint8 *data,
   guint8 *h;
   guint16 v;
 
-  if (first + 1 >= n || !tcp_candidate (data + offsets[first], lengths[first], &head) ||
-      (head.flags & TCP_PSH) || head.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
+  if (first + 1 >= n)
+    return 1;
+  if (!(protocols & TUN_TAP_OFFLOAD_COALESCE_TCP) ||
+      !tcp_candidate (data + offsets[first], lengths[first], &head))
+    {
+      if (protocols & TUN_TAP_OFFLOAD_COALESCE_UDP)
+        return coalesce_udp (data, offsets, lengths, n, first, header, header_len,
+                             payload_offset);
+      return 1;
+    }
+  if ((head.flags & TCP_PSH) || head.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
     return 1;
 
   total_payload = head.payload;

@@ -59,13 +59,23 @@ guint    tun_tap_offload_split    (const guint8 *data,
  * the header; the kernel takes 1024). */
 #define TUN_TAP_OFFLOAD_MAX_COALESCE 1000
 
+/* What may be coalesced (the `coalesce` property's flags). */
+#define TUN_TAP_OFFLOAD_COALESCE_TCP 1
+#define TUN_TAP_OFFLOAD_COALESCE_UDP 2
+
+/* The kernels that took UDP GSO writes first refused more than 64
+ * segments (shared/docs/offloads.md §1.6, §1.8.1). */
+#define TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS 64
+
 /* How many of the @n packets starting at @first (packet i at @data +
- * @offsets[i], @lengths[i] bytes) can go to the kernel as one TCP
- * super-packet, by the kernel's own GRO rules: same flow and ACK number,
- * equal IP and TCP header fields but for lengths and sequence numbers,
- * adjacent sequence numbers, flags ACK (PSH only on the last), every
+ * @offsets[i], @lengths[i] bytes) can go to the kernel as one super-packet
+ * of a protocol in @protocols, by the kernel's own GRO rules. TCP: same
+ * flow and ACK number, equal IP and TCP header fields but for lengths and
+ * sequence numbers, adjacent sequence numbers, flags ACK (PSH only on the
+ * last). UDP: same flow, equal IP fields, 64 segments at most. Both: every
  * segment as long as the first but a shorter last one, every checksum
- * valid, 65,535 bytes at most. Returns at least 1. For more than 1,
+ * valid (an IPv4 UDP checksum of 0 is none), 65,535 bytes at most.
+ * Returns at least 1. For more than 1,
  * @header gets the virtio-net header (GSO, NEEDS_CSUM with the folded
  * pseudo-header sum in place) followed by the head packet's headers
  * patched for the whole, *@header_len its length, and *@payload_offset the
@@ -76,6 +86,7 @@ guint    tun_tap_offload_coalesce (const guint8 *data,
                                    const guint  *lengths,
                                    guint         n,
                                    guint         first,
+                                   guint         protocols,
                                    guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
                                    gsize        *header_len,
                                    gsize        *payload_offset);

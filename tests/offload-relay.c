@@ -352,7 +352,7 @@ run_relay (gboolean b_offload,
        * are intact), coalescing is off for good, said once. */
       g_assert_cmpuint (coalesced, ==, 0);
       g_assert_cmpuint (fallbacks, ==, 1);
-      g_assert_false (tun_tap_device_get_coalesce (b));
+      g_assert_false (tun_tap_device_get_coalesce (b) & TUN_TAP_COALESCE_TCP);
       g_assert_cmpuint (coalesce_notified, ==, 1);
     }
   else if (b_offload)
@@ -391,7 +391,7 @@ test_tcp_fallback (void)
   g_test_summary ("a kernel that refuses coalesced writes: the packets are sent one by one, "
                   "nothing is lost, coalescing is turned off once with a warning and a "
                   "notification");
-  g_test_expect_message ("TunTap", G_LOG_LEVEL_WARNING, "*refused a coalesced write*ofb*");
+  g_test_expect_message ("TunTap", G_LOG_LEVEL_WARNING, "*refused a coalesced TCP write*ofb*");
   run_relay (TRUE, TRUE);
   g_test_assert_expected_messages ();
 }
@@ -403,17 +403,32 @@ test_opt_out (void)
   g_autoptr(TunTapDevice) device = NULL;
   guint notified = 0;
 
-  g_test_summary ("TUNTAP_GLIB_NO_COALESCE turns coalescing off; the property turns it on "
-                  "again, with a notification");
+  g_test_summary ("TUNTAP_GLIB_NO_COALESCE turns coalescing off, per protocol or all; the "
+                  "property turns it on again, with a notification, and never for what "
+                  "the kernel cannot take");
   g_setenv ("TUNTAP_GLIB_NO_COALESCE", "1", TRUE);
   device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofo", "offload", TRUE, NULL);
-  g_unsetenv ("TUNTAP_GLIB_NO_COALESCE");
   g_assert_no_error (error);
-  g_assert_false (tun_tap_device_get_coalesce (device));
+  g_assert_cmpint (tun_tap_device_get_coalesce (device), ==, TUN_TAP_COALESCE_NONE);
   g_signal_connect (device, "notify::coalesce", G_CALLBACK (count_notify), &notified);
-  g_object_set (device, "coalesce", TRUE, NULL);
-  g_assert_true (tun_tap_device_get_coalesce (device));
+  g_object_set (device, "coalesce", TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP, NULL);
+  g_assert_true (tun_tap_device_get_coalesce (device) & TUN_TAP_COALESCE_TCP);
+  g_assert_true (!(tun_tap_device_get_coalesce (device) & TUN_TAP_COALESCE_UDP) ==
+                 !(tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION));
   g_assert_cmpuint (notified, ==, 1);
+  g_clear_object (&device);
+
+  g_setenv ("TUNTAP_GLIB_NO_COALESCE", "tcp", TRUE);
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofo", "offload", TRUE, NULL);
+  g_assert_no_error (error);
+  g_assert_false (tun_tap_device_get_coalesce (device) & TUN_TAP_COALESCE_TCP);
+  g_clear_object (&device);
+  g_unsetenv ("TUNTAP_GLIB_NO_COALESCE");
+
+  /* Without offloads there is nothing to coalesce. */
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofo", NULL);
+  g_assert_no_error (error);
+  g_assert_cmpint (tun_tap_device_get_coalesce (device), ==, TUN_TAP_COALESCE_NONE);
 }
 
 /* ---- UDP: super-packets from UDP_SEGMENT ------------------------------------ */
@@ -505,25 +520,21 @@ udp_client_thread (gpointer data)
 }
 
 static void
-test_udp_split (void)
+run_udp (gboolean b_offload)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TunTapDevice) a = NULL;
   g_autoptr(TunTapDevice) b = NULL;
   Relay to_b = { NULL, 0 }, to_a = { NULL, 0 };
   UdpServer server = { new_namespace (), 0, 0, 0, 0 };
-  guint64 super_packets = 0, split_packets = 0;
+  guint64 super_packets = 0, split_packets = 0, coalesced = 0;
   GThread *st, *ct;
   gint64 end;
-
-  g_test_summary ("UDP_SEGMENT sends through an offloading device: UDP super-packets "
-                  "(where the kernel offers USO) are split into datagrams that arrive "
-                  "whole, with valid checksums");
 
   a = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofu", "offload", TRUE, NULL);
   g_assert_no_error (error);
   b = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofv", "netns-fd",
-                      server.netns, NULL);
+                      server.netns, "offload", b_offload, NULL);
   g_assert_no_error (error);
   to_b.to = b;
   to_a.to = a;
@@ -555,7 +566,30 @@ test_udp_split (void)
   if (tun_tap_device_get_offloads (a) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION)
     g_assert_cmpuint (super_packets, >, 0);
   g_assert_cmpuint (to_a.errors + to_b.errors, ==, 0);
+  tun_tap_device_get_offload_counters (b, NULL, NULL, NULL, &coalesced, NULL);
+  g_test_message ("B: %" G_GUINT64_FORMAT " coalesced writes", coalesced);
+  if (tun_tap_device_get_coalesce (b) & TUN_TAP_COALESCE_UDP)
+    g_assert_cmpuint (coalesced, >, 0);
+  else
+    g_assert_cmpuint (coalesced, ==, 0);
   close (server.netns);
+}
+
+static void
+test_udp_split (void)
+{
+  g_test_summary ("UDP_SEGMENT sends through an offloading device: UDP super-packets "
+                  "(where the kernel offers USO) are split into datagrams that arrive "
+                  "whole, with valid checksums");
+  run_udp (FALSE);
+}
+
+static void
+test_udp_coalesce (void)
+{
+  g_test_summary ("the same into an offloading device: send_many() merges the datagrams "
+                  "of one flow again (where the kernel offers USO), and they arrive whole");
+  run_udp (TRUE);
 }
 
 static void
@@ -593,6 +627,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload-relay/tcp-fallback", test_tcp_fallback);
   g_test_add_func ("/tun-tap/offload-relay/opt-out", test_opt_out);
   g_test_add_func ("/tun-tap/offload-relay/udp-split", test_udp_split);
+  g_test_add_func ("/tun-tap/offload-relay/udp-coalesce", test_udp_coalesce);
   g_test_add_func ("/tun-tap/offload-relay/refused", test_refused);
   return g_test_run ();
 }

@@ -415,6 +415,7 @@ coalesce_all (Packets *p, guint first, GByteArray *write_out)
 
   count = tun_tap_offload_coalesce (p->data->data, (gsize *) p->offsets->data,
                                     (guint *) p->lengths->data, p->lengths->len, first,
+                                    TUN_TAP_OFFLOAD_COALESCE_TCP | TUN_TAP_OFFLOAD_COALESCE_UDP,
                                     header, &header_len, &payload_offset);
   if (count > 1 && write_out != NULL)
     {
@@ -451,8 +452,23 @@ test_coalesce_round_trip (void)
   Spec v4 = { 4, 6, 20 * 1448 + 100, 1448, 0x10 | 0x08, 12, 0 };
   Spec v6 = { 6, 6, 10 * 1428, 1428, 0x10, 0, 0 };
 
+  Spec u4 = { 4, 17, 30 * 1400 + 11, 1400, 0, 0, 0 };
+  Spec u6 = { 6, 17, 20 * 1232, 1232, 0, 0, 0 };
+
   check_round_trip (&v4);
   check_round_trip (&v6);
+  check_round_trip (&u4);
+  check_round_trip (&u6);
+  /* UDP: 64 datagrams at most in one write. */
+  u4.payload = 100 * 600;
+  u4.gso_size = 600;
+  {
+    Packets p = flow_packets (&u4);
+
+    g_assert_cmpuint (coalesce_all (&p, 0, NULL), ==, TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS);
+    g_assert_cmpuint (coalesce_all (&p, 64, NULL), ==, 36);
+    packets_clear (&p);
+  }
   /* 65,535 bytes at most: a longer flow needs two writes. */
   v4.payload = 60 * 1448;
   {

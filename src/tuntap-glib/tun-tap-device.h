@@ -47,6 +47,24 @@ typedef enum {
   TUN_TAP_OFFLOADS_UDP_SEGMENTATION = 1 << 2,
 } TunTapOffloads;
 
+/**
+ * TunTapCoalesce:
+ * @TUN_TAP_COALESCE_NONE: every packet is written on its own
+ * @TUN_TAP_COALESCE_TCP: TCP segments of one flow are merged
+ * @TUN_TAP_COALESCE_UDP: UDP datagrams of one flow are merged (kernels
+ *   with UDP segmentation offload, Linux 6.2 and later)
+ *
+ * What [method@TunTap.Device.send_many] merges into super-packets; see
+ * [property@TunTap.Device:coalesce].
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  TUN_TAP_COALESCE_NONE = 0,
+  TUN_TAP_COALESCE_TCP  = 1 << 0,
+  TUN_TAP_COALESCE_UDP  = 1 << 1,
+} TunTapCoalesce;
+
 #define TUN_TAP_TYPE_DEVICE (tun_tap_device_get_type ())
 
 TUN_TAP_AVAILABLE_IN_0_1
@@ -80,10 +98,10 @@ void          tun_tap_device_get_offload_counters (TunTapDevice *self,
                                                    guint64      *coalesced,
                                                    guint64      *fallbacks);
 TUN_TAP_AVAILABLE_IN_0_1
-gboolean      tun_tap_device_get_coalesce (TunTapDevice   *self);
+TunTapCoalesce tun_tap_device_get_coalesce (TunTapDevice  *self);
 TUN_TAP_AVAILABLE_IN_0_1
 void          tun_tap_device_set_coalesce (TunTapDevice   *self,
-                                           gboolean        coalesce);
+                                           TunTapCoalesce  coalesce);
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send         (TunTapDevice   *self,

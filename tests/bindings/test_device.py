@@ -66,7 +66,7 @@ class Construction(unittest.TestCase):
         self.assertTrue(device.get_offload())
         self.assertTrue(device.props.offloads & TunTap.Offloads.TCP_SEGMENTATION)
         self.assertEqual(device.get_offload_counters(), (0, 0, 0, 0, 0))
-        self.assertTrue(device.props.coalesce)
+        self.assertTrue(device.props.coalesce & TunTap.Coalesce.TCP)
         self.check_device(device, r"^pyoff\d+$", TunTap.Mode.TUN)
 
         tap = TunTap.Device(name="pyoff%d", mode=TunTap.Mode.TAP, offload=True)

@@ -40,6 +40,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       gsize header_len = 0, payload_offset = 0;
       guint count = tun_tap_offload_coalesce (packets->data, (gsize *) offsets->data,
                                               (guint *) lengths->data, lengths->len, i,
+                                              TUN_TAP_OFFLOAD_COALESCE_TCP |
+                                              TUN_TAP_OFFLOAD_COALESCE_UDP,
                                               header, &header_len, &payload_offset);
 
       if (count == 0 || i + count > lengths->len)
