@@ -241,11 +241,11 @@ static void create_watch (TunTapDevice *self);
  * signal. Returns FALSE once the device is no longer open. */
 gboolean
 tun_tap_io_deliver (TunTapDevice  *self,
-         const guint8  *data,
-         guint          len,
-         gboolean       want_one,
-         GByteArray   **batch,
-         GArray       **lengths)
+                    const guint8  *data,
+                    guint          len,
+                    gboolean       want_one,
+                    GByteArray   **batch,
+                    GArray       **lengths)
 {
   if (*batch != NULL)
     {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Offloads in the device (issue 11): each read of a vnet TUN split into the
- * packets it stands for, send_many() coalescing TCP flows into
+ * packets it stands for, send_many() coalescing TCP and UDP flows into
  * super-packets with a fallback when the kernel refuses them, the
  * negotiated offloads and the counters. The byte-level work is pure and
  * lives in tun-tap-offload.c; the read loop and the send guard it plugs
@@ -18,22 +18,24 @@
 #include <sys/uio.h>
 #include <linux/if_tun.h>
 
+/* Counters are bumped from the owning context (reads) and from any thread
+ * (send_many): an atomic add, relaxed, since they order nothing. */
 void
 tun_tap_counter_add (guint64 *counter,
-             guint64  n)
+                     guint64  n)
 {
-  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+  __atomic_fetch_add (counter, n, __ATOMIC_RELAXED);
 }
 
 /* A read of a vnet device: split into the packets it stands for. A
  * malformed header drops that read (counted), never the device. */
 gboolean
 tun_tap_offload_deliver (TunTapDevice  *self,
-                   guint          n,
-                   gboolean       want_one,
-                   GByteArray   **batch,
-                   GArray       **lengths,
-                   guint         *delivered)
+                         guint          n,
+                         gboolean       want_one,
+                         GByteArray   **batch,
+                         GArray       **lengths,
+                         guint         *delivered)
 {
   guint count, offset = 0;
 
@@ -76,8 +78,8 @@ notify_coalesce (gpointer data)
 }
 
 /* The kernel refused a coalesced write (some kernels do, for GSO types
- * they claim): never again on this device; said once, notified in the
- * owning context. */
+ * they claim): never again for that protocol on this device; said once,
+ * notified in the owning context. */
 static void
 coalescing_failed (TunTapDevice   *self,
                    TunTapCoalesce  protocol,
