@@ -197,7 +197,7 @@ main (int   argc,
       char *argv[])
 {
   g_autofree char *name = NULL;
-  gboolean tap = FALSE, reply = FALSE, quiet = FALSE;
+  gboolean tap = FALSE, reply = FALSE, quiet = FALSE, offload = FALSE;
   int mtu = G_MININT;   /* not given */
   sigset_t signals;
   int signal_fd;
@@ -209,6 +209,7 @@ main (int   argc,
     { "tap", 0, 0, G_OPTION_ARG_NONE, &tap, "Open a TAP (Ethernet) device instead of TUN", NULL },
     { "reply", 'r', 0, G_OPTION_ARG_NONE, &reply, "Answer pings (and reflect UDP/TCP) instead of echoing verbatim", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Do not print a line per packet", NULL },
+    { "offload", 0, 0, G_OPTION_ARG_NONE, &offload, "TUN offloads: the kernel's super-packets split in the library, replies coalesced", NULL },
     { "address", 'a', 0, G_OPTION_ARG_CALLBACK, on_address_option, "Add an address, IPv4 or IPv6 (repeatable), and bring the link up", "CIDR" },
     { "peer", 'p', 0, G_OPTION_ARG_CALLBACK, on_peer_option, "Point-to-point peer of the preceding --address", "ADDR" },
     { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "Set the MTU and bring the link up", "N" },
@@ -246,9 +247,10 @@ main (int   argc,
   /* One line per packet, even into a pipe. */
   setvbuf (stdout, NULL, _IOLBF, 0);
 
-  echo.device = tun_tap_device_new (name ? name : (tap ? "tap%d" : "tun%d"),
-                                    tap ? TUN_TAP_MODE_TAP : TUN_TAP_MODE_TUN,
-                                    &error);
+  echo.device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error,
+                                "name", name ? name : (tap ? "tap%d" : "tun%d"),
+                                "mode", tap ? TUN_TAP_MODE_TAP : TUN_TAP_MODE_TUN,
+                                "offload", offload, NULL);
   if (echo.device == NULL)
     {
       fprintf (stderr, "echo-gmain: %s\n", error->message);

@@ -455,6 +455,7 @@ Options:
   -h, --help          Show help options
   -n, --name=NAME     Interface name or template (default tun%d / tap%d)
   --tap               Open a TAP (Ethernet) device instead of TUN
+  --offload           TUN offloads: the kernel's super-packets split in the library, replies coalesced
   -r, --reply         Answer pings (and reflect UDP/TCP) instead of echoing verbatim
   -q, --quiet         Do not print a line per packet
   -a, --address=CIDR  Add an address, IPv4 or IPv6 (repeatable), and bring the link up
@@ -467,13 +468,14 @@ class UsageError extends Error {}
 // Parses the options as GOption does for echo-gmain.
 function parseArgs(argv) {
     const opts = {
-        name: null, tap: false, reply: false, quiet: false, help: false,
+        name: null, tap: false, reply: false, quiet: false, help: false, offload: false,
         // [address, peer] in command-line order; a --peer belongs to the
         // --address before it.
         addresses: [], mtu: null,
     };
     const long = new Map([
         ['--tap', 'tap'], ['--reply', 'reply'], ['--quiet', 'quiet'], ['--help', 'help'],
+        ['--offload', 'offload'],
     ]);
     const short = new Map([['r', 'reply'], ['q', 'quiet'], ['h', 'help']]);
     // The options that take a value, by long and short name.
@@ -561,8 +563,9 @@ function main(argv) {
 
     let device;
     try {
-        device = TunTap.Device.new(opts.name ?? (tap ? 'tap%d' : 'tun%d'),
-            tap ? TunTap.Mode.TAP : TunTap.Mode.TUN);
+        device = new TunTap.Device({name: opts.name ?? (tap ? 'tap%d' : 'tun%d'),
+            mode: tap ? TunTap.Mode.TAP : TunTap.Mode.TUN, offload: opts.offload});
+        device.init(null);
     } catch (e) {
         printerr(`echo.js: ${e.message}`);
         return 1;

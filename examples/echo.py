@@ -421,6 +421,9 @@ def main(argv=None):
                         help="Open a TAP (Ethernet) device instead of TUN")
     parser.add_argument("-r", "--reply", action="store_true",
                         help="Answer pings (and reflect UDP/TCP) instead of echoing verbatim")
+    parser.add_argument("--offload", action="store_true",
+                        help="TUN offloads: the kernel's super-packets split in the "
+                             "library, replies coalesced")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="Do not print a line per packet")
     parser.add_argument("-a", "--address", action=_AddressAction, metavar="CIDR",
@@ -438,8 +441,10 @@ def main(argv=None):
     sys.stdout.reconfigure(line_buffering=True)
 
     try:
-        device = TunTap.Device.new(args.name or ("tap%d" if tap else "tun%d"),
-                                   TunTap.Mode.TAP if tap else TunTap.Mode.TUN)
+        device = TunTap.Device(name=args.name or ("tap%d" if tap else "tun%d"),
+                               mode=TunTap.Mode.TAP if tap else TunTap.Mode.TUN,
+                               offload=args.offload)
+        device.init(None)
     except GLib.Error as e:
         print(f"echo.py: {e.message}", file=sys.stderr)
         return 1

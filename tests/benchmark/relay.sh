@@ -3,9 +3,11 @@
 #
 # The offload benchmark (issue 11): TCP (iperf3) from namespace A to
 # namespace B through one process that relays every packet between a TUN
-# device in each, with offloads off and on, in C (bench-relay) and Python
-# (relay.py). Variants alternate in rounds; reports Gbit/s and the relay's
-# CPU seconds per GB (utime + stime). Needs root; installs iperf3 (a
+# device in each: a raw C relay copying vnet super-packets whole (the
+# limit, bench-raw-relay), the library in C with offloads off and on
+# (bench-relay) and from Python (relay.py). Variants alternate in rounds;
+# reports Gbit/s and the relay's CPU seconds per GB (utime + stime), and
+# the counters that give packets per read. Needs root; installs iperf3 (a
 # benchmark-only dependency) when missing. Everything happens in two
 # network namespaces made here (unshare -n), removed at the end.
 #
@@ -34,7 +36,12 @@ run () {
   out=$(mktemp)
   nsenter -t $nsa -n "$@" /proc/$nsb/ns/net >"$out" 2>&1 &
   relay=$!
-  for i in $(seq 100); do grep -q ready "$out" && break; sleep 0.05; done
+  for i in $(seq 100); do grep -qE '^(ready|fds)' "$out" && break; sleep 0.05; done
+  if grep -q '^fds' "$out"; then
+    # The raw relay configures nothing: iproute2 does, in each namespace.
+    nsenter -t $nsa -n sh -c 'ip addr add 192.0.2.1 peer 192.0.2.2 dev rra && ip link set rra up'
+    nsenter -t $nsb -n sh -c 'ip addr add 192.0.2.2 peer 192.0.2.1 dev rrb && ip link set rrb up'
+  fi
   nsenter -t $nsb -n iperf3 -s -1 -D >/dev/null 2>&1
   sleep 0.2
   t0=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
@@ -45,12 +52,13 @@ run () {
   hz=$(getconf CLK_TCK)
   echo "$name $bytes $t0 $t1 $hz $seconds" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
       printf "%-22s %6.2f Gbit/s  %6.2f CPU-s/GB\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0) }'
-  grep -E '^A|^B' "$out" | sed 's/^/    /'
+  grep -E '^A|^B|^raw' "$out" | sed 's/^/    /'
   rm -f "$out"
 }
 
 for r in $(seq "$rounds"); do
   echo "== round $r"
+  run raw-tso    "$build/tests/benchmark/bench-raw-relay"
   run c-plain    "$build/tests/benchmark/bench-relay"
   run c-offload  "$build/tests/benchmark/bench-relay" --offload
   run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py"
