@@ -299,6 +299,99 @@ typedef struct {
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
 
+/* The IP part of a coalescing candidate: no IPv4 options or fragments, a
+ * valid IPv4 header checksum, no IPv6 extension headers, @protocol next,
+ * lengths that match the buffer. Fills @t's IP fields. */
+static gboolean
+ip_candidate (const guint8 *p,
+              gsize         len,
+              guint8        protocol,
+              TcpPacket    *t)
+{
+  t->p = p;
+  t->len = len;
+  t->version = p[0] >> 4;
+  if (t->version == 4)
+    {
+      if ((p[0] & 0x0f) != 5 || p[9] != protocol || get16 (p + 2) != len ||
+          (get16 (p + 6) & 0x3fff) != 0 ||
+          tun_tap_checksum_finish (tun_tap_checksum_add (p, 20, 0)) != 0)
+        return FALSE;
+      t->iph = 20;
+      return TRUE;
+    }
+  if (t->version == 6 && len >= 48 && p[6] == protocol && get16 (p + 4) == len - 40)
+    {
+      t->iph = 40;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* Equal IP fields but for lengths and IDs: version, TOS, DF and TTL (IPv4)
+ * or traffic class and hop limit (IPv6), addresses. */
+static gboolean
+same_ip_flow (const TcpPacket *head,
+              const TcpPacket *t)
+{
+  const guint8 *a = head->p, *b = t->p;
+
+  if (t->version != head->version)
+    return FALSE;
+  if (head->version == 4)
+    return a[1] == b[1] && (a[6] & 0x40) == (b[6] & 0x40) && a[8] == b[8] &&
+           memcmp (a + 12, b + 12, 8) == 0;
+  return ((a[0] & 0x0f) << 4 | a[1] >> 4) == ((b[0] & 0x0f) << 4 | b[1] >> 4) &&
+         a[7] == b[7] && memcmp (a + 8, b + 8, 32) == 0;
+}
+
+/* The header of one coalesced write: the virtio-net header (GSO,
+ * NEEDS_CSUM) and the head's headers patched for the whole, with the
+ * folded pseudo-header sum in the L4 checksum field for the kernel to
+ * finish per segment. Returns its length. */
+static gsize
+build_header (const TcpPacket *head,
+              guint8           protocol,
+              gsize            total_payload,
+              guint8           header[TUN_TAP_OFFLOAD_HEADER_MAX])
+{
+  gsize l4_len = head->hdr_len - head->iph + total_payload;
+  guint16 csum_offset = protocol == IPPROTO_TCP_ ? 16 : 6;
+  guint8 *h = header + TUN_TAP_VNET_HDR_LEN;
+  guint32 sum;
+  guint16 v;
+
+  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
+  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
+  header[1] = protocol == IPPROTO_UDP_ ? TUN_TAP_VNET_GSO_UDP_L4
+            : head->version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
+  v = (guint16) head->hdr_len;
+  memcpy (header + 2, &v, 2);
+  v = (guint16) head->payload;
+  memcpy (header + 4, &v, 2);
+  v = (guint16) head->iph;
+  memcpy (header + 6, &v, 2);
+  memcpy (header + 8, &csum_offset, 2);
+
+  memcpy (h, head->p, head->hdr_len);
+  if (head->version == 4)
+    {
+      put16 (h + 2, (guint16) (head->iph + l4_len));
+      put16 (h + 10, 0);
+      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
+    }
+  else
+    put16 (h + 4, (guint16) l4_len);
+  if (protocol == IPPROTO_UDP_)
+    put16 (h + head->iph + 4, (guint16) l4_len);
+
+  sum = pseudo_header_sum (h, head->version, protocol, (guint32) l4_len);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put16 (h + head->iph + csum_offset, (guint16) sum);
+  return TUN_TAP_VNET_HDR_LEN + head->hdr_len;
+}
+
 /* An unfragmented TCP packet with payload, no IP options or IPv6
  * extension headers, flags ACK or ACK|PSH, lengths that match the buffer
  * and valid checksums. */
@@ -311,24 +404,9 @@ tcp_candidate (const guint8 *p,
 
   if (len < 40)
     return FALSE;
-  t->p = p;
-  t->len = len;
-  t->version = p[0] >> 4;
-  if (t->version == 4)
-    {
-      if ((p[0] & 0x0f) != 5 || p[9] != IPPROTO_TCP_ || get16 (p + 2) != len ||
-          (get16 (p + 6) & 0x3fff) != 0 ||
-          tun_tap_checksum_finish (tun_tap_checksum_add (p, 20, 0)) != 0)
-        return FALSE;
-      t->iph = 20;
-    }
-  else if (t->version == 6)
-    {
-      if (len < 60 || p[6] != IPPROTO_TCP_ || get16 (p + 4) != len - 40)
-        return FALSE;
-      t->iph = 40;
-    }
-  else
+  if (len < 60 && (p[0] >> 4) == 6)
+    return FALSE;
+  if (!ip_candidate (p, len, IPPROTO_TCP_, t))
     return FALSE;
 
   doff = (gsize) (p[t->iph + 12] >> 4) * 4;
@@ -355,22 +433,8 @@ tcp_same_flow (const TcpPacket *head,
 {
   const guint8 *a = head->p, *b = t->p;
 
-  if (t->version != head->version || t->hdr_len != head->hdr_len)
+  if (t->hdr_len != head->hdr_len || !same_ip_flow (head, t))
     return FALSE;
-  if (head->version == 4)
-    {
-      /* TOS, DF, TTL, protocol, addresses. */
-      if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
-          memcmp (a + 12, b + 12, 8) != 0)
-        return FALSE;
-    }
-  else
-    {
-      /* Traffic class, hop limit, addresses. */
-      if (((a[0] & 0x0f) << 4 | a[1] >> 4) != ((b[0] & 0x0f) << 4 | b[1] >> 4) ||
-          a[7] != b[7] || memcmp (a + 8, b + 8, 32) != 0)
-        return FALSE;
-    }
   /* Ports, ACK number, data offset, window, options: equal. */
   a += head->iph;
   b += t->iph;
@@ -391,24 +455,9 @@ udp_candidate (const guint8 *p,
 
   if (len < 29)
     return FALSE;
-  t->p = p;
-  t->len = len;
-  t->version = p[0] >> 4;
-  if (t->version == 4)
-    {
-      if ((p[0] & 0x0f) != 5 || p[9] != IPPROTO_UDP_ || get16 (p + 2) != len ||
-          (get16 (p + 6) & 0x3fff) != 0 ||
-          tun_tap_checksum_finish (tun_tap_checksum_add (p, 20, 0)) != 0)
-        return FALSE;
-      t->iph = 20;
-    }
-  else if (t->version == 6)
-    {
-      if (len < 49 || p[6] != IPPROTO_UDP_ || get16 (p + 4) != len - 40)
-        return FALSE;
-      t->iph = 40;
-    }
-  else
+  if (len < 49 && (p[0] >> 4) == 6)
+    return FALSE;
+  if (!ip_candidate (p, len, IPPROTO_UDP_, t))
     return FALSE;
 
   if (get16 (p + t->iph + 4) != len - t->iph)
@@ -432,16 +481,7 @@ udp_same_flow (const TcpPacket *head,
 {
   const guint8 *a = head->p, *b = t->p;
 
-  if (t->version != head->version)
-    return FALSE;
-  if (head->version == 4)
-    {
-      if (a[1] != b[1] || (a[6] & 0x40) != (b[6] & 0x40) || a[8] != b[8] ||
-          memcmp (a + 12, b + 12, 8) != 0)
-        return FALSE;
-    }
-  else if (((a[0] & 0x0f) << 4 | a[1] >> 4) != ((b[0] & 0x0f) << 4 | b[1] >> 4) ||
-           a[7] != b[7] || memcmp (a + 8, b + 8, 32) != 0)
+  if (!same_ip_flow (head, t))
     return FALSE;
   return memcmp (a + head->iph, b + t->iph, 4) == 0;
 }
@@ -459,9 +499,6 @@ coalesce_udp (const guint8 *data,
   TcpPacket head, last;
   gsize total_payload;
   guint count = 1;
-  guint8 *h;
-  guint16 v;
-  guint32 sum;
 
   if (!udp_candidate (data + offsets[first], lengths[first], &head))
     return 1;
@@ -485,35 +522,7 @@ coalesce_udp (const guint8 *data,
   if (count == 1)
     return 1;
 
-  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
-  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
-  header[1] = TUN_TAP_VNET_GSO_UDP_L4;
-  v = (guint16) head.hdr_len;
-  memcpy (header + 2, &v, 2);
-  v = (guint16) head.payload;
-  memcpy (header + 4, &v, 2);
-  v = (guint16) head.iph;
-  memcpy (header + 6, &v, 2);
-  v = 6;
-  memcpy (header + 8, &v, 2);
-
-  h = header + TUN_TAP_VNET_HDR_LEN;
-  memcpy (h, head.p, head.hdr_len);
-  if (head.version == 4)
-    {
-      put16 (h + 2, (guint16) (head.hdr_len + total_payload));
-      put16 (h + 10, 0);
-      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
-    }
-  else
-    put16 (h + 4, (guint16) (8 + total_payload));
-  put16 (h + head.iph + 4, (guint16) (8 + total_payload));
-  sum = pseudo_header_sum (h, head.version, IPPROTO_UDP_, (guint32) (8 + total_payload));
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  put16 (h + head.iph + 6, (guint16) sum);
-
-  *header_len = TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+  *header_len = build_header (&head, IPPROTO_UDP_, total_payload, header);
   *payload_offset = head.hdr_len;
   return count;
 }
@@ -532,8 +541,6 @@ tun_tap_offload_coalesce (const guint8 *data,
   TcpPacket head, last;
   gsize total_payload;
   guint count = 1;
-  guint8 *h;
-  guint16 v;
 
   if (first + 1 >= n)
     return 1;
@@ -569,42 +576,9 @@ tun_tap_offload_coalesce (const guint8 *data,
   if (count == 1)
     return 1;
 
-  /* The header of the whole: the head's headers with the total length,
-   * the last segment's PSH, and the folded pseudo-header sum where the
-   * kernel will finish the checksum of each segment (NEEDS_CSUM). */
-  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
-  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
-  header[1] = head.version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
-  v = (guint16) head.hdr_len;
-  memcpy (header + 2, &v, 2);
-  v = (guint16) head.payload;
-  memcpy (header + 4, &v, 2);
-  v = (guint16) head.iph;
-  memcpy (header + 6, &v, 2);
-  v = 16;
-  memcpy (header + 8, &v, 2);
-
-  h = header + TUN_TAP_VNET_HDR_LEN;
-  memcpy (h, head.p, head.hdr_len);
-  if (head.version == 4)
-    {
-      put16 (h + 2, (guint16) (head.hdr_len + total_payload));
-      put16 (h + 10, 0);
-      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
-    }
-  else
-    put16 (h + 4, (guint16) (head.hdr_len - 40 + total_payload));
-  h[head.iph + 13] = last.flags;
-  {
-    guint32 sum = pseudo_header_sum (h, head.version, IPPROTO_TCP_,
-                                     (guint32) (head.hdr_len - head.iph + total_payload));
-
-    while (sum >> 16)
-      sum = (sum & 0xffff) + (sum >> 16);
-    put16 (h + head.iph + 16, (guint16) sum);
-  }
-
-  *header_len = TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+  /* The last segment's PSH goes on the whole. */
+  *header_len = build_header (&head, IPPROTO_TCP_, total_payload, header);
+  header[TUN_TAP_VNET_HDR_LEN + head.iph + 13] = last.flags;
   *payload_offset = head.hdr_len;
   return count;
 }
