@@ -37,11 +37,19 @@ tun_tap_offload_deliver (TunTapDevice  *self,
                          GArray       **lengths,
                          guint         *delivered)
 {
+  gboolean direct = !want_one && *batch != NULL;
+  GByteArray *out = direct ? *batch : self->split;
+  GArray *out_lengths = direct ? *lengths : self->split_lengths;
   guint count, offset = 0;
 
-  g_byte_array_set_size (self->split, 0);
-  g_array_set_size (self->split_lengths, 0);
-  count = tun_tap_offload_split (self->buffer, n, self->split, self->split_lengths);
+  /* Only the batch wants the packets: split straight into it, one copy
+   * fewer per byte on the bindings' fast path. */
+  if (!direct)
+    {
+      g_byte_array_set_size (self->split, 0);
+      g_array_set_size (self->split_lengths, 0);
+    }
+  count = tun_tap_offload_split (self->buffer, n, out, out_lengths);
   if (count == 0)
     {
       tun_tap_counter_add (&self->malformed, 1);
@@ -54,11 +62,13 @@ tun_tap_offload_deliver (TunTapDevice  *self,
       tun_tap_counter_add (&self->super_packets, 1);
       tun_tap_counter_add (&self->split_packets, count);
     }
+  *delivered += count;
+  if (direct)
+    return TRUE;
   for (guint i = 0; i < count; i++)
     {
       guint len = g_array_index (self->split_lengths, guint, i);
 
-      (*delivered)++;
       if (!tun_tap_io_deliver (self, self->split->data + offset, len, want_one, batch, lengths))
         return FALSE;
       offset += len;

@@ -306,8 +306,11 @@ static gboolean
 ip_candidate (const guint8 *p,
               gsize         len,
               guint8        protocol,
+              gsize         l4_min,
               TcpPacket    *t)
 {
+  if (len < 20 + l4_min)
+    return FALSE;
   t->p = p;
   t->len = len;
   t->version = p[0] >> 4;
@@ -320,12 +323,26 @@ ip_candidate (const guint8 *p,
       t->iph = 20;
       return TRUE;
     }
-  if (t->version == 6 && len >= 48 && p[6] == protocol && get16 (p + 4) == len - 40)
+  if (t->version == 6 && len >= 40 + l4_min && p[6] == protocol &&
+      get16 (p + 4) == len - 40)
     {
       t->iph = 40;
       return TRUE;
     }
   return FALSE;
+}
+
+/* Whether the L4 checksum of @t verifies. */
+static gboolean
+l4_checksum_ok (const TcpPacket *t,
+                guint8           protocol)
+{
+  gsize l4_len = t->len - t->iph;
+
+  return tun_tap_checksum_finish (
+           tun_tap_checksum_add (t->p + t->iph, l4_len,
+                                 pseudo_header_sum (t->p, t->version, protocol,
+                                                    (guint32) l4_len))) == 0;
 }
 
 /* Equal IP fields but for lengths and IDs: version, TOS, DF and TTL (IPv4)
@@ -402,11 +419,7 @@ tcp_candidate (const guint8 *p,
 {
   gsize doff;
 
-  if (len < 40)
-    return FALSE;
-  if (len < 60 && (p[0] >> 4) == 6)
-    return FALSE;
-  if (!ip_candidate (p, len, IPPROTO_TCP_, t))
+  if (!ip_candidate (p, len, IPPROTO_TCP_, 20, t))
     return FALSE;
 
   doff = (gsize) (p[t->iph + 12] >> 4) * 4;
@@ -420,10 +433,7 @@ tcp_candidate (const guint8 *p,
   t->seq = get32 (p + t->iph + 4);
 
   /* Never merge what the kernel would drop: verify first. */
-  return tun_tap_checksum_finish (
-           tun_tap_checksum_add (p + t->iph, len - t->iph,
-                                 pseudo_header_sum (p, t->version, IPPROTO_TCP_,
-                                                    (guint32) (len - t->iph)))) == 0;
+  return l4_checksum_ok (t, IPPROTO_TCP_);
 }
 
 /* Whether @t belongs to @head's flow and can follow it in one super-packet. */
@@ -451,13 +461,8 @@ udp_candidate (const guint8 *p,
                gsize         len,
                TcpPacket    *t)
 {
-  guint16 csum;
-
-  if (len < 29)
-    return FALSE;
-  if (len < 49 && (p[0] >> 4) == 6)
-    return FALSE;
-  if (!ip_candidate (p, len, IPPROTO_UDP_, t))
+  /* A header and at least one byte. */
+  if (!ip_candidate (p, len, IPPROTO_UDP_, 9, t))
     return FALSE;
 
   if (get16 (p + t->iph + 4) != len - t->iph)
@@ -466,13 +471,10 @@ udp_candidate (const guint8 *p,
   t->payload = len - t->hdr_len;
   t->flags = 0;
   t->seq = 0;
-  csum = get16 (p + t->iph + 6);
-  if (csum == 0)
+  /* An IPv4 checksum of 0 is none (VXLAN encapsulators send those). */
+  if (get16 (p + t->iph + 6) == 0)
     return t->version == 4;
-  return tun_tap_checksum_finish (
-           tun_tap_checksum_add (p + t->iph, len - t->iph,
-                                 pseudo_header_sum (p, t->version, IPPROTO_UDP_,
-                                                    (guint32) (len - t->iph)))) == 0;
+  return l4_checksum_ok (t, IPPROTO_UDP_);
 }
 
 static gboolean
