@@ -512,7 +512,7 @@ def main(argv=None):
     loop.run()
 
     if not quiet:
-        print(f"{name}: {received} packets received, {sent} sent")
+        print(f"{name}: packets received: {received}, sent: {sent}")
 
     device.close()
     return status
