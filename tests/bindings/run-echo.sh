@@ -135,10 +135,14 @@ fi
 # Every other line is a packet, and the last one the summary.
 lines=$(wc -l <"$tmp/out")
 last=$(tail -n 1 "$tmp/out")
-echo "$last" | grep -Eqx "$name: [0-9]+ packets received, [0-9]+ sent" ||
-  fail "last line '$last' is not the summary"
-received=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\1/')
-sent=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\2/')
+# "NAME: packets received: N, sent: M" (no "1 packets"); echo.js may still
+# print the older "NAME: N packets received, M sent".
+summary="s/^$name: packets received: ([0-9]+), sent: ([0-9]+)\$/\\1 \\2/p;"
+summary="${summary}s/^$name: ([0-9]+) packets received, ([0-9]+) sent\$/\\1 \\2/p"
+counts=$(echo "$last" | sed -nE "$summary")
+[ -n "$counts" ] || fail "last line '$last' is not the summary"
+received=${counts% *}
+sent=${counts#* }
 [ "$received" -eq $((lines - 2)) ] || fail "$received packets received but $((lines - 2)) lines"
 if [ "$sent" -lt 6 ] || [ "$sent" -gt "$received" ]; then
   fail "$sent packets sent"
