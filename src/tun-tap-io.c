@@ -551,9 +551,11 @@ tun_tap_io_update_max_packet (TunTapDevice *self)
  * %G_IO_ERROR_NETWORK_UNREACHABLE while the link is down,
  * %G_IO_ERROR_INVALID_ARGUMENT for an empty packet,
  * %G_IO_ERROR_INVALID_DATA when the packet is not what the device takes
- * (not IPv4/IPv6 on a TUN device, shorter than an Ethernet header on a TAP
- * device, a packet-information header with flags or an EtherType that does
- * not match the packet),
+ * (not IPv4/IPv6 on a TUN device, or an IPv4/IPv6 header that is cut short,
+ * has length fields the packet does not match or, IPv4, a wrong header
+ * checksum: the kernel would take it and the IP layer drop it unseen;
+ * shorter than an Ethernet header on a TAP device; a packet-information
+ * header with flags or an EtherType that does not match the packet),
  * %G_IO_ERROR_MESSAGE_TOO_LARGE when the packet is larger than the device
  * can take, %G_IO_ERROR_WOULD_BLOCK when the kernel has no buffer space
  * (try again later). In every error case nothing was sent.

@@ -767,6 +767,102 @@ tun_tap_kernel_adopt (int                fd,
   return TRUE;
 }
 
+/* What the IP layer drops without a word after write(2) succeeded
+ * (linux-tun-behaviour.md §3.2: “success does not mean delivered”): the
+ * checks of ip_rcv_core() and ipv6_rcv() on the fixed header. Routing,
+ * options and the transport header are not the device's business. */
+static gboolean
+check_ip_header (const guint8  *ip,
+                 gsize          len,
+                 int            version,
+                 const char    *name,
+                 GError       **error)
+{
+  if (version == 4)
+    {
+      gsize header_len = (gsize) (ip[0] & 0x0f) * 4;
+      gsize total;
+      guint32 sum = 0;
+
+      if (len < 20)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       g_dngettext (GETTEXT_PACKAGE,
+                                    "Cannot send on “%s”: an IPv4 packet has a header of "
+                                    "at least 20 bytes, this one has %zu byte in all",
+                                    "Cannot send on “%s”: an IPv4 packet has a header of "
+                                    "at least 20 bytes, this one has %zu bytes in all", len),
+                       name, len);
+          return FALSE;
+        }
+      if (header_len < 20 || header_len > len)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 header length field says %zu "
+                       "bytes, it must be 20 to 60 and at most the packet’s %zu bytes"),
+                       name, header_len, len);
+          return FALSE;
+        }
+      total = (gsize) (ip[2] << 8 | ip[3]);
+      if (total < header_len || total > len)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 total length field says %zu "
+                       "bytes, the packet has %zu (and its header %zu)"),
+                       name, total, len, header_len);
+          return FALSE;
+        }
+      for (gsize i = 0; i < header_len; i += 2)
+        sum += (guint32) (ip[i] << 8 | ip[i + 1]);
+      while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+      if (sum != 0xffff)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 header checksum is wrong "
+                       "(0x%02x%02x); compute it over the header with the field at 0"),
+                       name, ip[10], ip[11]);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (len < 40)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send on “%s”: an IPv6 packet has a 40-byte header, "
+                                "this one has %zu byte in all",
+                                "Cannot send on “%s”: an IPv6 packet has a 40-byte header, "
+                                "this one has %zu bytes in all", len),
+                   name, len);
+      return FALSE;
+    }
+  {
+    gsize payload = (gsize) (ip[4] << 8 | ip[5]);
+
+    if (40 + payload > len)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     _("Cannot send on “%s”: the IPv6 payload length field says %zu "
+                     "bytes, the packet has %zu after its header"),
+                     name, payload, len - 40);
+        return FALSE;
+      }
+    /* Payload length 0 before a hop-by-hop header announces a jumbogram,
+     * which must be longer than 65535 bytes (RFC 2675). */
+    if (payload == 0 && ip[6] == 0 && len - 40 <= 65535)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     _("Cannot send on “%s”: the IPv6 payload length field is 0 before "
+                     "a hop-by-hop header (a jumbogram), but the packet is not longer "
+                     "than 65535 bytes; set the payload length"), name);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 gboolean
 tun_tap_kernel_check_packet (TunTapMode     mode,
                              gboolean       packet_info,
@@ -835,7 +931,7 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
       return FALSE;
     }
 
-  return TRUE;
+  return check_ip_header (data + header, len - header, version, name, error);
 }
 
 ssize_t

@@ -423,7 +423,7 @@ test_moved_to_other_netns (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *pid = NULL;
   Changes c = { 0 };
-  guint8 pkt[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0,
+  guint8 pkt[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0xf6, 0xcd,
                      192, 0, 2, 2, 192, 0, 2, 1, 0, 7, 0, 9, 0, 8, 0, 0 };
 
   g_signal_connect (device, "closed", G_CALLBACK (on_closed), &c);
