@@ -22,7 +22,7 @@ if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
 fi
 
 # Nothing may leak in from the build tree or the test environment.
-unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR PYTHONPATH
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -92,5 +92,29 @@ with open("/proc/self/maps") as maps:
     libs = {line.split()[-1] for line in maps if "libtuntap-glib" in line}
 assert libs and all(lib.startswith(dest) for lib in libs), f"library from {libs}"
 print(f"python: {device.get_name()} from {path}")
+EOF
+
+# The PyGObject override, from where it was installed: send_bytes(b"...").
+override=$(find "$dest" -name TunTap.py -path '*/gi/overrides/*')
+[ -n "$override" ] || fail "no gi/overrides/TunTap.py installed"
+GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH=$libdir \
+  PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") DEST=$dest \
+  /usr/bin/python3 - <<'EOF' || fail "Python does not use the installed override"
+import os
+import gi
+gi.require_version("TunTap", "1.0")
+from gi.repository import GLib, TunTap
+import gi.overrides.TunTap as override
+
+assert override.__file__.startswith(os.environ["DEST"] + "/"), override.__file__
+assert TunTap.Device is override.Device, TunTap.Device
+device = TunTap.Device.new("tun%d", TunTap.Mode.TUN)
+try:
+    device.send_bytes(b"\x45")
+except GLib.Error as e:   # the library's INVALID_DATA, not a TypeError
+    assert "IPv4" in e.message, e.message
+else:
+    raise AssertionError("a 1-byte packet was sent")
+print(f"python: the override from {override.__file__}")
 EOF
 echo "PASS"

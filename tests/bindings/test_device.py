@@ -138,6 +138,12 @@ class Errors(unittest.TestCase):
         packet = bytes.fromhex("450000140000000040fdf5e9c0000201c0000202")
         self.assertTrue(device.send(packet))
         self.assertTrue(device.send_bytes(GLib.Bytes.new(packet)))
+        # The override: what a Python program has in hand works as well.
+        self.assertTrue(device.send_bytes(packet))
+        self.assertTrue(device.send_bytes(bytearray(packet)))
+        self.assertTrue(device.send_bytes(memoryview(b"xx" + packet)[2:]))
+        with self.assertRaisesRegex(TypeError, "bytes-like object.*not str"):
+            device.send_bytes(packet.decode("latin-1"))
 
         device.close()
         with self.assertRaises(GLib.Error) as caught:
