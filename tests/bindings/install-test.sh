@@ -57,6 +57,22 @@ case $flags in
   *) fail "the flags do not point into the DESTDIR" ;;
 esac
 
+# GLib, GObject and GIO are public requirements (the headers use them);
+# gio-unix and libmnl private: only a static link needs them.
+requires=$(PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --print-requires tuntap-glib-1.0 | tr '\n' ' ')
+private=$(PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --print-requires-private tuntap-glib-1.0 | tr '\n' ' ')
+echo "Requires: $requires; Requires.private: $private"
+for module in glib-2.0 gobject-2.0 gio-2.0; do
+  case " $requires" in *" $module "*) ;; *) fail "Requires lacks $module" ;; esac
+done
+for module in gio-unix-2.0 libmnl; do
+  case " $private" in *" $module "*) ;; *) fail "Requires.private lacks $module" ;; esac
+  case " $requires" in *" $module "*) fail "$module is a public requirement" ;; esac
+done
+case $flags in *-lmnl*) fail "the shared link flags name libmnl" ;; esac
+PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --static --libs tuntap-glib-1.0 | grep -q -- -lmnl ||
+  fail "the static link flags lack libmnl"
+
 # shellcheck disable=SC2086
 ${CC:-cc} -Wall -Wextra -Werror -o "$tmp/program" "$program" $flags ||
   fail "installed-program.c does not build against the installed files"
