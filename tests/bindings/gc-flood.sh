@@ -29,22 +29,7 @@
 set -u
 gjs=$1 script=$2
 
-if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
-  echo "Bail out! not in a private network namespace; run under unshare -n" >&2
-  exit 99
-fi
-ip link set lo up
-
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "FAIL: $*"
-  echo "--- gjs stdout:"; cat "$tmp/out"
-  echo "--- gjs stderr (first 20 lines):"; head -n 20 "$tmp/err"
-  exit 1
-}
+. "$(dirname "$0")/script-setup.sh"
 
 # The interface's TX packets in /proc/net/dev (this namespace's).
 kernel_tx() {
