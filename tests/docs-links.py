@@ -22,6 +22,8 @@ import re
 import sys
 import xml.etree.ElementTree as ET
 
+from docscheck import report
+
 CORE = "{http://www.gtk.org/introspection/core/1.0}"
 C = "{http://www.gtk.org/introspection/c/1.0}"
 
@@ -110,13 +112,8 @@ def main():
                     problems.append(f"{page}: link to {href}, which does not exist")
         if page_external and "urlmap.js" not in parser.scripts:
             problems.append(f"{page}: {page_external} links into other namespaces, but it does not load urlmap.js")
-    for p in problems:
-        print(p)
-    if problems:
-        print(f"FAIL: {len(problems)} dead or unchecked links ({external} links into other namespaces)")
-        return 1
-    print(f"PASS: {external} links into {', '.join(sorted(urls))}, every one resolved")
-    return 0
+    return report(problems, f"dead or unchecked links ({external} links into other namespaces)",
+                  f"{external} links into {', '.join(sorted(urls))}, every one resolved")
 
 
 if __name__ == "__main__":
