@@ -85,6 +85,7 @@ struct _TunTapDevice
   guint8          *buffer;
   gint             max_packet;      /* atomic */
   gboolean         dispatching;     /* owning context only */
+  gboolean         sync_pending;    /*   the watch to sync after it */
   GByteArray      *split;           /* offload: one read's packets */
   GArray          *split_lengths;
   guint64          super_packets;   /* counters: written in the owning */

@@ -172,8 +172,8 @@ finish_receive (TunTapDevice   *self,
 }
 
 /* Reads what one wake-up may (see the budgets), for the pending receive
- * or for the signals. */
-static void
+ * or for the signals. FALSE when nobody took packets (nothing was read). */
+static gboolean
 read_packets (TunTapDevice *self,
               int           fd)
 {
@@ -190,7 +190,7 @@ read_packets (TunTapDevice *self,
   want_many = for_task ||
               g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
   if (!want_one && !want_many)
-    return;
+    return FALSE;
   if (want_many)
     {
       batch = g_byte_array_sized_new (READ_BUDGET * 128);
@@ -255,6 +255,7 @@ read_packets (TunTapDevice *self,
               received->packets = g_bytes_ref (packets);
               received->lengths = g_array_ref (lengths);
               finish_receive (self, received, NULL);
+              tun_tap_receive_sync (self);
             }
           else if (!for_task)
             g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0,
@@ -263,6 +264,7 @@ read_packets (TunTapDevice *self,
       g_bytes_unref (packets);
       g_array_unref (lengths);
     }
+  return TRUE;
 }
 
 static gboolean
@@ -273,6 +275,7 @@ fd_ready (GIOChannel   *channel,
   TunTapDeviceRef *ref = user_data;
   g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
   GSource *me = g_main_current_source ();
+  gboolean listened = FALSE;
   int fd;
 
   if (self == NULL || !is_open (self) || self->watch != me)
@@ -285,13 +288,14 @@ fd_ready (GIOChannel   *channel,
     {
       g_source_destroy (self->watch);
       g_clear_pointer (&self->watch, g_source_unref);
+      self->sync_pending = TRUE;
       return G_SOURCE_REMOVE;
     }
   self->dispatching = TRUE;
   fd = g_atomic_int_get (&self->fd);
 
   if (condition & G_IO_IN)
-    read_packets (self, fd);
+    listened = read_packets (self, fd);
 
   /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
    * POLLIN: ask read() why, and never return to the loop with the watch on. */
@@ -307,7 +311,10 @@ fd_ready (GIOChannel   *channel,
     }
 
   self->dispatching = FALSE;
-  tun_tap_receive_sync (self);
+  /* The common wake-up (read for a listener, nothing changed) needs no
+   * second look at the handlers. */
+  if (self->sync_pending || !listened || !is_open (self))
+    tun_tap_receive_sync (self);
   return self->watch == me ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
@@ -336,7 +343,11 @@ tun_tap_receive_sync (TunTapDevice *self)
 
   /* The read loop syncs when it ends. */
   if (self->dispatching)
-    return;
+    {
+      self->sync_pending = TRUE;
+      return;
+    }
+  self->sync_pending = FALSE;
 
   if (is_open (self))
     wanted = g_atomic_int_get (&self->receiving) && is_listening (self) ? WATCH_READ
