@@ -3,6 +3,7 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-enum-types.h"
+#include "tun-tap-error.h"
 #include "tun-tap-netns.h"
 
 #include <errno.h>
@@ -261,6 +262,8 @@ static void
 tun_tap_device_class_init (TunTapDeviceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  tun_tap_i18n_init ();
 
   object_class->dispose = tun_tap_device_dispose;
   object_class->finalize = tun_tap_device_finalize;
