@@ -586,10 +586,10 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * Whatever this property says, the device reads only while someone
    * takes the packets: a handler of ::packet-received or
    * ::packets-received, or a pending [method@TunTap.Device.receive_async].
-   * With none of them it does not read at all (rather than read and
-   * discard), so the kernel's queue fills and drops the same way; a
-   * handler connected later is noticed at the next iteration of the
-   * device's main context.
+   * With none of them (a blocked handler does not count) it does not read
+   * at all, rather than read and discard, so the kernel's queue fills and
+   * drops the same way; a handler connected or unblocked later is noticed
+   * at the next iteration of the device's main context.
    *
    * Since: 0.1
    */

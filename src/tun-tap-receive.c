@@ -69,8 +69,8 @@ static gboolean
 is_listening (TunTapDevice *self)
 {
   return self->pending_receive != NULL ||
-         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE) ||
-         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
+         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE) ||
+         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE);
 }
 
 /* ---- the gate: notices a listener arriving ------------------------------ */
@@ -188,9 +188,9 @@ read_packets (TunTapDevice *self,
   /* Asked once per wake-up, not per packet: a handler connected from a
    * handler takes effect from the next wake-up. */
   want_one = !for_task &&
-             g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
+             g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE);
   want_many = for_task ||
-              g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
+              g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE);
   if (!want_one && !want_many)
     return FALSE;
   if (want_many)
