@@ -7,15 +7,18 @@
 // logic is a port of echo-reflect.c, and the output is the same line for
 // line. --address CIDR [--peer ADDR] (repeatable) and --mtu N configure the
 // link through the library and bring it up, so no `ip` or `ifconfig` is
-// needed. Run it with `gjs -m echo.js`.
+// needed. Run it with `gjs -m echo.js`, or from the build tree with
+// `meson devenv -C _build gjs -m $PWD/examples/echo.js`. The options are
+// GOption's, declared on a Gio.Application.
 //
 // Packets arrive in batches, one ::packets-received per main-loop wake-up,
-// and go back with one send_many(): the handler and the send cross between
-// C and JavaScript once per batch rather than once per packet, and nothing
-// is allocated per packet. Far fewer signal emissions also make gjs's
-// refusal to run a handler while the garbage collector sweeps (a
-// Gjs-CRITICAL and a lost packet with ::packet-received under load)
-// unseen in practice.
+// read through a view and answered with one send_many(): the handler and
+// the send cross between C and JavaScript once per batch rather than once
+// per packet, and nothing is allocated per packet. That also keeps gjs
+// 1.74 from sweeping its garbage often; it refuses to call JavaScript while
+// it sweeps, and with ::packet-received under a flood it refuses the
+// handler (each time a packet lost), then timers and everything else
+// (tests/bindings/gc-flood.sh).
 //
 // Importing this module runs nothing: the tests use describe(), reflect(),
 // reflectBatch() and sendMany().
