@@ -164,6 +164,9 @@ tun_tap_device_get_property (GObject    *object,
     case PROP_QUEUE_ENABLED:
       g_value_set_boolean (value, tun_tap_device_get_queue_enabled (self));
       break;
+    case PROP_RECEIVING:
+      g_value_set_boolean (value, tun_tap_device_get_receiving (self));
+      break;
     case PROP_OWNER:
       g_value_set_int64 (value, tun_tap_device_get_owner (self));
       break;
@@ -237,6 +240,9 @@ tun_tap_device_set_property (GObject      *object,
       break;
     case PROP_GROUP:
       self->request_group = g_value_get_int64 (value);
+      break;
+    case PROP_RECEIVING:
+      tun_tap_device_set_receiving (self, g_value_get_boolean (value));
       break;
     case PROP_QUEUE_ENABLED:
     case PROP_HARDWARE_ADDRESS:
@@ -565,6 +571,33 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    *
    * Since: 0.1
    */
+  /**
+   * TunTapDevice:receiving:
+   *
+   * Whether the device reads packets. %FALSE pauses reading before the
+   * next read(2), even when set from a handler of
+   * [signal@TunTap.Device::packet-received]: packets then wait in the
+   * kernel's queue (the interface's `txqueuelen`), which drops new ones
+   * once it is full, the loss signal TCP understands. Deletion of the
+   * interface is still noticed while paused. %TRUE resumes. Backpressure:
+   * a tunnel pauses its device while its socket would block and resumes
+   * when the socket can take data again.
+   *
+   * Whatever this property says, the device reads only while someone
+   * takes the packets: a handler of ::packet-received or
+   * ::packets-received, or a pending [method@TunTap.Device.receive_async].
+   * With none of them (a blocked handler does not count) it does not read
+   * at all, rather than read and discard, so the kernel's queue fills and
+   * drops the same way; a handler connected or unblocked later is noticed
+   * at the next iteration of the device's main context.
+   *
+   * Since: 0.1
+   */
+  tun_tap_device_properties[PROP_RECEIVING] =
+    g_param_spec_boolean ("receiving", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   tun_tap_device_properties[PROP_HARDWARE_ADDRESS] =
     g_param_spec_string ("hardware-address", NULL, NULL, NULL,
                          G_PARAM_READABLE |
@@ -585,9 +618,21 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    *
    * It is safe to close the device or drop the last reference to it from
    * a handler; no further packets are delivered then. While neither this
-   * signal nor [signal@TunTap.Device::packets-received] has a handler,
-   * packets are still read (so the kernel's queue never fills) and
-   * discarded.
+   * signal nor [signal@TunTap.Device::packets-received] has a handler (and
+   * no [method@TunTap.Device.receive_async] is pending), the device does
+   * not read: packets wait in the kernel's queue, which drops once full.
+   * See [property@TunTap.Device:receiving] to pause reading yourself.
+   *
+   * From JavaScript, use [signal@TunTap.Device::packets-received] instead.
+   * gjs 1.74 refuses to call JavaScript while its garbage collector is
+   * sweeping, logging "Attempting to call back into JSAPI during the
+   * sweeping phase of GC": each refused emission of this signal is a packet
+   * lost, and a timer or async callback refused with it is gone for good.
+   * A handler run once per packet makes garbage once per packet; under a
+   * flood of packets it copied out, gjs 1.74.2 refused it from about the
+   * 40,000th packet on, and every callback after that, so the program
+   * stopped handling anything (tests/bindings/gc-flood.sh). From C and
+   * Python this signal is safe; from Python the batch signal is faster.
    *
    * Since: 0.1
    */
@@ -612,6 +657,41 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * the language costs more than the packet: with
    * [method@TunTap.Device.send_many], a Python or gjs echo crosses twice
    * per batch instead of twice per packet.
+   *
+   * The C handler is
+   *
+   * ```c
+   * static void
+   * on_packets (TunTapDevice *device,
+   *             GBytes       *packets,
+   *             GArray       *lengths,   // of guint
+   *             gpointer      user_data)
+   * {
+   *   const guint8 *p = g_bytes_get_data (packets, NULL);
+   *
+   *   for (guint i = 0; i < lengths->len; i++)
+   *     {
+   *       guint len = g_array_index (lengths, guint, i);
+   *       // the packet is p[0..len)
+   *       p += len;
+   *     }
+   * }
+   * ```
+   *
+   * @packets and @lengths are new for every batch and never changed
+   * afterwards: take a reference (g_bytes_ref(), g_array_ref()) to keep
+   * them after the handler returns. From Python @packets is a
+   * `GLib.Bytes` and @lengths a list of ints; from gjs a `GLib.Bytes` (read
+   * it through `packets.toArray()`, a `Uint8Array` view, no copy) and an
+   * array of numbers.
+   *
+   * This is the signal to use from JavaScript: gjs 1.74 refuses callbacks
+   * while its garbage collector sweeps (see
+   * [signal@TunTap.Device::packet-received]). One emission per batch, read
+   * through a view, was never refused under a flood of 100,000 packets
+   * (tests/bindings/gc-flood.sh); a handler that copies every batch out
+   * (`packets.get_data()`) makes enough garbage to be refused too, so avoid
+   * copies in the handler.
    *
    * When both signals are connected, ::packet-received is emitted for each
    * packet first. No batch is emitted once the device was closed.
@@ -681,6 +761,7 @@ tun_tap_device_init (TunTapDevice *self)
   self->owner = -1;
   self->group = -1;
   self->queue_enabled = TRUE;
+  self->receiving = TRUE;
   self->coalesce = TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP;
   self->state = TUN_TAP_STATE_NEW;
   self->context = g_main_context_ref_thread_default ();
