@@ -550,7 +550,7 @@ function echo(app, opts, done) {
         sources.forEach(id => GLib.source_remove(id));
         sources = [];
         if (!quiet)
-            print(`${name}: ${received} packets received, ${sent} sent`);
+            print(`${name}: packets received: ${received}, sent: ${sent}`);
         device.close();
         done(status);
         app.release();

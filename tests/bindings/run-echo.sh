@@ -118,11 +118,8 @@ fi
 # Every other line is a packet, and the last one the summary.
 lines=$(wc -l <"$tmp/out")
 last=$(tail -n 1 "$tmp/out")
-# "NAME: packets received: N, sent: M" (no "1 packets"); echo.js may still
-# print the older "NAME: N packets received, M sent".
-summary="s/^$name: packets received: ([0-9]+), sent: ([0-9]+)\$/\\1 \\2/p;"
-summary="${summary}s/^$name: ([0-9]+) packets received, ([0-9]+) sent\$/\\1 \\2/p"
-counts=$(echo "$last" | sed -nE "$summary")
+# "NAME: packets received: N, sent: M" (so never "1 packets").
+counts=$(echo "$last" | sed -nE "s/^$name: packets received: ([0-9]+), sent: ([0-9]+)\$/\\1 \\2/p")
 [ -n "$counts" ] || fail "last line '$last' is not the summary"
 received=${counts% *}
 sent=${counts#* }
