@@ -1069,7 +1069,6 @@ test_monitor_link (void)
   g_assert_cmpuint (other.link_calls, ==, 0);
   g_assert_cmpuint (other.address_calls, ==, 0);
 
-  g_clear_pointer (&recorder.last_address, g_free);
   g_free (tun_tap_test_run (FALSE, "ip link del nl-renamed"));
   g_assert_true (wait_for (context, &recorder, is_deleted, NULL));
   g_assert_cmpint (recorder.last.ifindex, ==, ifindex);
@@ -1078,6 +1077,7 @@ test_monitor_link (void)
   tun_tap_netlink_monitor_remove_watch (monitor, watch);
   tun_tap_netlink_monitor_remove_watch (monitor, other_watch);
   tun_tap_netlink_monitor_unref (monitor);
+  g_free (recorder.last_address);
   delete_link ("nl-other");
 }
 
