@@ -7,7 +7,10 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-address-private.h"
+#include "tun-tap-error.h"
 
 #include <string.h>
 
@@ -120,19 +123,21 @@ parse_fail (GError     **error,
   g_autofree char *what = NULL;
 
   if (peer != NULL)
-    what = g_strdup_printf ("“%s” with peer “%s”", text, peer);
+    /* TRANSLATORS: an address and its peer, as the user wrote them. */
+    what = g_strdup_printf (_("“%s” with peer “%s”"), text, peer);
   else
     what = g_strdup_printf ("“%s”", text);
 
   if (devname != NULL)
+    /* TRANSLATORS: the address as written, the device, then what is wrong. */
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "%s is not an address for “%s”: %s; write it as 192.0.2.1/24, "
-                 "2001:db8::1/64 or 192.0.2.1/32 peer 192.0.2.2",
+                 _("%s is not an address for “%s”: %s; write it as 192.0.2.1/24, "
+                   "2001:db8::1/64 or 192.0.2.1/32 peer 192.0.2.2"),
                  what, devname, owned_reason);
   else
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                 "%s is not an interface address: %s; write it as 192.0.2.1/24, "
-                 "2001:db8::1/64 or 192.0.2.1/32 peer 192.0.2.2",
+                 _("%s is not an interface address: %s; write it as 192.0.2.1/24, "
+                   "2001:db8::1/64 or 192.0.2.1/32 peer 192.0.2.2"),
                  what, owned_reason);
   return NULL;
 }
@@ -152,6 +157,7 @@ tun_tap_address_parse (const char  *text,
   guint64 length;
   guint max;
 
+  tun_tap_i18n_init ();
   if (text == NULL)
     text = "";
 
@@ -162,18 +168,18 @@ tun_tap_address_parse (const char  *text,
       g_ptr_array_add (tokens, words[i]);
 
   if (tokens->len == 0)
-    return parse_fail (error, text, peer, devname, g_strdup ("it is empty"));
+    return parse_fail (error, text, peer, devname, g_strdup (_("it is empty")));
   if (tokens->len == 3 && g_str_equal (g_ptr_array_index (tokens, 1), "peer"))
     {
       if (peer != NULL)
         return parse_fail (error, text, peer, devname,
-                           g_strdup ("it names a peer already; give the peer once"));
+                           g_strdup (_("it names a peer already; give the peer once")));
       peer_text = g_ptr_array_index (tokens, 2);
     }
   else if (tokens->len != 1)
     return parse_fail (error, text, peer, devname,
-                       g_strdup ("only an address, a prefix length and a peer may be "
-                                 "given"));
+                       g_strdup (_("only an address, a prefix length and a peer may be "
+                                   "given")));
 
   local_text = g_ptr_array_index (tokens, 0);
   slash = strchr (local_text, '/');
@@ -181,28 +187,31 @@ tun_tap_address_parse (const char  *text,
   address = parse_ip (local);
   if (address == NULL)
     return parse_fail (error, text, peer, devname,
-                       g_strdup_printf ("“%s” is not an IPv4 or IPv6 address", local));
+                       g_strdup_printf (_("“%s” is not an IPv4 or IPv6 address"), local));
 
   max = max_prefix_length (address);
   if (slash == NULL)
     length = max;
   else if (!g_ascii_string_to_unsigned (slash + 1, 10, 0, max, &length, NULL))
     return parse_fail (error, text, peer, devname,
-                       g_strdup_printf ("the prefix length of an %s address is a number "
-                                        "from 0 to %u", max == 32 ? "IPv4" : "IPv6",
-                                        max));
+                       max == 32
+                       ? g_strdup (_("the prefix length of an IPv4 address is a number from "
+                                     "0 to 32"))
+                       : g_strdup (_("the prefix length of an IPv6 address is a number from "
+                                     "0 to 128")));
 
   if (peer_text != NULL)
     {
       peer_address = parse_ip (peer_text);
       if (peer_address == NULL)
         return parse_fail (error, text, peer, devname,
-                           g_strdup_printf ("the peer “%s” is not an IPv4 or IPv6 address "
-                                            "(it takes no prefix length)", peer_text));
+                           g_strdup_printf (_("the peer “%s” is not an IPv4 or IPv6 "
+                                              "address (it takes no prefix length)"),
+                                            peer_text));
       if (g_inet_address_get_family (peer_address) != g_inet_address_get_family (address))
         return parse_fail (error, text, peer, devname,
-                           g_strdup_printf ("the peer %s is not of the same family as %s; "
-                                            "give both as IPv4 or both as IPv6",
+                           g_strdup_printf (_("the peer %s is not of the same family as "
+                                              "%s; give both as IPv4 or both as IPv6"),
                                             peer_text, local));
     }
 

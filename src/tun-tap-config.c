@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
 
@@ -32,8 +34,8 @@ check_configurable (TunTapDevice  *self,
   if (self->nl == NULL || g_atomic_int_get (&self->ifindex) <= 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "Cannot %s on “%s”: its network namespace cannot be reached from "
-                   "this process (it moved there, and following it needs CAP_NET_ADMIN)",
+                   _("Cannot %s on “%s”: its network namespace cannot be reached from "
+                   "this process (it moved there, and following it needs CAP_NET_ADMIN)"),
                    what, tun_tap_device_display_name (self));
       return FALSE;
     }
@@ -110,7 +112,7 @@ tun_tap_device_set_up (TunTapDevice  *self,
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, up ? "bring the link up" : "take the link down",
+  return configure (self, G_STRFUNC, up ? _("bring the link up") : _("take the link down"),
                     request_up, GINT_TO_POINTER (!!up), FALSE, error);
 }
 
@@ -150,13 +152,13 @@ tun_tap_device_set_mtu (TunTapDevice  *self,
   if (mtu < 68 || mtu > max)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot set the MTU of “%s” to %u: a %s device takes 68 to %u",
+                   _("Cannot set the MTU of “%s” to %u: a %s device takes 68 to %u"),
                    tun_tap_device_display_name (self), mtu,
                    self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", max);
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, "set the MTU", request_mtu, GUINT_TO_POINTER (mtu), FALSE, error);
+  return configure (self, G_STRFUNC, _("set the MTU"), request_mtu, GUINT_TO_POINTER (mtu), FALSE, error);
 }
 
 /**
@@ -184,7 +186,7 @@ tun_tap_device_set_carrier (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, "change the carrier", error) ||
+      !tun_tap_device_check_open (self, _("change the carrier"), error) ||
       !tun_tap_kernel_set_carrier (g_atomic_int_get (&self->fd),
                                    tun_tap_device_display_name (self), carrier, error))
     return FALSE;
@@ -250,8 +252,8 @@ tun_tap_device_set_hardware_address (TunTapDevice  *self,
   if (self->mode != TUN_TAP_MODE_TAP)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Cannot set a hardware address on “%s”: a TUN device has no link "
-                   "layer; use a TAP device", tun_tap_device_display_name (self));
+                   _("Cannot set a hardware address on “%s”: a TUN device has no link "
+                   "layer; use a TAP device"), tun_tap_device_display_name (self));
       return FALSE;
     }
 
@@ -259,13 +261,13 @@ tun_tap_device_set_hardware_address (TunTapDevice  *self,
       (mac[0] & 1) != 0 || memcmp (mac, zero, 6) == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot set the hardware address of “%s” to “%s”: give a unicast "
-                   "MAC address as six hex pairs, like “02:00:00:00:00:01”",
+                   _("Cannot set the hardware address of “%s” to “%s”: give a unicast "
+                   "MAC address as six hex pairs, like “02:00:00:00:00:01”"),
                    tun_tap_device_display_name (self), address ? address : "(null)");
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, "set the hardware address", request_hwaddr, mac, FALSE, error);
+  return configure (self, G_STRFUNC, _("set the hardware address"), request_hwaddr, mac, FALSE, error);
 }
 
 static gboolean
@@ -309,7 +311,7 @@ tun_tap_device_add_address (TunTapDevice   *self,
   g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, "add an address", request_add_address, address, TRUE, error);
+  return configure (self, G_STRFUNC, _("add an address"), request_add_address, address, TRUE, error);
 }
 
 typedef gboolean (*AddressCall) (TunTapDevice   *self,
@@ -385,7 +387,7 @@ tun_tap_device_remove_address (TunTapDevice   *self,
   g_return_val_if_fail (address != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, "remove an address", request_remove_address, address, TRUE, error);
+  return configure (self, G_STRFUNC, _("remove an address"), request_remove_address, address, TRUE, error);
 }
 
 /**
@@ -492,7 +494,7 @@ tun_tap_device_add_route (TunTapDevice      *self,
   g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, "add a route", request_add_route, &route, FALSE, error);
+  return configure (self, G_STRFUNC, _("add a route"), request_add_route, &route, FALSE, error);
 }
 
 /**
@@ -522,7 +524,7 @@ tun_tap_device_remove_route (TunTapDevice      *self,
   g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, "remove a route", request_remove_route, &route, FALSE, error);
+  return configure (self, G_STRFUNC, _("remove a route"), request_remove_route, &route, FALSE, error);
 }
 
 /* A route destination is a network: GInetAddressMask's own parser, which
@@ -550,9 +552,9 @@ route_from_string (TunTapDevice  *self,
   if (mask == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a route destination for “%s”: write a network with its "
-                   "prefix length and no bits set beyond it, such as 198.51.100.0/24 or "
-                   "2001:db8:100::/48 (0.0.0.0/0 or ::/0 for a default route)",
+                   _("“%s” is not a route destination for “%s”: write a network with its "
+                     "prefix length and no bits set beyond it, such as 198.51.100.0/24 or "
+                     "2001:db8:100::/48 (0.0.0.0/0 or ::/0 for a default route)"),
                    destination != NULL ? destination : "(null)",
                    tun_tap_device_display_name (self));
       return FALSE;
@@ -564,8 +566,8 @@ route_from_string (TunTapDevice  *self,
       if (via == NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a gateway for “%s”: write an address without a prefix "
-                       "length, such as 192.0.2.254 or 2001:db8::fe",
+                       _("“%s” is not a gateway for “%s”: write an address without a "
+                         "prefix length, such as 192.0.2.254 or 2001:db8::fe"),
                        gateway, tun_tap_device_display_name (self));
           return FALSE;
         }
@@ -657,7 +659,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, "change persistence", error))
+      !tun_tap_device_check_open (self, _("change persistence"), error))
     return FALSE;
 
   /* The library's rule: never a persistent interface open to everyone. */
@@ -667,7 +669,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
       /* Queued notifications are applied first; their handlers may close
        * the device, so the fd is read after them. */
       tun_tap_link_refresh (self);
-      if (!tun_tap_device_check_open (self, "change persistence", error))
+      if (!tun_tap_device_check_open (self, _("change persistence"), error))
         return FALSE;
       if (g_atomic_int_get (&self->owner) == -1 && g_atomic_int_get (&self->group) == -1 &&
           !tun_tap_kernel_apply_access (g_atomic_int_get (&self->fd),
@@ -711,15 +713,17 @@ tun_tap_device_set_queue_enabled (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, enabled ? "attach the queue" : "detach the queue", error))
+      !tun_tap_device_check_open (self, enabled ? _("attach the queue") : _("detach the queue"), error))
     return FALSE;
 
   if (!self->multi_queue)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Cannot %s the queue of “%s”: it is not a multi-queue device; "
-                   "construct it with “multi-queue” set",
-                   enabled ? "attach" : "detach", tun_tap_device_display_name (self));
+                   enabled ? _("Cannot attach the queue of “%s”: it is not a multi-queue "
+                               "device; construct it with “multi-queue” set")
+                           : _("Cannot detach the queue of “%s”: it is not a multi-queue "
+                               "device; construct it with “multi-queue” set"),
+                   tun_tap_device_display_name (self));
       return FALSE;
     }
   if (!enabled == !g_atomic_int_get (&self->queue_enabled))

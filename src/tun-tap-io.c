@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Packet I/O of TunTapDevice: the read loop, the send paths, close.
+ * Packet I/O of TunTapDevice: the send paths and close. The receive side
+ * (the watch, the read loop, receiving, receive_async) is in
+ * tun-tap-receive.c, under the same rule.
  *
  * THE THREADING RULE
  *
@@ -9,12 +11,14 @@
  * notification is emitted there.
  *
  * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
- *   getter (numbers read atomically; the name and hardware address are
- *   interned strings, valid for the life of the process; get_addresses()
- *   copies under a lock), and dropping a reference, including the last one.
- * - The owning context: everything else (close, the configuration calls).
- *   Calling them from a thread that does not run the owning
- *   context, while another thread does, is a programming error: a
+ *   getter, get_receiving() included (numbers read atomically; the name
+ *   and hardware address are interned strings, valid for the life of the
+ *   process; get_addresses() copies under a lock), and dropping a
+ *   reference, including the last one.
+ * - The owning context: everything else (close, the configuration calls,
+ *   set_receiving(), receive_async()). Calling them from a thread that
+ *   does not run the owning context, while another thread does, is a
+ *   programming error: a
  *   g_critical naming the call, and the call fails. A thread may call them
  *   while no thread runs the context (before the main loop starts, say):
  *   the context is acquired for the duration of the call.
@@ -38,20 +42,13 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
-#include "tun-tap-context.h"
-#include "tun-tap-offload.h"
 
 #include <errno.h>
 #include <unistd.h>
-#include <sys/uio.h>
-
-/* Reads per main-loop wake-up: enough to amortise the poll, few enough
- * that a flood cannot starve the other sources of the loop. With offloads
- * one read can be ~45 packets, so the packets count too. */
-#define READ_BUDGET 64
-#define PACKET_BUDGET 256
 
 /* close() waits at most this long for the sends inside; a non-blocking
  * write takes microseconds, so only a stopped thread takes longer, and
@@ -177,15 +174,15 @@ set_not_open_error (TunTapDevice  *self,
     case TUN_TAP_STATE_NEW:
     case TUN_TAP_STATE_FAILED:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   "Cannot %s on “%s”: the device was not initialised; call "
-                   "g_initable_init() (Gio.Initable.init() from Python or gjs) and check "
-                   "that it succeeds", what, name);
+                   _("Cannot %s on “%s”: the device was not initialised; initialise it "
+                   "(g_initable_init() in C, Gio.Initable.init() from Python or gjs) "
+                   "and check that it succeeds"), what, name);
       break;
     case TUN_TAP_STATE_OPEN:
     case TUN_TAP_STATE_CLOSED:
     default:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                   "Cannot %s on “%s”: the device is closed; create a new device",
+                   _("Cannot %s on “%s”: the device is closed; create a new device"),
                    what, name);
       break;
     }
@@ -219,196 +216,12 @@ tun_tap_device_check_open (TunTapDevice  *self,
   tun_tap_io_send_leave (self);
   if (errsv == EBADFD)
     {
-      g_autofree char *full = g_strdup_printf ("%s on “%s”", what,
+      g_autofree char *full = g_strdup_printf (_("%s on “%s”"), what,
                                                tun_tap_device_display_name (self));
       tun_tap_set_error (error, EBADFD, TUN_TAP_ERRNO_FD, full, NULL, NULL);
       return FALSE;
     }
   return TRUE;
-}
-
-/* ---- the read loop ------------------------------------------------------ */
-
-static gboolean
-is_open (TunTapDevice *self)
-{
-  return g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN;
-}
-
-static void create_watch (TunTapDevice *self);
-
-/* One packet for the application: into the batch, and to the per-packet
- * signal. Returns FALSE once the device is no longer open. */
-gboolean
-tun_tap_io_deliver (TunTapDevice  *self,
-                    const guint8  *data,
-                    guint          len,
-                    gboolean       want_one,
-                    GByteArray   **batch,
-                    GArray       **lengths)
-{
-  if (*batch != NULL)
-    {
-      g_byte_array_append (*batch, data, len);
-      g_array_append_val (*lengths, len);
-    }
-  if (want_one)
-    {
-      GBytes *packet = g_bytes_new (data, len);
-
-      g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
-      g_bytes_unref (packet);
-    }
-  return is_open (self);
-}
-
-static gboolean
-tun_tap_device_fd_ready (GIOChannel   *channel,
-                         GIOCondition  condition,
-                         gpointer      user_data)
-{
-  TunTapDeviceRef *ref = user_data;
-  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
-  gboolean want_one, want_many;
-  GByteArray *batch = NULL;
-  GArray *lengths = NULL;
-  guint delivered = 0;
-  int fd;
-
-  if (self == NULL || !is_open (self))
-    return G_SOURCE_REMOVE;
-
-  /* The source is recursable (no wake-up of the loop per dispatch), so a
-   * handler that iterates the main loop would be re-entered here: park
-   * the watch instead, and watch again once that handler returned. */
-  if (self->dispatching)
-    {
-      self->watch_parked = TRUE;
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-      return G_SOURCE_REMOVE;
-    }
-  self->dispatching = TRUE;
-  fd = g_atomic_int_get (&self->fd);
-
-  /* Asked once per wake-up, not per packet: a handler connected from a
-   * handler takes effect from the next wake-up. */
-  want_one = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
-  want_many = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
-  if (want_many)
-    {
-      batch = g_byte_array_sized_new (READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
-    }
-
-  for (guint i = 0; i < READ_BUDGET && delivered < PACKET_BUDGET && is_open (self); i++)
-    {
-      ssize_t n;
-      int errsv;
-
-      n = read (fd, self->buffer, TUN_TAP_READ_BUFFER_SIZE);
-      if (n > 0)
-        {
-          gboolean open;
-
-          if (self->offload)
-            open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
-          else
-            {
-              delivered++;
-              open = tun_tap_io_deliver (self, self->buffer, (guint) n, want_one, &batch, &lengths);
-            }
-          if (!open)
-            break;
-          continue;
-        }
-
-      errsv = n < 0 ? errno : 0;
-      if (errsv == EINTR)
-        continue;
-      if (errsv == EAGAIN)
-        break;
-      if (errsv == EINVAL)
-        {
-          /* Only a buffer smaller than the header causes this; the packet
-           * is already gone, the device still works. */
-          g_warning ("Reading from “%s” returned EINVAL; a packet was lost",
-                     tun_tap_device_display_name (self));
-          continue;
-        }
-
-      tun_tap_device_broke (self, errsv);
-      break;
-    }
-
-  if (batch != NULL)
-    {
-      GBytes *packets = g_byte_array_free_to_bytes (batch);
-
-      /* Nothing after a close; nothing when nothing was read. */
-      if (is_open (self) && lengths->len > 0)
-        g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, packets, lengths);
-      g_bytes_unref (packets);
-      g_array_unref (lengths);
-    }
-
-  /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
-   * POLLIN: ask read() why, and never return to the loop with the watch on. */
-  if (is_open (self) && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
-    {
-      int errsv = 0;
-      guint8 probe[1];
-
-      if (read (fd, probe, 0) < 0)
-        errsv = errno;
-      if (errsv != EAGAIN && errsv != EINTR)
-        tun_tap_device_broke (self, errsv);
-    }
-
-  self->dispatching = FALSE;
-
-  if (self->watch_parked)
-    {
-      /* This source was destroyed by the nested dispatch. */
-      self->watch_parked = FALSE;
-      if (is_open (self))
-        create_watch (self);
-      return G_SOURCE_REMOVE;
-    }
-  return is_open (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-static void
-create_watch (TunTapDevice *self)
-{
-  self->watch = g_io_create_watch (self->channel, G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
-  g_source_set_callback (self->watch, G_SOURCE_FUNC (tun_tap_device_fd_ready),
-                         tun_tap_device_ref_ref (self->weak), tun_tap_device_ref_unref);
-  /* A source that is not recursable is blocked and unblocked around every
-   * dispatch, and GLib 2.74 wakes its own loop each time (two eventfd
-   * writes, a read and an empty poll per wake-up); fd_ready guards
-   * against re-entry itself. */
-  g_source_set_can_recurse (self->watch, TRUE);
-  g_source_set_static_name (self->watch, "[tuntap-glib] device watch");
-  g_source_attach (self->watch, self->context);
-}
-
-void
-tun_tap_io_start (TunTapDevice *self)
-{
-  int fd = g_atomic_int_get (&self->fd);
-
-  self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
-  if (self->offload)
-    {
-      self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
-      self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-    }
-  self->channel = g_io_channel_unix_new (fd);
-  g_io_channel_set_close_on_unref (self->channel, FALSE);
-  g_io_channel_set_encoding (self->channel, NULL, NULL);
-  g_io_channel_set_buffered (self->channel, FALSE);
-  create_watch (self);
 }
 
 void
@@ -442,17 +255,7 @@ tun_tap_io_stop (TunTapDevice *self)
       fd = -1;
     }
 
-  /* The watch belongs to the owning context: torn down there. From the
-   * context's own thread (the usual case) that is now; from another
-   * thread it is handed over, and meanwhile the callback finds no device
-   * behind its weak reference (and so never touches the buffer). */
-  if (self->watch != NULL)
-    tun_tap_retire_source (g_steal_pointer (&self->watch), self->context,
-                           g_thread_self () == self->owner_thread);
-  g_clear_pointer (&self->channel, g_io_channel_unref);
-  g_clear_pointer (&self->buffer, g_free);
-  g_clear_pointer (&self->split, g_byte_array_unref);
-  g_clear_pointer (&self->split_lengths, g_array_unref);
+  tun_tap_receive_stop (self);
 
   if (fd >= 0)
     close (fd);
@@ -481,6 +284,7 @@ tun_tap_device_shut_down (TunTapDevice *self,
     return;
 
   g_object_ref (self);
+  tun_tap_receive_closed (self, error);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_CLOSED]);
   g_signal_emit (self, tun_tap_device_signals[SIGNAL_CLOSED], 0, error);
   g_object_unref (self);
@@ -495,11 +299,11 @@ tun_tap_device_broke (TunTapDevice *self,
 
   if (errsv == EBADFD || errsv == EFAULT || errsv == 0)
     g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE,
-                 "The interface “%s” was deleted from the system; create a new "
-                 "device to continue", name);
+                 _("The interface “%s” was deleted from the system; create a new "
+                 "device to continue"), name);
   else
     g_set_error (&error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_PACKET),
-                 "Reading from “%s” failed: %s; the device was closed",
+                 _("Reading from “%s” failed: %s; the device was closed"),
                  name, g_strerror (errsv));
 
   g_debug ("%s", error->message);
@@ -586,7 +390,7 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len == 0 || data == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", name);
+                   _("Cannot send an empty packet on “%s”"), name);
       return FALSE;
     }
 
@@ -597,7 +401,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
 
@@ -605,22 +409,22 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len > (gsize) max)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: the device "
-                   "takes at most %d bytes; raise the MTU or split the packet",
+                   _("Cannot send a %zu-byte packet on “%s”: the device "
+                   "takes at most %d bytes; raise the MTU or split the packet"),
                    len, name, max);
       return FALSE;
     }
 
   if (!tun_tap_io_send_enter (self))
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   fd = g_atomic_int_get (&self->fd);
   if (fd < 0)
     {
       tun_tap_io_send_leave (self);
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   n = tun_tap_kernel_write (fd, self->offload, data, len, &errsv);
@@ -628,7 +432,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (n < 0)
     {
-      tun_tap_kernel_set_io_error (error, errsv, name, "send a packet");
+      tun_tap_kernel_set_io_error (error, errsv, name, _("send a packet"));
       return FALSE;
     }
 
@@ -644,60 +448,65 @@ tun_tap_device_send (TunTapDevice  *self,
  * @len: the length of @data in bytes
  * @lengths: (array length=n_packets): the length of each packet in @data
  * @n_packets: the number of packets
- * @n_sent: (out) (optional): return location for the number of packets
- *   sent, all of them on success
  * @error: return location for a #GError
  *
  * Sends @n_packets packets stored one after the other in @data, each as
- * [method@TunTap.Device.send] would (one write(2) per packet), in one
- * call: the counterpart of [signal@TunTap.Device::packets-received].
- * Stops at the first packet that cannot be sent, with its error; @n_sent
- * says how many went before it. Bindings that raise the error drop
- * @n_sent, so the message of such an error starts with “Packet N of M: ”
- * (N−1 packets went; that prefix is stable), and an error without it means
- * nothing was sent. %G_IO_ERROR_INVALID_ARGUMENT,
- * before anything is sent, when the lengths do not add up to @len;
- * With [property@TunTap.Device:offload] and
- * [property@TunTap.Device:coalesce], consecutive TCP segments of one flow
- * are written as one super-packet (fewer system calls; the packets are the
- * same for the kernel);
+ * [method@TunTap.Device.send] would, in one call: the counterpart of
+ * [signal@TunTap.Device::packets-received].
+ *
+ * Like g_socket_send_messages(), it returns how many packets were sent,
+ * from the first: fewer than @n_packets when a packet could not be sent
+ * (the kernel has no buffer space, the packet is malformed, ...). The
+ * reason is not reported then; call again with the packets that are left
+ * to get it: an error is set only when no packet at all could be sent,
+ * and the return value is then -1. Errors are those of
+ * [method@TunTap.Device.send], and %G_IO_ERROR_INVALID_ARGUMENT, before
+ * anything is sent, when the lengths do not add up to @len;
  * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
+ *
+ * With [property@TunTap.Device:offload] and
+ * [property@TunTap.Device:coalesce], consecutive segments of one flow are
+ * written as one super-packet (fewer system calls; the packets are the
+ * same for the kernel).
  *
  * May be called from any thread.
  *
- * Returns: %TRUE if every packet was sent
+ * Returns: the number of packets sent, or -1 with @error set when none
+ *   was
  *
  * Since: 0.1
  */
-gboolean
+gint
 tun_tap_device_send_many (TunTapDevice  *self,
                           const guint8  *data,
                           gsize          len,
                           const guint   *lengths,
                           guint          n_packets,
-                          guint         *n_sent,
                           GError       **error)
 {
+  g_autoptr(GError) local_error = NULL;
   gsize total = 0, offset = 0;
+  guint sent = 0;
 
-  if (n_sent != NULL)
-    *n_sent = 0;
-
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+  g_return_val_if_fail (n_packets <= G_MAXINT, -1);
 
   if (n_packets > 0 && lengths == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s” without their lengths",
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s” without its length",
+                                "Cannot send %u packets on “%s” without their lengths",
+                                n_packets),
                    n_packets, tun_tap_device_display_name (self));
-      return FALSE;
+      return -1;
     }
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
       g_atomic_int_get (&self->closing))
     {
-      set_not_open_error (self, "send", error);
-      return FALSE;
+      set_not_open_error (self, _("send"), error);
+      return -1;
     }
 
   for (guint i = 0; i < n_packets; i++)
@@ -705,27 +514,32 @@ tun_tap_device_send_many (TunTapDevice  *self,
   if (total != len)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s”: their lengths add up to %"
-                   G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s”: its length is %zu bytes, "
+                                "the buffer holds %zu",
+                                "Cannot send %u packets on “%s”: their lengths add up to %zu "
+                                "bytes, the buffer holds %zu", n_packets),
                    n_packets, tun_tap_device_display_name (self), total, len);
-      return FALSE;
+      return -1;
     }
 
   if (self->offload && n_packets > 1 && g_atomic_int_get (&self->coalesce))
-    return tun_tap_offload_send_many (self, data, lengths, n_packets, n_sent, error);
+    tun_tap_offload_send_many (self, data, lengths, n_packets, &sent, &local_error);
+  else
+    for (; sent < n_packets; sent++)
+      {
+        if (!tun_tap_device_send (self, data + offset, lengths[sent], &local_error))
+          break;
+        offset += lengths[sent];
+      }
 
-  for (guint i = 0; i < n_packets; i++)
+  /* The reason a later packet failed is for the call that starts with it. */
+  if (sent == 0 && local_error != NULL)
     {
-      if (!tun_tap_device_send (self, data + offset, lengths[i], error))
-        {
-          g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
-          return FALSE;
-        }
-      offset += lengths[i];
-      if (n_sent != NULL)
-        *n_sent = i + 1;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return -1;
     }
-  return TRUE;
+  return (gint) sent;
 }
 
 /**
@@ -754,7 +568,7 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
   if (packet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", tun_tap_device_display_name (self));
+                   _("Cannot send an empty packet on “%s”"), tun_tap_device_display_name (self));
       return FALSE;
     }
 
@@ -807,7 +621,7 @@ tun_tap_device_is_closed (TunTapDevice *self)
 {
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
 
-  return !tun_tap_device_check_open (self, "use the device", NULL);
+  return !tun_tap_device_check_open (self, _("use the device"), NULL);
 }
 
 /**

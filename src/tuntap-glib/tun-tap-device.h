@@ -110,17 +110,32 @@ gboolean      tun_tap_device_send         (TunTapDevice   *self,
                                            gsize           len,
                                            GError        **error);
 TUN_TAP_AVAILABLE_IN_0_1
-gboolean      tun_tap_device_send_many    (TunTapDevice   *self,
+gint          tun_tap_device_send_many    (TunTapDevice   *self,
                                            const guint8   *data,
                                            gsize           len,
                                            const guint    *lengths,
                                            guint           n_packets,
-                                           guint          *n_sent,
                                            GError        **error);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send_bytes   (TunTapDevice   *self,
                                            GBytes         *packet,
                                            GError        **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_receiving (TunTapDevice  *self);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_set_receiving (TunTapDevice  *self,
+                                            gboolean       receiving);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_receive_async (TunTapDevice        *self,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+TUN_TAP_AVAILABLE_IN_0_1
+GBytes       *tun_tap_device_receive_finish (TunTapDevice  *self,
+                                             GAsyncResult  *result,
+                                             GArray       **lengths,
+                                             GError       **error);
 
 TUN_TAP_AVAILABLE_IN_0_1
 void          tun_tap_device_close        (TunTapDevice   *self);
