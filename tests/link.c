@@ -498,6 +498,52 @@ test_addresses_tentative (void)
   g_assert_cmpint (address_flags (device, "2001:db8:7::1/64"), ==, TUN_TAP_ADDRESS_FLAGS_NONE);
 }
 
+static guint
+kernel_address_count (const char *name)
+{
+  g_autofree char *out = tun_tap_test_run (FALSE, "ip -o addr show dev %s | wc -l", name);
+
+  return (guint) g_ascii_strtoull (out, NULL, 10);
+}
+
+static void
+test_addresses_after_overrun (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tl-flood", TUN_TAP_MODE_TUN);
+  g_autoptr(GPtrArray) list = NULL;
+  guint count = 0;
+
+  g_test_summary ("a burst of address changes that overruns the rtnetlink monitor is "
+                  "not lost: the device reads its addresses again, and tells");
+
+  g_signal_connect (device, "addresses-changed", G_CALLBACK (on_count), &count);
+
+  /* Nothing reads the monitor meanwhile: the kernel drops notifications. */
+  tun_tap_test_flood_addresses ("tl-flood", "2001:db8:f::", 3000);
+  g_assert_cmpuint (kernel_address_count ("tl-flood"), ==, 3000);
+  g_assert_true (tun_tap_test_wait_for_address (device, "2001:db8:f::bb8/128"));
+  list = tun_tap_device_get_addresses (device);
+  g_assert_cmpuint (list->len, ==, 3000);
+  g_assert_cmpuint (count, >=, 1);
+  g_test_message ("3000 addresses added: %u emissions", count);
+
+  /* And all gone at once. */
+  count = 0;
+  g_free (tun_tap_test_run (FALSE, "ip addr flush dev %s", "tl-flood"));
+  g_assert_cmpuint (kernel_address_count ("tl-flood"), ==, 0);
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       list->len > 0 && g_get_monotonic_time () < end;)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+      g_ptr_array_unref (list);
+      list = tun_tap_device_get_addresses (device);
+    }
+  g_assert_cmpuint (list->len, ==, 0);
+  g_assert_cmpuint (count, >=, 1);
+  g_test_message ("flushed: %u emissions", count);
+}
+
 static void
 test_routes (void)
 {
@@ -843,6 +889,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/link/addresses-changed-only-on-change",
                    test_addresses_changed_only_on_change);
   g_test_add_func ("/tun-tap/link/addresses-tentative", test_addresses_tentative);
+  g_test_add_func ("/tun-tap/link/addresses-after-overrun", test_addresses_after_overrun);
   g_test_add_func ("/tun-tap/link/routes", test_routes);
   g_test_add_func ("/tun-tap/link/hardware-address", test_hardware_address);
   g_test_add_func ("/tun-tap/link/carrier", test_carrier);

@@ -1223,26 +1223,6 @@ test_monitor_bridge_port (void)
 }
 
 static void
-flood_addresses (const char *name,
-                 const char *prefix,
-                 guint       count)
-{
-  g_autoptr(GString) script = g_string_new (NULL);
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
-  int fd;
-
-  for (guint i = 1; i <= count; i++)
-    g_string_append_printf (script, "addr add %s%x/128 dev %s nodad\n", prefix, i, name);
-  fd = g_file_open_tmp ("netlink-flood-XXXXXX", &path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (path, script->str, script->len, &error));
-  g_free (tun_tap_test_run (FALSE, "ip -batch %s", path));
-  g_unlink (path);
-}
-
-static void
 test_monitor_overrun (void)
 {
   g_autoptr(GError) error = NULL;
@@ -1262,14 +1242,14 @@ test_monitor_overrun (void)
                                              &recorder, NULL);
 
   /* A few address changes bring no link call... */
-  flood_addresses ("nl-flood", "2001:db8:e::", 10);
+  tun_tap_test_flood_addresses ("nl-flood", "2001:db8:e::", 10);
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (0)));
   tun_tap_test_spin (context, 100);
   g_assert_cmpuint (recorder.link_calls, ==, 0);
 
   /* ...but a flood the socket cannot hold, read only afterwards, does. */
   recorder.address_calls = 0;
-  flood_addresses ("nl-flood", "2001:db8:f::", 10000);
+  tun_tap_test_flood_addresses ("nl-flood", "2001:db8:f::", 10000);
 
   /* Until its queue is empty the kernel drops further notifications for
    * the socket without a second ENOBUFS, so this change is never sent: only
