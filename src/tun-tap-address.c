@@ -42,6 +42,24 @@ struct _TunTapAddress
  * A `TunTapAddress` is immutable and reference counted; it may be shared
  * between threads.
  *
+ * ```c
+ * g_autoptr(TunTapAddress) address =
+ *   tun_tap_address_new_from_string ("192.0.2.1/32 peer 192.0.2.2", &error);
+ * g_autoptr(GPtrArray) addresses = NULL;
+ *
+ * if (address == NULL || !tun_tap_device_add_address (device, address, &error))
+ *   return FALSE;
+ * addresses = tun_tap_device_get_addresses (device);
+ * for (guint i = 0; i < addresses->len; i++)
+ *   {
+ *     g_autofree char *text = tun_tap_address_to_string (addresses->pdata[i]);
+ *     g_print ("%s\n", text);
+ *   }
+ * ```
+ *
+ * From Python, `[a.to_string() for a in device.get_addresses()]`; from
+ * gjs, `device.get_addresses().map(a => a.to_string())`.
+ *
  * Since: 0.1
  */
 G_DEFINE_BOXED_TYPE (TunTapAddress, tun_tap_address, tun_tap_address_ref, tun_tap_address_unref)
