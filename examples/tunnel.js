@@ -173,13 +173,6 @@ function configureDevice(device, mtu, address, peerAddress) {
     device.set_up(true);
 }
 
-// send_many(): how many packets went; throws only when none did.
-function deviceSendMany(device, data, lengths) {
-    const result = device.send_many(data, lengths);
-    // The library before issue 12 returned [ok, nSent].
-    return typeof result === 'number' ? result : result[1];
-}
-
 // The length of the IP packet at offset o of p (n bytes left), from its
 // header; 0 when there is no plausible one.
 function ipLength(p, o, n) {
@@ -358,7 +351,7 @@ class Tunnel {
         while (done < n) {
             let sent;
             try {
-                sent = deviceSendMany(this.device, data.subarray(offset), lengths.slice(done));
+                sent = this.device.send_many(data.subarray(offset), lengths.slice(done));
                 this.delivered += sent;
             } catch (e) {
                 if (!(e instanceof GLib.Error))

@@ -251,7 +251,7 @@ class Tunnel:
         done, offset, n = 0, 0, len(lengths)
         while done < n:
             try:
-                sent = device_send_many(self.device, data[offset:], lengths[done:])
+                sent = self.device.send_many(data[offset:], lengths[done:])
                 self.delivered += sent
             except GLib.Error as e:
                 if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CLOSED):
@@ -307,13 +307,6 @@ class Tunnel:
                 f"{'' if self.can_pause else ' (device cannot pause)'}\n"
                 f"{name}: dropped {self.dropped_to_peer} to the peer, {self.dropped_to_device} to the "
                 f"device, {self.dropped_truncated} truncated datagrams")
-
-
-def device_send_many(device, data, lengths):
-    """send_many(): how many packets went; raises only when none did."""
-    result = device.send_many(data, lengths)
-    # The library before issue 12 returned (ok, n_sent).
-    return result[1] if isinstance(result, tuple) else result
 
 
 def main(argv=None):
