@@ -64,8 +64,8 @@
 #define SLOT_SIZE 65536
 /* recvmmsg(2) calls per wake-up, so the TUN side gets its turn. */
 #define RECV_ROUNDS 4
-/* While the device cannot pause (a library without `receiving`), what the
- * socket could not take yet waits here, up to this much. */
+/* What the socket could not take yet waits here: the rest of one batch,
+ * since the device reads nothing more until it drains. */
 #define PENDING_MAX (4 * 1024 * 1024)
 
 typedef struct {
@@ -85,7 +85,6 @@ typedef struct {
   GByteArray   *pending;
   GArray       *pending_lengths;
   GSource      *writable;
-  gboolean      can_pause;        /* the device has `receiving` */
 
   /* peer -> TUN */
   guint8       *slots;
@@ -249,7 +248,7 @@ pending_append (Tunnel       *t,
     {
       t->dropped_to_peer += n;
       warn_once (t, &t->warned_to_peer, "packets to the peer were dropped",
-                 "the socket is full and this library cannot pause the device");
+                 "more than 4 MiB waiting for the socket");
       return;
     }
   g_byte_array_append (t->pending, data, bytes);
@@ -265,8 +264,7 @@ pause_device (Tunnel *t)
   if (t->writable != NULL)
     return;
   t->pauses++;
-  if (t->can_pause)
-    g_object_set (t->device, "receiving", FALSE, NULL);
+  tun_tap_device_set_receiving (t->device, FALSE);
   t->writable = g_socket_create_source (t->socket, G_IO_OUT, NULL);
   g_source_set_callback (t->writable, G_SOURCE_FUNC (on_socket_writable), t, NULL);
   g_source_attach (t->writable, NULL);
@@ -290,8 +288,7 @@ on_socket_writable (GSocket      *socket,
   if (done < n)
     return G_SOURCE_CONTINUE;
 
-  if (t->can_pause)
-    g_object_set (t->device, "receiving", TRUE, NULL);
+  tun_tap_device_set_receiving (t->device, TRUE);
   g_clear_pointer (&t->writable, g_source_unref);
   return G_SOURCE_REMOVE;
 }
@@ -307,7 +304,8 @@ on_packets_received (TunTapDevice *device,
   const guint *lens = (const guint *) (gpointer) lengths->data;
   guint done;
 
-  /* Only while the device cannot pause: keep the order, queue behind. */
+  /* Paused devices deliver nothing, so this is only a safeguard: queue
+   * behind what waits, in order. */
   if (t->pending_lengths->len > 0)
     {
       pending_append (t, data, lens, lengths->len);
@@ -657,7 +655,6 @@ main (int   argc,
   /* Probes: a kernel without them refuses the option. */
   t.gso = g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
   t.gro = g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
-  t.can_pause = g_object_class_find_property (G_OBJECT_GET_CLASS (t.device), "receiving") != NULL;
   t.pending = g_byte_array_new ();
   t.pending_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
   t.slots = g_malloc ((gsize) RECV_BATCH * SLOT_SIZE);
@@ -689,11 +686,11 @@ main (int   argc,
       printf ("%s: to the peer %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT
               " sends (UDP GSO %s), from the peer %" G_GUINT64_FORMAT " packets in %"
               G_GUINT64_FORMAT " receives (UDP GRO %s), %" G_GUINT64_FORMAT " written to the device;"
-              " %" G_GUINT64_FORMAT " pauses%s\n",
+              " %" G_GUINT64_FORMAT " pauses\n",
               tun_tap_device_get_name (t.device),
               t.to_peer_packets, t.to_peer_datagrams, t.gso ? "on" : "off",
               t.from_peer_packets, t.from_peer_datagrams, t.gro ? "on" : "off",
-              t.delivered, t.pauses, t.can_pause ? "" : " (device cannot pause)");
+              t.delivered, t.pauses);
       printf ("%s: dropped %" G_GUINT64_FORMAT " to the peer, %" G_GUINT64_FORMAT
               " to the device, %" G_GUINT64_FORMAT " truncated datagrams\n",
               tun_tap_device_get_name (t.device),

@@ -200,7 +200,6 @@ class Tunnel {
         this.segment = 0;   // UDP_SEGMENT as last set on the socket
         this.maxDatagram = 65535 - 8 - (socket.get_family() === Gio.SocketFamily.IPV4 ? 20 : 0);
         this.gsoRefused = Infinity;
-        this.canPause = typeof device.receiving === 'boolean';
         this.pending = new Uint8Array(PENDING_MAX);
         this.pendingBytes = 0;
         this.pendingLengths = [];
@@ -293,7 +292,7 @@ class Tunnel {
         if (this.pendingBytes + data.length > PENDING_MAX) {
             this.droppedToPeer += lengths.length;
             this.warnOnce('packets to the peer were dropped',
-                'the socket is full and this library cannot pause the device');
+                'more than 4 MiB waiting for the socket');
             return;
         }
         this.pending.set(data, this.pendingBytes);
@@ -305,8 +304,7 @@ class Tunnel {
         if (this.writable !== 0)
             return;
         this.pauses++;
-        if (this.canPause)
-            this.device.receiving = false;
+        this.device.receiving = false;
         this.writable = GLib.unix_fd_add_full(GLib.PRIORITY_DEFAULT, this.socket.get_fd(),
             GLib.IOCondition.OUT, () => this.onWritable());
     }
@@ -322,8 +320,7 @@ class Tunnel {
         this.pendingLengths.splice(0, done);
         if (this.pendingLengths.length > 0)
             return GLib.SOURCE_CONTINUE;
-        if (this.canPause)
-            this.device.receiving = true;
+        this.device.receiving = true;
         this.writable = 0;
         return GLib.SOURCE_REMOVE;
     }
@@ -331,7 +328,8 @@ class Tunnel {
     onPackets(packets, lengths) {
         const data = packets.toArray();
         if (this.pendingLengths.length > 0) {
-            // Only while the device cannot pause: queue behind, in order.
+            // A paused device delivers nothing, so this is only a
+            // safeguard: queue behind what waits, in order.
             this.pendingAppend(data, lengths);
             return;
         }
@@ -435,8 +433,7 @@ class Tunnel {
         return `${name}: to the peer ${this.toPeerPackets} packets in ${this.toPeerSends} sends ` +
             `(UDP GSO ${this.gso ? 'on' : 'off'}), from the peer ${this.fromPeerPackets} ` +
             `packets in ${this.fromPeerReceives} receives (UDP GRO ${this.gro ? 'on' : 'off'}), ` +
-            `${this.delivered} written to the device; ${this.pauses} pauses` +
-            `${this.canPause ? '' : ' (device cannot pause)'}\n` +
+            `${this.delivered} written to the device; ${this.pauses} pauses\n` +
             `${name}: dropped ${this.droppedToPeer} to the peer, ${this.droppedToDevice} to the ` +
             `device, ${this.droppedTruncated} truncated datagrams`;
     }

@@ -128,7 +128,6 @@ class Tunnel:
         self.gro = probe(gsocket, UDP_GRO, 1)
         self.max_datagram = 65535 - 8 - (20 if self.sock.family == socket.AF_INET else 0)
         self.gso_refused = 1 << 32
-        self.can_pause = hasattr(device.props, "receiving")
         self.pending = bytearray()
         self.pending_lengths = []
         self.writable = 0
@@ -207,7 +206,7 @@ class Tunnel:
         if len(self.pending) + len(data) > PENDING_MAX:
             self.dropped_to_peer += len(lengths)
             self.warn_once("packets to the peer were dropped",
-                           "the socket is full and this library cannot pause the device")
+                           "more than 4 MiB waiting for the socket")
             return
         self.pending += data
         self.pending_lengths += lengths
@@ -216,8 +215,7 @@ class Tunnel:
         if self.writable:
             return
         self.pauses += 1
-        if self.can_pause:
-            self.device.props.receiving = False
+        self.device.props.receiving = False
         self.writable = GLib.unix_fd_add_full(GLib.PRIORITY_DEFAULT, self.sock.fileno(),
                                               GLib.IOCondition.OUT, self.on_writable)
 
@@ -227,15 +225,15 @@ class Tunnel:
         del self.pending_lengths[:done]
         if self.pending_lengths:
             return GLib.SOURCE_CONTINUE
-        if self.can_pause:
-            self.device.props.receiving = True
+        self.device.props.receiving = True
         self.writable = 0
         return GLib.SOURCE_REMOVE
 
     def on_packets(self, device, packets, lengths):
         data = packets.get_data()
         if self.pending_lengths:
-            # Only while the device cannot pause: queue behind, in order.
+            # A paused device delivers nothing, so this is only a
+            # safeguard: queue behind what waits, in order.
             self.pending_append(data, lengths)
             return
         done = self.send_to_peer(data, lengths)
@@ -303,8 +301,7 @@ class Tunnel:
         return (f"{name}: to the peer {self.to_peer_packets} packets in {self.to_peer_sends} sends "
                 f"(UDP GSO {'on' if self.gso else 'off'}), from the peer {self.from_peer_packets} "
                 f"packets in {self.from_peer_receives} receives (UDP GRO {'on' if self.gro else 'off'}), "
-                f"{self.delivered} written to the device; {self.pauses} pauses"
-                f"{'' if self.can_pause else ' (device cannot pause)'}\n"
+                f"{self.delivered} written to the device; {self.pauses} pauses\n"
                 f"{name}: dropped {self.dropped_to_peer} to the peer, {self.dropped_to_device} to the "
                 f"device, {self.dropped_truncated} truncated datagrams")
 
