@@ -152,7 +152,11 @@ class Tunnel:
         """Sends the packets of data; returns how many were dealt with (sent,
         or dropped and counted), fewer than len(lengths) only when the socket
         would block."""
-        view = memoryview(data)
+        # Released on return: the pending bytearray is resized afterwards.
+        with memoryview(data) as view:
+            return self._send_to_peer(view, lengths)
+
+    def _send_to_peer(self, view, lengths):
         n = len(lengths)
         i = off = 0
         refused_retries = 0
@@ -294,6 +298,8 @@ class Tunnel:
             end += nbytes
         if lengths:
             self.from_peer_packets += len(lengths)
+            # bytes: PyGObject 3.42 takes a bytes object's buffer as it is,
+            # but turns a bytearray or memoryview into a C array item by item.
             self.deliver(bytes(view[:end]), lengths)
         return GLib.SOURCE_CONTINUE
 
