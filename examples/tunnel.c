@@ -542,8 +542,10 @@ open_socket (GSocketAddress  *local,
   return g_steal_pointer (&socket);
 }
 
-/* MTU, the address (with a point-to-point peer, and a route when the peer
- * has a prefix), then up: all through the library, over rtnetlink. */
+/* MTU, the address (with its point-to-point peer), then up: all through
+ * the library, over rtnetlink. As with iproute2's `peer ADDR/PREFIX`, a
+ * prefix on the peer is the address's prefix, so the kernel's route for it
+ * covers the peer's network. */
 static gboolean
 configure_device (TunTapDevice  *device,
                   guint          mtu,
@@ -552,24 +554,29 @@ configure_device (TunTapDevice  *device,
                   GError       **error)
 {
   g_auto(GStrv) peer = NULL;
+  g_autofree char *full_address = NULL;
 
-  if (!tun_tap_device_set_mtu (device, mtu, error))
-    return FALSE;
   if (peer_address != NULL)
-    peer = g_strsplit (peer_address, "/", 2);
-  if (!tun_tap_device_add_address_from_string (device, address, peer ? peer[0] : NULL, error))
-    return FALSE;
-  if (peer != NULL && peer[1] != NULL)
     {
-      g_autoptr(GInetAddressMask) route = g_inet_address_mask_new_from_string (peer_address, error);
-
-      if (route == NULL || !tun_tap_device_add_route (device, route, NULL, error))
+      peer = g_strsplit (peer_address, "/", 2);
+      if (peer[1] != NULL)
         {
-          g_prefix_error (error, "--peer-address %s: ", peer_address);
-          return FALSE;
+          const char *slash = strchr (address, '/');
+
+          if (slash != NULL && strcmp (slash + 1, peer[1]) != 0)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "--address %s and --peer-address %s have different prefixes: "
+                           "give it once", address, peer_address);
+              return FALSE;
+            }
+          if (slash == NULL)
+            address = full_address = g_strdup_printf ("%s/%s", address, peer[1]);
         }
     }
-  return tun_tap_device_set_up (device, TRUE, error);
+  return tun_tap_device_set_mtu (device, mtu, error) &&
+         tun_tap_device_add_address_from_string (device, address, peer ? peer[0] : NULL, error) &&
+         tun_tap_device_set_up (device, TRUE, error);
 }
 
 int
@@ -589,7 +596,7 @@ main (int   argc,
     { "local", 'l', 0, G_OPTION_ARG_STRING, &local_text, "UDP address and port to bind, such as 203.0.113.1:5000", "ADDR:PORT" },
     { "peer", 'p', 0, G_OPTION_ARG_STRING, &peer_text, "The other end's UDP address and port", "ADDR:PORT" },
     { "address", 'a', 0, G_OPTION_ARG_STRING, &address, "This end's tunnel address, such as 198.51.100.1/24", "CIDR" },
-    { "peer-address", 0, 0, G_OPTION_ARG_STRING, &peer_address, "The other end's tunnel address as point-to-point peer; with /PREFIX also a route to that network", "ADDR[/PREFIX]" },
+    { "peer-address", 0, 0, G_OPTION_ARG_STRING, &peer_address, "The other end's tunnel address, as point-to-point peer (a /PREFIX is that of --address)", "ADDR[/PREFIX]" },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Interface name or template (default tun%d)", "IFNAME" },
     { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)", "N" },
     { "no-offload", 0, 0, G_OPTION_ARG_NONE, &no_offload, "Do not ask the TUN device for offloads (super-packets)", NULL },

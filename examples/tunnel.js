@@ -66,7 +66,7 @@ Options:
   -l, --local=ADDR:PORT         UDP address and port to bind, such as 203.0.113.1:5000
   -p, --peer=ADDR:PORT          The other end's UDP address and port
   -a, --address=CIDR            This end's tunnel address, such as 198.51.100.1/24
-  --peer-address=ADDR[/PREFIX]  The other end's tunnel address as point-to-point peer; with /PREFIX also a route to that network
+  --peer-address=ADDR[/PREFIX]  The other end's tunnel address, as point-to-point peer (a /PREFIX is that of --address)
   -n, --name=IFNAME             Interface name or template (default tun%d)
   -m, --mtu=N                   The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)
   --no-offload                  Do not ask the TUN device for offloads (super-packets)
@@ -163,13 +163,24 @@ function probe(socket, option, value) {
     }
 }
 
-// MTU, the address and its point-to-point peer (a /PREFIX on the peer adds
-// a route to that network), then up: through the library.
+// MTU, the address (with its point-to-point peer), then up: through the
+// library. As with iproute2's `peer ADDR/PREFIX`, a prefix on the peer is
+// the address's prefix, so the kernel's route for it covers the peer's
+// network.
 function configureDevice(device, mtu, address, peerAddress) {
+    let peer = null;
+    if (peerAddress !== null) {
+        const [addr, prefix] = peerAddress.split('/');
+        peer = addr;
+        if (prefix !== undefined) {
+            if (!address.includes('/'))
+                address = `${address}/${prefix}`;
+            else if (address.split('/')[1] !== prefix)
+                throw new UsageError(`--address ${address} and --peer-address ${peerAddress} have different prefixes: give it once`);
+        }
+    }
     device.set_mtu(mtu);
-    device.add_address_from_string(address, peerAddress?.split('/')[0] ?? null);
-    if (peerAddress?.includes('/'))
-        device.add_route(Gio.InetAddressMask.new_from_string(peerAddress), null);
+    device.add_address_from_string(address, peer);
     device.set_up(true);
 }
 

@@ -102,17 +102,21 @@ def probe(gsocket, option, value):
 
 
 def configure_device(device, mtu, address, peer_address):
-    """MTU, the address and its point-to-point peer (a /PREFIX on the peer
-    adds a route to that network), then up: through the library."""
+    """MTU, the address (with its point-to-point peer), then up: through the
+    library. As with iproute2's `peer ADDR/PREFIX`, a prefix on the peer is
+    the address's prefix, so the kernel's route for it covers the peer's
+    network."""
+    peer = None
+    if peer_address:
+        peer, _, prefix = peer_address.partition("/")
+        if prefix:
+            if "/" not in address:
+                address = f"{address}/{prefix}"
+            elif address.partition("/")[2] != prefix:
+                raise ValueError(f"--address {address} and --peer-address {peer_address} "
+                                 "have different prefixes: give it once")
     device.set_mtu(mtu)
-    peer = peer_address.split("/", 1)[0] if peer_address else None
     device.add_address_from_string(address, peer)
-    if peer_address and "/" in peer_address:
-        try:
-            route = Gio.InetAddressMask.new_from_string(peer_address)
-        except GLib.Error as e:
-            raise ValueError(f"--peer-address {peer_address}: {e.message}")
-        device.add_route(route, None)
     device.set_up(True)
 
 
@@ -329,8 +333,8 @@ def main(argv=None):
     parser.add_argument("-a", "--address", required=True, metavar="CIDR",
                         help="this end's tunnel address, such as 198.51.100.1/24")
     parser.add_argument("--peer-address", metavar="ADDR[/PREFIX]",
-                        help="the other end's tunnel address as point-to-point peer; "
-                        "with /PREFIX also a route to that network")
+                        help="the other end's tunnel address, as point-to-point peer "
+                        "(a /PREFIX is that of --address)")
     parser.add_argument("-n", "--name", default="tun%d", metavar="IFNAME",
                         help="interface name or template (default tun%%d)")
     parser.add_argument("-m", "--mtu", type=int, default=1420, metavar="N",
