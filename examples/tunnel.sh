@@ -243,9 +243,12 @@ while time.monotonic() < end:
 fi
 
 # Both tunnels stop cleanly, A on SIGTERM and B on SIGINT, and print
-# their counters.
+# their counters, and the CPU time they used (user + system, whole run).
+hz=$(getconf CLK_TCK)
 for side in a b; do
   eval pid=\$tun_$side
+  cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat")
+  echo "tunnel $side: $cpu CPU-s"
   sig=TERM
   [ $side = b ] && sig=INT
   kill -$sig "$pid"
