@@ -115,7 +115,7 @@ warn_once (Tunnel     *t,
   if (t->quiet || *warned)
     return;
   *warned = TRUE;
-  g_printerr ("tunnel: %s: %s (counted; reported once)\n", what, message);
+  fprintf (stderr, "tunnel: %s: %s (counted; reported once)\n", what, message);
 }
 
 /* Sends packets [0, n) of @data to the peer, as few sends as possible.
@@ -402,7 +402,7 @@ on_socket_readable (GSocket      *socket,
           if (errno == EINTR || errno == ECONNREFUSED)
             continue;   /* ECONNREFUSED: our earlier send's ICMP error, nothing lost */
           if (errno != EAGAIN && errno != EWOULDBLOCK && !t->quiet)
-            g_printerr ("tunnel: receiving from the peer: %s\n", g_strerror (errno));
+            fprintf (stderr, "tunnel: receiving from the peer: %s\n", g_strerror (errno));
           break;
         }
 
@@ -459,7 +459,7 @@ on_closed (TunTapDevice *device,
 
   if (error != NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       t->status = EXIT_FAILURE;
     }
   g_main_loop_quit (t->loop);
@@ -617,23 +617,23 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return 2;
     }
   if (local_text == NULL || peer_text == NULL || address == NULL)
     {
-      g_printerr ("tunnel: --local, --peer and --address are required (see --help)\n");
+      fprintf (stderr, "tunnel: --local, --peer and --address are required (see --help)\n");
       return 2;
     }
   if (mtu < 68 || mtu > 65535)
     {
-      g_printerr ("tunnel: --mtu %d: between 68 and 65535\n", mtu);
+      fprintf (stderr, "tunnel: --mtu %d: between 68 and 65535\n", mtu);
       return 2;
     }
   if ((local = parse_endpoint ("--local", local_text, &error)) == NULL ||
       (peer = parse_endpoint ("--peer", peer_text, &error)) == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return 2;
     }
 
@@ -645,13 +645,13 @@ main (int   argc,
                              "offload", !no_offload, NULL);
   if (t.device == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return EXIT_FAILURE;
     }
   if (!configure_device (t.device, mtu, address, peer_address, &error) ||
       (t.socket = open_socket (local, peer, &error)) == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       g_object_unref (t.device);
       return EXIT_FAILURE;
     }
