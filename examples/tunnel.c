@@ -585,7 +585,7 @@ main (int   argc,
 {
   g_autofree char *local_text = NULL, *peer_text = NULL, *address = NULL;
   g_autofree char *peer_address = NULL, *name = NULL;
-  gboolean no_offload = FALSE, quiet = FALSE;
+  gboolean no_offload = FALSE, no_udp_offload = FALSE, quiet = FALSE;
   int mtu = 1420;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -600,6 +600,7 @@ main (int   argc,
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Interface name or template (default tun%d)", "IFNAME" },
     { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)", "N" },
     { "no-offload", 0, 0, G_OPTION_ARG_NONE, &no_offload, "Do not ask the TUN device for offloads (super-packets)", NULL },
+    { "no-udp-offload", 0, 0, G_OPTION_ARG_NONE, &no_udp_offload, "Do not use UDP GSO/GRO on the socket (one datagram per packet, as on kernels without them)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the ready line (and errors), no counters at exit", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -660,8 +661,8 @@ main (int   argc,
   t.max_datagram = g_socket_address_get_family (local) == G_SOCKET_FAMILY_IPV4 ? 65535 - 20 - 8 : 65535 - 8;
   t.gso_refused = G_MAXUINT;
   /* Probes: a kernel without them refuses the option. */
-  t.gso = g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
-  t.gro = g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
+  t.gso = !no_udp_offload && g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
+  t.gro = !no_udp_offload && g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
   t.pending = g_byte_array_new ();
   t.pending_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
   t.slots = g_malloc ((gsize) RECV_BATCH * SLOT_SIZE);
