@@ -283,6 +283,11 @@ class Tunnel:
                 break
             except ConnectionRefusedError:
                 continue   # our earlier send's ICMP error; nothing lost
+            except OSError as e:
+                # Another ICMP error, say; the watch must survive it (an
+                # exception would remove it).
+                self.warn_once("receiving from the peer", e.strerror)
+                break
             self.from_peer_receives += 1
             if flags & socket.MSG_TRUNC:
                 self.dropped_truncated += 1
