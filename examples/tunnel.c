@@ -102,6 +102,7 @@ typedef struct {
   guint64       pauses;
   gboolean      warned_to_peer;
   gboolean      warned_to_device;
+  gboolean      warned_receive;
 } Tunnel;
 
 /* ---- TUN -> peer ------------------------------------------------------ */
@@ -401,8 +402,8 @@ on_socket_readable (GSocket      *socket,
         {
           if (errno == EINTR || errno == ECONNREFUSED)
             continue;   /* ECONNREFUSED: our earlier send's ICMP error, nothing lost */
-          if (errno != EAGAIN && errno != EWOULDBLOCK && !t->quiet)
-            fprintf (stderr, "tunnel: receiving from the peer: %s\n", g_strerror (errno));
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            warn_once (t, &t->warned_receive, "receiving from the peer", g_strerror (errno));
           break;
         }
 
