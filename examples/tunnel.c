@@ -116,7 +116,7 @@ warn_once (Tunnel     *t,
   if (t->quiet || *warned)
     return;
   *warned = TRUE;
-  fprintf (stderr, "tunnel: %s: %s (counted; reported once)\n", what, message);
+  fprintf (stderr, "tunnel: %s: %s (reported once)\n", what, message);
 }
 
 /* Sends packets [0, n) of @data to the peer, as few sends as possible.

@@ -229,7 +229,7 @@ class Tunnel {
         if (this.quiet || this.warned.has(what))
             return;
         this.warned.add(what);
-        printerr(`tunnel.js: ${what}: ${message} (counted; reported once)`);
+        printerr(`tunnel.js: ${what}: ${message} (reported once)`);
     }
 
     // The socket's UDP_SEGMENT for a send of `total` bytes in segments of

@@ -149,7 +149,7 @@ class Tunnel:
         if self.quiet or what in self.warned:
             return
         self.warned.add(what)
-        print(f"tunnel.py: {what}: {message} (counted; reported once)", file=sys.stderr)
+        print(f"tunnel.py: {what}: {message} (reported once)", file=sys.stderr)
 
     # ---- TUN -> peer ----
 
