@@ -43,12 +43,12 @@
  *
  * Threads: [method@TunTap.Device.send], [method@TunTap.Device.send_bytes],
  * [method@TunTap.Device.send_many], [method@TunTap.Device.is_closed] and every
- * getter may be called from any thread, and so may the last
- * [method@GObject.Object.unref]. A concurrent close makes a send fail with
- * %G_IO_ERROR_CLOSED, never write to a recycled file descriptor, and waits
- * for at most one write(2) per sending thread. Everything else (closing,
- * the configuration calls, [method@TunTap.Device.get_addresses]) belongs
- * to the thread that runs the device's main context; from another thread,
+ * getter ([method@TunTap.Device.get_addresses] included) may be called from
+ * any thread, and so may the last [method@GObject.Object.unref]. A
+ * concurrent close makes a send fail with %G_IO_ERROR_CLOSED, never write
+ * to a recycled file descriptor, and waits for at most one write(2) per
+ * sending thread. Everything else (closing, the configuration calls)
+ * belongs to the thread that runs the device's main context; from another thread,
  * while that one runs it, such a call fails with a critical warning.
  *
  * Identity: a device is its interface in the interface's network
@@ -97,6 +97,8 @@ tun_tap_device_finalize (GObject *object)
   tun_tap_device_ref_unref (self->weak);
   g_mutex_clear (&self->close_lock);
   g_cond_clear (&self->close_cond);
+  g_mutex_clear (&self->addresses_lock);
+  g_ptr_array_unref (self->addresses);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (tun_tap_device_parent_class)->finalize (object);
@@ -732,10 +734,17 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * TunTapDevice::addresses-changed:
    * @self: the device
    *
-   * Emitted when an address is added to or removed from the interface, by
-   * this program or any other; several changes that arrive together give
-   * one emission. Call [method@TunTap.Device.get_addresses] for the
-   * current list.
+   * Emitted when the interface's addresses change, by this program or any
+   * other: an address added or removed, or its
+   * [flags@TunTap.AddressFlags] changed (an IPv6 address done with
+   * duplicate address detection, say). Only a real change emits it: a
+   * failed call does not, nor does the kernel refreshing an address's
+   * lifetimes. Changes the kernel reports together give one emission. Call
+   * [method@TunTap.Device.get_addresses] for the current list.
+   *
+   * A change made with [method@TunTap.Device.add_address] or
+   * [method@TunTap.Device.remove_address] is emitted before the call
+   * returns.
    *
    * Since: 0.1
    */
@@ -769,6 +778,8 @@ tun_tap_device_init (TunTapDevice *self)
   self->weak = tun_tap_device_ref_new (self);
   g_mutex_init (&self->close_lock);
   g_cond_init (&self->close_cond);
+  g_mutex_init (&self->addresses_lock);
+  self->addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) tun_tap_address_unref);
 }
 
 /**

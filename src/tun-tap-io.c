@@ -11,12 +11,14 @@
  * notification is emitted there.
  *
  * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
- *   getter (get_receiving() included) (numbers read atomically; the name and hardware address are
- *   interned strings, valid for the life of the process), and dropping a
+ *   getter, get_receiving() included (numbers read atomically; the name
+ *   and hardware address are interned strings, valid for the life of the
+ *   process; get_addresses() copies under a lock), and dropping a
  *   reference, including the last one.
  * - The owning context: everything else (close, the configuration calls,
- *   get_addresses). Calling them from a thread that does not run the owning
- *   context, while another thread does, is a programming error: a
+ *   set_receiving(), receive_async()). Calling them from a thread that
+ *   does not run the owning context, while another thread does, is a
+ *   programming error: a
  *   g_critical naming the call, and the call fails. A thread may call them
  *   while no thread runs the context (before the main loop starts, say):
  *   the context is acquired for the duration of the call.

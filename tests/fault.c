@@ -472,6 +472,7 @@ test_calls_after_close (void)
   g_autoptr(TunTapDevice) device = tun_tap_device_new ("tf-after", TUN_TAP_MODE_TAP, &error);
   g_autoptr(GBytes) bytes = g_bytes_new_static ("\x45\x00", 2);
   g_autoptr(GInetAddressMask) mask = NULL;
+  g_autoptr(TunTapAddress) address = NULL;
   g_autoptr(GPtrArray) addresses = NULL;
   Watch counter = { 0 };
 
@@ -499,15 +500,19 @@ test_calls_after_close (void)
     g_clear_error (&error); \
   } G_STMT_END
   mask = g_inet_address_mask_new_from_string ("192.0.2.0/24", NULL);
+  address = tun_tap_address_new_from_string ("192.0.2.1/24", NULL);
   EXPECT_CLOSED (tun_tap_device_set_up (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_mtu (device, 1400, &error));
   EXPECT_CLOSED (tun_tap_device_set_carrier (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_persistent (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_hardware_address (device, "02:00:5e:00:53:01", &error));
-  EXPECT_CLOSED (tun_tap_device_add_address (device, mask, NULL, &error));
-  EXPECT_CLOSED (tun_tap_device_remove_address (device, mask, NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_add_address (device, address, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_address (device, address, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_address_from_string (device, "192.0.2.1/24", NULL, &error));
   EXPECT_CLOSED (tun_tap_device_add_route (device, mask, NULL, &error));
   EXPECT_CLOSED (tun_tap_device_remove_route (device, mask, NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_add_route_from_string (device, "192.0.2.0/24", NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_route_from_string (device, "192.0.2.0/24", NULL, &error));
 #undef EXPECT_CLOSED
   addresses = tun_tap_device_get_addresses (device);
   g_assert_cmpuint (addresses->len, ==, 0);
