@@ -42,6 +42,7 @@
  * and the counts are printed at exit (unless --quiet).
  */
 #include <errno.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,6 +607,8 @@ main (int   argc,
     G_OPTION_ENTRY_NULL
   };
 
+  /* GOption prints its help in the user's language and charset ("[OPTION…]"). */
+  setlocale (LC_ALL, "");
   context = g_option_context_new ("- a point-to-point IP tunnel over UDP, WITHOUT ENCRYPTION");
   g_option_context_set_summary (context,
     "Carries every packet of a TUN device to a peer in a UDP datagram, and\n"
