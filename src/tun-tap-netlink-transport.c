@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-netlink-private.h"
 #include "tun-tap-address-private.h"
 #include "tun-tap-error.h"
@@ -36,8 +38,9 @@ char *
 device_label (int         ifindex,
               const char *devname)
 {
-  return devname != NULL ? g_strdup_printf ("“%s”", devname)
-                         : g_strdup_printf ("interface %d", ifindex);
+  /* TRANSLATORS: an interface's name in quotes, as in the other messages. */
+  return devname != NULL ? g_strdup_printf (_("“%s”"), devname)
+                         : g_strdup_printf (_("interface %d"), ifindex);
 }
 
 void
@@ -196,7 +199,7 @@ tun_tap_netlink_open (int      netns_fd,
   if (nl == NULL)
     {
       tun_tap_set_error (error, errno, TUN_TAP_ERRNO_LINK,
-                         "open an rtnetlink socket in the interface’s network namespace",
+                         _("open an rtnetlink socket in the interface’s network namespace"),
                          NULL, NULL);
       return NULL;
     }
