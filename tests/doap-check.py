@@ -37,8 +37,6 @@ licences = [e.get("{%s}resource" % NS["rdf"], "") for e in root.findall("doap:li
 if not any(url.rstrip("/").endswith("/" + license_) for url in licences):
     failures.append(f"license {licences}, meson.build says {license_}")
 
-for failure in failures:
-    print(f"FAIL: {failure}")
-if not failures:
-    print(f"PASS: {name}, {license_}, maintained by {text('doap:maintainer/foaf:Person/foaf:name')}")
-sys.exit(1 if failures else 0)
+if failures:
+    sys.exit("\n".join(f"FAIL: {failure}" for failure in failures))
+print(f"PASS: {name}, {license_}, maintained by {text('doap:maintainer/foaf:Person/foaf:name')}")

@@ -46,8 +46,6 @@ for name in sorted(marking - listed):
 for name in sorted(listed - marking):
     failures.append(f"po/POTFILES lists {name}, which marks no strings (or does not exist)")
 
-for failure in failures:
-    print(f"FAIL: {failure}")
-if not failures:
-    print(f"PASS: {len(marking)} sources mark their messages, all in po/POTFILES")
-sys.exit(1 if failures else 0)
+if failures:
+    sys.exit("\n".join(f"FAIL: {failure}" for failure in failures))
+print(f"PASS: {len(marking)} sources mark their messages, all in po/POTFILES")
