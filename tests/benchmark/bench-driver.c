@@ -42,7 +42,6 @@
  * reported, not asserted: the exit status is 0 whenever the benchmark ran,
  * 77 (skip) when no network namespace can be created.
  */
-#include <locale.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -1416,8 +1415,6 @@ main (int   argc,
   char r1[32], r2[32], r3[32];
   gboolean busy = FALSE;
 
-  /* GOption prints its help in the user's language and charset ("[OPTION…]"). */
-  setlocale (LC_ALL, "");
 
   context = g_option_context_new ("- the tuntap-glib echo benchmark (issue 6)");
   g_option_context_add_main_entries (context, option_entries, NULL);
