@@ -3,13 +3,16 @@
  * minimal.c: the smallest useful tuntap-glib program. It creates a TUN
  * device, gives it 192.0.2.1 with the point-to-point peer 192.0.2.2, brings
  * it up, prints every packet the kernel routes into it and writes it back.
- * `ping 192.0.2.2` makes packets arrive. Needs CAP_NET_ADMIN: try it in a
- * namespace of its own, `unshare -rn ./minimal`. examples/echo-gmain.c is
- * the complete program (options, TAP, answering pings).
+ * `ping 192.0.2.2` makes packets arrive. Needs CAP_NET_ADMIN, and changes
+ * the network namespace it runs in: try it in one of its own,
+ * `unshare -n ./minimal` as root (`unshare -rn` as a user). With any argument
+ * (--help) it only says so. examples/echo-gmain.c is the complete program
+ * (options, TAP, answering pings).
  *
- * Build: cc minimal.c $(pkg-config --cflags --libs tuntap-glib-1.0)
+ * Build: cc -o minimal minimal.c $(pkg-config --cflags --libs tuntap-glib-1.0)
  */
 
+#include <locale.h>
 #include <tuntap-glib/tuntap-glib.h>
 
 static void
@@ -23,16 +26,27 @@ on_packet (TunTapDevice *device, GBytes *packet, gpointer user_data)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(TunTapDevice) device = tun_tap_device_new ("tun%d", TUN_TAP_MODE_TUN, &error);
+  g_autoptr(TunTapDevice) device = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
 
+  setlocale (LC_ALL, "");  /* messages in the terminal's charset */
+  if (argc > 1)            /* --help or anything else: create nothing */
+    {
+      g_print ("Usage: %s\nCreates a TUN device with 192.0.2.1 peer 192.0.2.2 and echoes every\n"
+               "packet. Run it in a network namespace of its own: unshare -n %s\n", argv[0], argv[0]);
+      return g_str_equal (argv[1], "--help") ? 0 : 2;
+    }
+  device = tun_tap_device_new ("tun%d", TUN_TAP_MODE_TUN, &error);
   if (device == NULL ||
       !tun_tap_device_add_address_from_string (device, "192.0.2.1", "192.0.2.2", &error) ||
       !tun_tap_device_set_up (device, TRUE, &error))
-    g_error ("%s", error->message);
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
   g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), NULL);
   g_main_loop_run (loop);
 }

@@ -4,8 +4,9 @@
 // creates a TUN device, gives it 192.0.2.1 with the point-to-point peer
 // 192.0.2.2, brings it up, prints every packet the kernel routes into it and
 // writes it back. `ping 192.0.2.2` makes packets arrive. Needs
-// CAP_NET_ADMIN: try it in a namespace of its own, `unshare -rn gjs -m
-// minimal.js`; from the build tree, `meson devenv -C _build gjs -m
+// CAP_NET_ADMIN, and changes the network namespace it runs in: try it in
+// one of its own, `unshare -n gjs -m minimal.js` as root (`unshare -rn` as
+// a user); with any argument (--help) it only says so. From the build tree, `meson devenv -C _build gjs -m
 // $PWD/examples/minimal.js`. examples/echo.js is the complete program.
 //
 // Packets come in batches (::packets-received), never one signal per
@@ -15,6 +16,13 @@
 
 import GLib from 'gi://GLib';
 import TunTap from 'gi://TunTap?version=1.0';
+import System from 'system';
+
+if (System.programArgs.length > 0) {  // --help or anything else: create nothing
+    print(`Usage: ${System.programInvocationName}\nCreates a TUN device with 192.0.2.1 peer 192.0.2.2 and echoes every\n` +
+          `packet. Run it in a network namespace of its own: unshare -n gjs -m ${System.programInvocationName}`);
+    System.exit(System.programArgs[0] === '--help' ? 0 : 2);
+}
 
 const device = TunTap.Device.new('tun%d', TunTap.Mode.TUN);
 device.add_address_from_string('192.0.2.1', '192.0.2.2');

@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Runs one of examples/minimal.{c,py,js} as a new user would and checks
-# that it does what its comment says: the device comes up with 192.0.2.1
-# peer 192.0.2.2, three pings to 192.0.2.2 are printed as 84-byte packets,
-# and each is written back (the interface's RX counter: what the program
-# sent to the kernel). An echo request written back unchanged is addressed
+# that it does what its comment says: `--help` creates nothing; without it
+# the device comes up with 192.0.2.1 peer 192.0.2.2, three pings to
+# 192.0.2.2 are printed as 84-byte packets, and each is written back (the
+# interface's RX counter: what the program sent to the kernel). An echo request written back unchanged is addressed
 # to the peer, so ping itself gets no reply; that is not checked.
 #
 # Usage (under unshare -n): run-minimal.sh PATTERN COMMAND...
@@ -15,6 +15,12 @@ pattern=$1
 shift
 
 . "$(dirname "$0")/script-setup.sh"
+
+# `--help` (a new user's first try) says what the program does and creates
+# nothing: outside a namespace it would configure the machine's network.
+timeout 10 "$@" --help >"$tmp/out" 2>"$tmp/err" </dev/null || fail "$* --help exited with $?"
+grep -q "unshare -n" "$tmp/out" || fail "$* --help does not say to use unshare -n"
+[ -z "$(ip -o link show type tun)" ] || fail "$* --help created a device"
 
 # Line-buffered, as on a terminal: the C program's g_print() would
 # otherwise sit in a pipe's buffer when it is killed.
