@@ -1,15 +1,32 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The overview's smallest programs are the tested examples (issue 13).
+"""The documentation's code is code that works (issue 13).
 
-Usage: docs-snippets.py EXAMPLES-DIR DOC.md:LANG[,LANG...]...
+Usage: docs-snippets.py [--cc CC] EXAMPLES-DIR ARG...
+  ARG is DOC.md:LANG[,LANG...], DOC.md=FILE, or DOC.md (any number of each)
 
-The first ```c, ```python and ```js blocks under the first heading that
-starts with "## The echo" in each DOC.md (the API reference's overview, the
-README) must be examples/minimal.c, minimal.py and minimal.js, which
-tests/bindings/run-minimal.sh runs; comment-only lines, blank lines and
-`# noqa` markers aside.
+DOC.md:LANG: the first ```c, ```python and ```js blocks under the first
+heading that starts with "## The echo" in DOC.md (the API reference's
+overview, the README) must be examples/minimal.c, minimal.py and minimal.js,
+which tests/bindings/run-minimal.sh runs; comment-only lines, blank lines
+and `# noqa` markers aside.
+
+DOC.md=FILE: every ```c block of DOC.md is an excerpt of FILE (a run of its
+lines, indentation aside), as the tunnel page quotes examples/tunnel.c.
+
+DOC.md: every other ```c block compiles with `CC $(pkg-config --cflags
+tuntap-glib-1.0) -Wall -Wextra -Werror` (as the README builds programs;
+under `meson test`, pkg-config finds the build tree's uninstalled .pc): a
+complete program as it is, a block of functions at file scope, and a
+fragment inside a function that gives it `device`, `packet` and `len`
+(fragments declare `error` themselves or get one). Every ```python block
+must at least parse. Blocks checked by the first form are skipped.
 """
+
+import os
+import shlex
+import subprocess
+import tempfile
 
 import re
 import sys
@@ -35,12 +52,101 @@ def code_lines(text):
 
 
 def main():
-    examples = sys.argv[1]
+    args = sys.argv[1:]
+    cc = "cc"
+    if args[0] == "--cc":
+        cc, args = args[1], args[2:]
+    examples = args[0]
     failed = False
-    for arg in sys.argv[2:]:
-        doc, langs = arg.rsplit(":", 1)
-        failed |= not check(doc, langs.split(","), examples)
+    for arg in args[1:]:
+        if "=" in arg:
+            doc, source = arg.split("=", 1)
+            failed |= not check_excerpts(doc, source)
+        elif re.search(r":[a-z,]+$", arg):
+            doc, langs = arg.rsplit(":", 1)
+            failed |= not check(doc, langs.split(","), examples)
+        else:
+            failed |= not check_compiles(arg, cc, examples)
     return 1 if failed else 0
+
+
+def blocks(doc, lang):
+    with open(doc, encoding="utf-8") as f:
+        text = f.read()
+    for m in re.finditer(r"^```" + lang + r"\n(.*?)^```", text, re.S | re.M):
+        yield text.count("\n", 0, m.start()) + 1, m.group(1)
+
+
+def check_excerpts(doc, source):
+    with open(source, encoding="utf-8") as f:
+        have = [line.strip() for line in f.read().splitlines()]
+    ok = True
+    for line, block in blocks(doc, "c"):
+        want = [line.strip() for line in block.splitlines() if line.strip()]
+        if not any(have[i:i + len(want)] == want for i in range(len(have))):
+            print(f"FAIL: {doc}:{line}: this ```c block is not in {source} as printed")
+            ok = False
+        else:
+            print(f"PASS: {doc}:{line}: the ```c block is in {os.path.basename(source)}")
+    return ok
+
+
+FRAGMENT = """#include <tuntap-glib/tuntap-glib.h>
+static void G_GNUC_UNUSED
+snippet (TunTapDevice *device, const guint8 *packet, gsize len)
+{
+  %s
+  {
+%s
+  }
+}
+"""
+
+
+def c_source(block):
+    if re.search(r"^(\w[\w *]* )?main \(", block, re.M):
+        return block
+    if re.match(r"(static |gpointer|int|void)\b", block):
+        return "#include <tuntap-glib/tuntap-glib.h>\n" + block
+    error = "" if re.search(r"GError\)? \*?error", block) else "g_autoptr(GError) error = NULL;"
+    return FRAGMENT % (error, block)
+
+
+def check_compiles(doc, cc, examples):
+    minimal = {}
+    for lang, name in FILES.items():
+        with open(f"{examples}/{name}", encoding="utf-8") as f:
+            minimal[lang] = code_lines(f.read())
+    flags = subprocess.run(["pkg-config", "--cflags", "tuntap-glib-1.0"], check=True,
+                           capture_output=True, text=True).stdout
+    ok = True
+    for lang in ("c", "python"):
+        for line, block in blocks(doc, lang):
+            where = f"{doc}:{line}: the ```{lang} block"
+            if code_lines(block) == minimal[lang]:
+                continue    # examples/minimal.*, built and run by the examples suite
+            if lang == "python":
+                try:
+                    compile(block, where, "exec")
+                except SyntaxError as e:
+                    print(f"FAIL: {where} does not parse: {e}")
+                    ok = False
+                    continue
+                print(f"PASS: {where} parses")
+                continue
+            with tempfile.TemporaryDirectory() as tmp:
+                with open(f"{tmp}/snippet.c", "w", encoding="utf-8") as f:
+                    f.write(c_source(block))
+                r = subprocess.run(shlex.split(cc) + ["-fsyntax-only", "-Wall", "-Wextra", "-Werror",
+                                                       "-Wno-unused-variable", "-Wno-unused-parameter",
+                                                       "-Wno-unused-but-set-variable", f"{tmp}/snippet.c"]
+                                   + shlex.split(flags), capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"FAIL: {where} does not compile:\n{r.stderr}")
+                ok = False
+            else:
+                print(f"PASS: {where} compiles")
+    return ok
 
 
 def check(doc, langs, examples):
