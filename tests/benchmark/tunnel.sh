@@ -128,8 +128,8 @@ start () {
   case $v in
     c*|p*|j*)
       set -- "$@" --local "203.0.113.$me:5555" --peer "203.0.113.$peer:5555" \
-        --address "198.51.100.$me/24" --peer-address "198.51.100.$peer" \
-        --name "tun$side" --mtu 1420 --quiet
+        --address "198.51.100.$me/24" \
+        --name "tun$side" --mtu 1420
       [ "${v#?}" = - ] && set -- "$@" --no-offload ;;
   esac
   # nsenter execs the program (no fork for -n alone): $! is its pid.
@@ -237,6 +237,10 @@ EOF
   if [ "$1" = - ] || [ "$alive" = no ]; then
     sed 's/^/    A: /' "$work/a.log" | tail -5
     sed 's/^/    B: /' "$work/b.log" | tail -5
+  elif [ "$v" != w ] && [ "$v" != o ] && [ "$v" != o4 ]; then
+    # The examples' counters at exit (packets per send and receive).
+    grep -v '^ready' "$work/a.log" | head -4 | sed 's/^/    A: /'
+    grep -v '^ready' "$work/b.log" | head -4 | sed 's/^/    B: /'
   fi
 }
 
