@@ -328,28 +328,6 @@ on_packets_received (TunTapDevice *device,
 
 /* ---- peer -> TUN ------------------------------------------------------ */
 
-/* send_many() until the library returns a count (issue 12): how many of
- * the packets went, -1 with @error when none did. */
-static gint
-device_send_many (TunTapDevice  *device,
-                  const guint8  *data,
-                  gsize          len,
-                  const guint   *lengths,
-                  guint          n,
-                  GError       **error)
-{
-  guint n_sent = 0;
-
-  if (tun_tap_device_send_many (device, data, len, lengths, n, &n_sent, error))
-    return n;
-  if (n_sent > 0)
-    {
-      g_clear_error (error);
-      return n_sent;
-    }
-  return -1;
-}
-
 /* Writes the packets of one receive into the device; a packet it refuses
  * is counted and skipped, the rest still go. */
 static void
@@ -364,7 +342,8 @@ deliver (Tunnel       *t,
   while (done < n)
     {
       g_autoptr(GError) error = NULL;
-      gint sent = device_send_many (t->device, data, len, lengths + done, n - done, &error);
+      gint sent = tun_tap_device_send_many (t->device, data, len, lengths + done, n - done,
+                                            &error);
 
       if (sent < 0)
         {

@@ -15,16 +15,21 @@
 #
 #   sh examples/tunnel.sh [--lang c|python|js] [--lang-a L] [--lang-b L]
 #                         [--no-offload] [--megabytes N] [--build DIR]
+#                         [--wire-rate RATE]
 #
 # --lang picks the program for both sides, --lang-a/--lang-b for one (C
 # on one side and Python on the other, say); --build is the meson build
 # directory (default _build next to this script's directory), used for the
 # C program and, when present, the uninstalled library and typelib.
+# --wire-rate (a tc rate such as 300mbit) makes the wire slower than the
+# tunnel with a token bucket that queues up to 2 s: the senders' sockets
+# then fill, and the tunnels must pause their devices without losing a
+# packet of their own (they count any they lose; this checks the counts).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=$srcdir/_build
-lang_a=c lang_b=c offload= megabytes=50
+lang_a=c lang_b=c offload= megabytes=50 wire_rate=
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -34,7 +39,8 @@ while [ $# -gt 0 ]; do
     --no-offload) offload=--no-offload; shift ;;
     --megabytes) megabytes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR]" >&2
+    --wire-rate) wire_rate=$2; shift 2 ;;
+    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE]" >&2
        exit 2 ;;
   esac
 done
@@ -92,6 +98,12 @@ in_b ip link set lo up || fail "lo in B"
 in_a ip link add wire type veth peer name wire netns "$nsb" || fail "cannot create the veth"
 in_a ip addr add 203.0.113.1/24 dev wire && in_a ip link set wire up || fail "wire in A"
 in_b ip addr add 203.0.113.2/24 dev wire && in_b ip link set wire up || fail "wire in B"
+if [ -n "$wire_rate" ]; then
+  for side in a b; do
+    in_$side tc qdisc add dev wire root tbf rate "$wire_rate" burst 64kb latency 2s ||
+      fail "tc on the wire in $side"
+  done
+fi
 
 # start SIDE PROGRAM ARGS...: runs a tunnel in namespace SIDE (a or b) and
 # waits for its "ready IFNAME" line.
@@ -183,11 +195,42 @@ wait $receiver || fail "the stream's receiver"
 receiver=
 echo "TCP A -> B: $(cat "$tmp/sender.out")"
 
-# Both tunnels stop cleanly on SIGTERM and print their counters.
+# With a slow wire, a UDP flood from A for 2 s: A's socket fills, A pauses
+# its device (the kernel's queue in front of it then drops, as a real
+# link's would), and A itself must lose nothing.
+if [ -n "$wire_rate" ]; then
+  in_a /usr/bin/python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload = bytes(1400)
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    try:
+        s.sendto(payload, ("198.51.100.2", 9))
+    except OSError:
+        pass
+' || fail "the UDP flood"
+  # The wire's queue (2 s at most) drains; then A has sent what it kept.
+  sleep 2.2
+  echo "UDP flood A -> B for 2 s over a $wire_rate wire"
+fi
+
+# Both tunnels stop cleanly, A on SIGTERM and B on SIGINT, and print
+# their counters.
 for side in a b; do
   eval pid=\$tun_$side
-  kill -TERM "$pid"
-  wait "$pid" || fail "tunnel $side exited with status $? on SIGTERM"
+  sig=TERM
+  [ $side = b ] && sig=INT
+  kill -$sig "$pid"
+  wait "$pid" || fail "tunnel $side exited with status $? on SIG$sig"
   eval tun_$side=
   sed -n '2,$s/^/  /p' "$tmp/tunnel-$side.out"
 done
+if [ -n "$wire_rate" ]; then
+  summary=$(sed -n 2p "$tmp/tunnel-a.out")
+  case $summary in
+    *" 0 pauses"*) fail "tunnel A never paused its device during the flood" ;;
+  esac
+  sed -n 3p "$tmp/tunnel-a.out" | grep -q 'dropped 0 to the peer' ||
+    fail "tunnel A lost packets of its own instead of pausing its device"
+fi
