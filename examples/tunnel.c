@@ -698,6 +698,18 @@ main (int   argc,
               " to the device, %" G_GUINT64_FORMAT " truncated datagrams\n",
               tun_tap_device_get_name (t.device),
               t.dropped_to_peer, t.dropped_to_device, t.dropped_truncated);
+      if (tun_tap_device_get_offload (t.device))
+        {
+          guint64 super_packets, split, malformed, coalesced, fallbacks;
+
+          tun_tap_device_get_offload_counters (t.device, &super_packets, &split, &malformed,
+                                               &coalesced, &fallbacks);
+          printf ("%s: offloads: %" G_GUINT64_FORMAT " super-packets read, split into %"
+                  G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " malformed; %" G_GUINT64_FORMAT
+                  " super-packets written, %" G_GUINT64_FORMAT " fallbacks\n",
+                  tun_tap_device_get_name (t.device), super_packets, split, malformed,
+                  coalesced, fallbacks);
+        }
     }
 
   g_source_destroy (readable);

@@ -191,7 +191,9 @@ class Tunnel {
     constructor(device, socket, quiet) {
         this.device = device;
         this.socket = socket;
-        this.input = socket.connection_factory_create_connection().get_input_stream();
+        // Kept: a connection that is collected closes its stream.
+        this.connection = socket.connection_factory_create_connection();
+        this.input = this.connection.get_input_stream();
         this.quiet = quiet;
         this.gso = probe(socket, UDP_SEGMENT, 0);
         this.gro = probe(socket, UDP_GRO, 1);
@@ -387,9 +389,12 @@ class Tunnel {
             } catch (e) {
                 if (!(e instanceof GLib.Error))
                     throw e;
-                if (!e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CONNECTION_REFUSED))
-                    this.warnOnce('receiving from the peer', e.message);
-                continue;
+                // CONNECTION_REFUSED: our earlier send's ICMP error, now
+                // cleared; nothing lost.
+                if (e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CONNECTION_REFUSED))
+                    continue;
+                this.warnOnce('receiving from the peer', e.message);
+                break;
             }
             this.fromPeerReceives++;
             const p = bytes.toArray();

@@ -15,12 +15,14 @@
 #
 #   sh examples/tunnel.sh [--lang c|python|js] [--lang-a L] [--lang-b L]
 #                         [--no-offload] [--megabytes N] [--build DIR]
-#                         [--wire-rate RATE]
+#                         [--wire-rate RATE] [--ipv6]
 #
 # --lang picks the program for both sides, --lang-a/--lang-b for one (C
 # on one side and Python on the other, say); --build is the meson build
 # directory (default _build next to this script's directory), used for the
 # C program and, when present, the uninstalled library and typelib.
+# --ipv6 runs both the wire (2001:db8::/64) and the tunnel (2001:db8:1::/64)
+# on IPv6 instead.
 # --wire-rate (a tc rate such as 300mbit) makes the wire slower than the
 # tunnel with a token bucket that queues up to 2 s: the senders' sockets
 # then fill, and the tunnels must pause their devices without losing a
@@ -30,6 +32,8 @@ set -u
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=$srcdir/_build
 lang_a=c lang_b=c offload= megabytes=50 wire_rate=
+wire_a=203.0.113.1 wire_b=203.0.113.2 wire_prefix=24
+inner_a=198.51.100.1 inner_b=198.51.100.2 inner_prefix=24
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -40,7 +44,11 @@ while [ $# -gt 0 ]; do
     --megabytes) megabytes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --wire-rate) wire_rate=$2; shift 2 ;;
-    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE]" >&2
+    --ipv6)
+      wire_a=2001:db8::1 wire_b=2001:db8::2 wire_prefix=64
+      inner_a=2001:db8:1::1 inner_b=2001:db8:1::2 inner_prefix=64
+      shift ;;
+    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE] [--ipv6]" >&2
        exit 2 ;;
   esac
 done
@@ -96,8 +104,15 @@ in_b() { nsenter -t "$nsb" -n "$@"; }
 in_a ip link set lo up || fail "lo in A"
 in_b ip link set lo up || fail "lo in B"
 in_a ip link add wire type veth peer name wire netns "$nsb" || fail "cannot create the veth"
-in_a ip addr add 203.0.113.1/24 dev wire && in_a ip link set wire up || fail "wire in A"
-in_b ip addr add 203.0.113.2/24 dev wire && in_b ip link set wire up || fail "wire in B"
+# nodad: an IPv6 address is usable at once (no other host on this wire).
+nodad=
+case $wire_a in *:*) nodad=nodad ;; esac
+in_a ip addr add $wire_a/$wire_prefix dev wire $nodad && in_a ip link set wire up || fail "wire in A"
+in_b ip addr add $wire_b/$wire_prefix dev wire $nodad && in_b ip link set wire up || fail "wire in B"
+# ADDR:PORT, IPv6 in brackets.
+endpoint() {
+  case $1 in *:*) echo "[$1]:5000" ;; *) echo "$1:5000" ;; esac
+}
 if [ -n "$wire_rate" ]; then
   for side in a b; do
     in_$side tc qdisc add dev wire root tbf rate "$wire_rate" burst 64kb latency 2s ||
@@ -126,16 +141,19 @@ start() {
 }
 
 # shellcheck disable=SC2086
-start a $prog_a --local 203.0.113.1:5000 --peer 203.0.113.2:5000 \
-  --address 198.51.100.1/24 --name tunnel0 $offload
+start a $prog_a --local "$(endpoint $wire_a)" --peer "$(endpoint $wire_b)" \
+  --address $inner_a/$inner_prefix --name tunnel0 $offload
 tun_a=$pid
 # shellcheck disable=SC2086
-start b $prog_b --local 203.0.113.2:5000 --peer 203.0.113.1:5000 \
-  --address 198.51.100.2/24 --name tunnel0 $offload
+start b $prog_b --local "$(endpoint $wire_b)" --peer "$(endpoint $wire_a)" \
+  --address $inner_b/$inner_prefix --name tunnel0 $offload
 tun_b=$pid
 
-in_a ping -c 3 -i 0.2 -W 2 198.51.100.2 >"$tmp/ping-a.out" 2>&1 || fail "ping from A to B through the tunnel"
-in_b ping -c 3 -i 0.2 -W 2 198.51.100.1 >"$tmp/ping-b.out" 2>&1 || fail "ping from B to A through the tunnel"
+# Every ping answered (ping's status alone accepts a partial loss).
+in_a ping -c 3 -i 0.2 -W 2 $inner_b >"$tmp/ping-a.out" 2>&1 &&
+  grep -q ' 3 received' "$tmp/ping-a.out" || fail "ping from A to B through the tunnel"
+in_b ping -c 3 -i 0.2 -W 2 $inner_a >"$tmp/ping-b.out" 2>&1 &&
+  grep -q ' 3 received' "$tmp/ping-b.out" || fail "ping from B to A through the tunnel"
 echo "ping A -> B and B -> A: 3 of 3 each"
 
 # The stream: B listens, A sends MEGABYTES of pseudo-random bytes and
@@ -146,7 +164,7 @@ import hashlib, random, socket, sys, time
 
 role, address = sys.argv[1], sys.argv[2]
 if role == "receive":
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((address, 5001))
     s.listen(1)
@@ -183,13 +201,13 @@ else:
     print(f"{n / 1e6:.0f} MB in {seconds:.2f} s: {n / 1e6 / seconds:.1f} MB/s, SHA-256 matches")
 EOF
 
-in_b /usr/bin/python3 "$tmp/stream.py" receive 198.51.100.2 >"$tmp/receiver.out" 2>&1 &
+in_b /usr/bin/python3 "$tmp/stream.py" receive $inner_b >"$tmp/receiver.out" 2>&1 &
 receiver=$!
 for i in $(seq 100); do
   grep -q listening "$tmp/receiver.out" && break
   sleep 0.05
 done
-in_a /usr/bin/python3 "$tmp/stream.py" send 198.51.100.2 "$megabytes" >"$tmp/sender.out" 2>&1 ||
+in_a /usr/bin/python3 "$tmp/stream.py" send $inner_b "$megabytes" >"$tmp/sender.out" 2>&1 ||
   fail "the TCP stream through the tunnel"
 wait $receiver || fail "the stream's receiver"
 receiver=
@@ -200,16 +218,17 @@ echo "TCP A -> B: $(cat "$tmp/sender.out")"
 # link's would), and A itself must lose nothing.
 if [ -n "$wire_rate" ]; then
   in_a /usr/bin/python3 -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-payload = bytes(1400)
+import socket, sys, time
+address = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+payload = bytes(1300)
 end = time.monotonic() + 2
 while time.monotonic() < end:
     try:
-        s.sendto(payload, ("198.51.100.2", 9))
+        s.sendto(payload, (address, 9))
     except OSError:
         pass
-' || fail "the UDP flood"
+' $inner_b || fail "the UDP flood"
   # The wire's queue (2 s at most) drains; then A has sent what it kept.
   sleep 2.2
   echo "UDP flood A -> B for 2 s over a $wire_rate wire"

@@ -228,7 +228,7 @@ tun_tap_device_initable_init (GInitable     *initable,
    * watch may dispatch at once. */
   g_atomic_int_set (&self->state, TUN_TAP_STATE_OPEN);
   tun_tap_device_init_coalesce (self);
-  tun_tap_io_start (self);
+  tun_tap_receive_start (self);
 
   g_debug ("Opened %s device “%s” on fd %d",
            self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", info.name, fd);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Packet I/O of TunTapDevice: the read loop, the send paths, close.
+ * Packet I/O of TunTapDevice: the send paths and close. The receive side
+ * (the watch, the read loop, receiving, receive_async) is in
+ * tun-tap-receive.c, under the same rule.
  *
  * THE THREADING RULE
  *
@@ -9,7 +11,7 @@
  * notification is emitted there.
  *
  * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
- *   getter (numbers read atomically; the name and hardware address are
+ *   getter (get_receiving() included) (numbers read atomically; the name and hardware address are
  *   interned strings, valid for the life of the process), and dropping a
  *   reference, including the last one.
  * - The owning context: everything else (close, the configuration calls,
@@ -40,18 +42,9 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
-#include "tun-tap-context.h"
-#include "tun-tap-offload.h"
 
 #include <errno.h>
 #include <unistd.h>
-#include <sys/uio.h>
-
-/* Reads per main-loop wake-up: enough to amortise the poll, few enough
- * that a flood cannot starve the other sources of the loop. With offloads
- * one read can be ~45 packets, so the packets count too. */
-#define READ_BUDGET 64
-#define PACKET_BUDGET 256
 
 /* close() waits at most this long for the sends inside; a non-blocking
  * write takes microseconds, so only a stopped thread takes longer, and
@@ -227,190 +220,6 @@ tun_tap_device_check_open (TunTapDevice  *self,
   return TRUE;
 }
 
-/* ---- the read loop ------------------------------------------------------ */
-
-static gboolean
-is_open (TunTapDevice *self)
-{
-  return g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN;
-}
-
-static void create_watch (TunTapDevice *self);
-
-/* One packet for the application: into the batch, and to the per-packet
- * signal. Returns FALSE once the device is no longer open. */
-gboolean
-tun_tap_io_deliver (TunTapDevice  *self,
-                    const guint8  *data,
-                    guint          len,
-                    gboolean       want_one,
-                    GByteArray   **batch,
-                    GArray       **lengths)
-{
-  if (*batch != NULL)
-    {
-      g_byte_array_append (*batch, data, len);
-      g_array_append_val (*lengths, len);
-    }
-  if (want_one)
-    {
-      GBytes *packet = g_bytes_new (data, len);
-
-      g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
-      g_bytes_unref (packet);
-    }
-  return is_open (self);
-}
-
-static gboolean
-tun_tap_device_fd_ready (GIOChannel   *channel,
-                         GIOCondition  condition,
-                         gpointer      user_data)
-{
-  TunTapDeviceRef *ref = user_data;
-  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
-  gboolean want_one, want_many;
-  GByteArray *batch = NULL;
-  GArray *lengths = NULL;
-  guint delivered = 0;
-  int fd;
-
-  if (self == NULL || !is_open (self))
-    return G_SOURCE_REMOVE;
-
-  /* The source is recursable (no wake-up of the loop per dispatch), so a
-   * handler that iterates the main loop would be re-entered here: park
-   * the watch instead, and watch again once that handler returned. */
-  if (self->dispatching)
-    {
-      self->watch_parked = TRUE;
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-      return G_SOURCE_REMOVE;
-    }
-  self->dispatching = TRUE;
-  fd = g_atomic_int_get (&self->fd);
-
-  /* Asked once per wake-up, not per packet: a handler connected from a
-   * handler takes effect from the next wake-up. */
-  want_one = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
-  want_many = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
-  if (want_many)
-    {
-      batch = g_byte_array_sized_new (READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
-    }
-
-  for (guint i = 0; i < READ_BUDGET && delivered < PACKET_BUDGET && is_open (self); i++)
-    {
-      ssize_t n;
-      int errsv;
-
-      n = read (fd, self->buffer, TUN_TAP_READ_BUFFER_SIZE);
-      if (n > 0)
-        {
-          gboolean open;
-
-          if (self->offload)
-            open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
-          else
-            {
-              delivered++;
-              open = tun_tap_io_deliver (self, self->buffer, (guint) n, want_one, &batch, &lengths);
-            }
-          if (!open)
-            break;
-          continue;
-        }
-
-      errsv = n < 0 ? errno : 0;
-      if (errsv == EINTR)
-        continue;
-      if (errsv == EAGAIN)
-        break;
-      if (errsv == EINVAL)
-        {
-          /* Only a buffer smaller than the header causes this; the packet
-           * is already gone, the device still works. */
-          g_warning ("Reading from “%s” returned EINVAL; a packet was lost",
-                     tun_tap_device_display_name (self));
-          continue;
-        }
-
-      tun_tap_device_broke (self, errsv);
-      break;
-    }
-
-  if (batch != NULL)
-    {
-      GBytes *packets = g_byte_array_free_to_bytes (batch);
-
-      /* Nothing after a close; nothing when nothing was read. */
-      if (is_open (self) && lengths->len > 0)
-        g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, packets, lengths);
-      g_bytes_unref (packets);
-      g_array_unref (lengths);
-    }
-
-  /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
-   * POLLIN: ask read() why, and never return to the loop with the watch on. */
-  if (is_open (self) && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
-    {
-      int errsv = 0;
-      guint8 probe[1];
-
-      if (read (fd, probe, 0) < 0)
-        errsv = errno;
-      if (errsv != EAGAIN && errsv != EINTR)
-        tun_tap_device_broke (self, errsv);
-    }
-
-  self->dispatching = FALSE;
-
-  if (self->watch_parked)
-    {
-      /* This source was destroyed by the nested dispatch. */
-      self->watch_parked = FALSE;
-      if (is_open (self))
-        create_watch (self);
-      return G_SOURCE_REMOVE;
-    }
-  return is_open (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-static void
-create_watch (TunTapDevice *self)
-{
-  self->watch = g_io_create_watch (self->channel, G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
-  g_source_set_callback (self->watch, G_SOURCE_FUNC (tun_tap_device_fd_ready),
-                         tun_tap_device_ref_ref (self->weak), tun_tap_device_ref_unref);
-  /* A source that is not recursable is blocked and unblocked around every
-   * dispatch, and GLib 2.74 wakes its own loop each time (two eventfd
-   * writes, a read and an empty poll per wake-up); fd_ready guards
-   * against re-entry itself. */
-  g_source_set_can_recurse (self->watch, TRUE);
-  g_source_set_static_name (self->watch, "[tuntap-glib] device watch");
-  g_source_attach (self->watch, self->context);
-}
-
-void
-tun_tap_io_start (TunTapDevice *self)
-{
-  int fd = g_atomic_int_get (&self->fd);
-
-  self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
-  if (self->offload)
-    {
-      self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
-      self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-    }
-  self->channel = g_io_channel_unix_new (fd);
-  g_io_channel_set_close_on_unref (self->channel, FALSE);
-  g_io_channel_set_encoding (self->channel, NULL, NULL);
-  g_io_channel_set_buffered (self->channel, FALSE);
-  create_watch (self);
-}
-
 void
 tun_tap_io_stop (TunTapDevice *self)
 {
@@ -442,17 +251,7 @@ tun_tap_io_stop (TunTapDevice *self)
       fd = -1;
     }
 
-  /* The watch belongs to the owning context: torn down there. From the
-   * context's own thread (the usual case) that is now; from another
-   * thread it is handed over, and meanwhile the callback finds no device
-   * behind its weak reference (and so never touches the buffer). */
-  if (self->watch != NULL)
-    tun_tap_retire_source (g_steal_pointer (&self->watch), self->context,
-                           g_thread_self () == self->owner_thread);
-  g_clear_pointer (&self->channel, g_io_channel_unref);
-  g_clear_pointer (&self->buffer, g_free);
-  g_clear_pointer (&self->split, g_byte_array_unref);
-  g_clear_pointer (&self->split_lengths, g_array_unref);
+  tun_tap_receive_stop (self);
 
   if (fd >= 0)
     close (fd);
@@ -481,6 +280,7 @@ tun_tap_device_shut_down (TunTapDevice *self,
     return;
 
   g_object_ref (self);
+  tun_tap_receive_closed (self, error);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_CLOSED]);
   g_signal_emit (self, tun_tap_device_signals[SIGNAL_CLOSED], 0, error);
   g_object_unref (self);
