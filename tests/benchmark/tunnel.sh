@@ -239,8 +239,8 @@ EOF
     sed 's/^/    B: /' "$work/b.log" | tail -5
   elif [ "$v" != w ] && [ "$v" != o ] && [ "$v" != o4 ]; then
     # The examples' counters at exit (packets per send and receive).
-    grep -v '^ready' "$work/a.log" | head -4 | sed 's/^/    A: /'
-    grep -v '^ready' "$work/b.log" | head -4 | sed 's/^/    B: /'
+    grep -v '^ready' "$work/a.log" | head -6 | sed 's/^/    A: /'
+    grep -v '^ready' "$work/b.log" | head -6 | sed 's/^/    B: /'
   fi
 }
 
