@@ -30,6 +30,7 @@
 # Defaults: _build-bench, 3 rounds, 5 s per iperf3 run (TCP, then UDP).
 # QUICK=1: 1 round of 1 s (a smoke test, about a minute).
 # VARIANTS="o c c-": only these, in this order.
+# shellcheck disable=SC2086 # pid and variant lists are split on purpose
 set -eu
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$srcdir/_build-bench}
@@ -51,7 +52,7 @@ ninja -C "$build" >/dev/null
 export LD_LIBRARY_PATH="$build/src" GI_TYPELIB_PATH="$build/introspection"
 
 work=$(mktemp -d)
-nsa= nsb= pids= srv=
+nsa='' nsb='' pids='' srv=''
 cleanup () {
   # The tunnels and iperf3 first, then the two holders: the namespaces,
   # their veth and TUN devices go with their last process.
@@ -65,7 +66,7 @@ trap 'exit 130' INT TERM
 unshare -n sleep 1000000 & nsa=$!
 unshare -n sleep 1000000 & nsb=$!
 # Wait until both holders are in their own namespace.
-for i in $(seq 100); do
+for _ in $(seq 100); do
   [ "$(readlink /proc/$nsa/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
     [ "$(readlink /proc/$nsb/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
   sleep 0.05
@@ -142,12 +143,12 @@ start () {
 ready () {
   case $1 in
     c*|p*|j*)
-      for i in $(seq 200); do
+      for _ in $(seq 200); do
         grep -q '^ready' "$work/a.log" && grep -q '^ready' "$work/b.log" && break
         sleep 0.05
       done ;;
   esac
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     ina ping -c 1 -W 0.2 -q 198.51.100.2 >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -160,7 +161,7 @@ iperf () {
   target=$1; shift
   nsenter -t "$nsb" -n iperf3 -s -1 >/dev/null 2>&1 &
   srv=$!
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     inb ss -Hltn 'sport = :5201' | grep -q . && break
     sleep 0.02
   done
@@ -248,7 +249,7 @@ EOF
 stop () {
   [ -n "$pids" ] || return 0
   kill -TERM $pids 2>/dev/null || true
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     gone=yes
     for p in $pids; do kill -0 "$p" 2>/dev/null && gone=no; done
     [ "$gone" = yes ] && break
