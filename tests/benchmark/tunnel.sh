@@ -184,8 +184,9 @@ run () {
   procs=
   target=203.0.113.2
   if [ "$v" != w ]; then
-    start a "$v"; pids=$started
-    start b "$v"; pids="$pids $started"
+    start a "$v"; pa=$started
+    start b "$v"; pb=$started
+    pids="$pa $pb"
     procs=$pids
     target=198.51.100.2
     if ! ready "$v"; then
@@ -197,14 +198,16 @@ run () {
       return
     fi
   fi
-  t0=$([ -n "$procs" ] && ticks $procs || echo 0)
+  # CPU ticks of side A's and side B's tunnel, before and after.
+  ta0=0 tb0=0 ta1=0 tb1=0
+  [ -n "$procs" ] && { ta0=$(ticks $pa); tb0=$(ticks $pb); }
   iperf "$target" >"$work/tcp.json"
-  t1=$([ -n "$procs" ] && ticks $procs || echo 0)
+  [ -n "$procs" ] && { ta1=$(ticks $pa); tb1=$(ticks $pb); }
   iperf "$target" -u -l 64 -b 0 >"$work/udp.json"
   alive=yes
   for p in $procs; do kill -0 "$p" 2>/dev/null || alive=no; done
   stop
-  line=$(/usr/bin/python3 - "$work/tcp.json" "$work/udp.json" "$((t1 - t0))" "$hz" <<'EOF'
+  line=$(/usr/bin/python3 - "$work/tcp.json" "$work/udp.json" "$((ta1 - ta0))" "$((tb1 - tb0))" "$hz" <<'EOF'
 import json, sys
 def load(path):
     try:
@@ -213,27 +216,35 @@ def load(path):
     except (OSError, ValueError, KeyError):
         return None
 tcp, udp = load(sys.argv[1]), load(sys.argv[2])
-ticks, hz = int(sys.argv[3]), int(sys.argv[4])
+ticks_a, ticks_b, hz = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+# Fields: Gbit/s, CPU-s/GB (A + B), retransmits, UDP pkt/s, UDP lost %,
+# CPU-s/GB of A, of B.
 if tcp and tcp["sum_received"]["bytes"] > 0:
     b = tcp["sum_received"]["bytes"]
     gbit = b * 8 / tcp["sum_received"]["seconds"] / 1e9
-    cpu = (ticks / hz) / (b / 1e9)
+    per_gb = lambda t: (t / hz) / (b / 1e9)
     retr = tcp["sum_sent"].get("retransmits", 0)
-    out = "%.3f %.3f %d" % (gbit, cpu, retr)
+    tcp_fields = ["%.3f" % gbit, "%.3f" % per_gb(ticks_a + ticks_b), "%d" % retr]
+    cpu_fields = ["%.3f" % per_gb(ticks_a), "%.3f" % per_gb(ticks_b)]
 else:
-    out = "- - -"
+    tcp_fields, cpu_fields = ["-"] * 3, ["-"] * 2
 if udp and udp["sum_received"]["seconds"] > 0:
     s = udp["sum_received"]
-    out += " %d %.1f" % (s["bytes"] / 64 / s["seconds"], s.get("lost_percent", 0))
+    udp_fields = ["%d" % (s["bytes"] / 64 / s["seconds"]), "%.1f" % s.get("lost_percent", 0)]
 else:
-    out += " - -"
-print(out)
+    udp_fields = ["-"] * 2
+print(" ".join(tcp_fields + udp_fields + cpu_fields))
 EOF
 )
   echo "$r $v $line" >>"$results"
   set -- $line
-  printf '%-4s %7s Gbit/s %8s CPU-s/GB %8s retr  %9s UDP pkt/s (%s%% lost)' \
-    "$v" "$1" "$([ "$v" = w ] && echo - || echo "$2")" "$3" "$4" "$5"
+  if [ "$v" = w ]; then
+    cpu='     - CPU-s/GB'
+  else
+    cpu=$(printf '%6s CPU-s/GB (A %s + B %s)' "$2" "$6" "$7")
+  fi
+  printf '%-4s %7s Gbit/s %8s %8s retr  %9s UDP pkt/s (%s%% lost)' \
+    "$v" "$1" "$cpu" "$3" "$4" "$5"
   [ "$alive" = yes ] && echo || echo "  (a tunnel process had exited)"
   if [ "$1" = - ] || [ "$alive" = no ]; then
     sed 's/^/    A: /' "$work/a.log" | tail -5
@@ -279,7 +290,8 @@ done
 
 /usr/bin/python3 - "$results" "$variants" <<'EOF'
 import json, statistics, sys
-# rows[variant][round] = [Gbit/s, CPU-s/GB, retransmits, UDP pkt/s, UDP lost %]
+# rows[variant][round] = [Gbit/s, CPU-s/GB, retransmits, UDP pkt/s, UDP lost %,
+# CPU-s/GB of side A, of side B]
 # ("-" where not measured), or ["na"] / ["fail"].
 rows = {}
 for line in open(sys.argv[1]):
@@ -313,9 +325,11 @@ for v in sys.argv[2].split():
     summary[v] = {"gbit": med(v, 0), "cpu_s_per_gb": med(v, 1),
                   "retransmits": med(v, 2), "udp64_pps": med(v, 3),
                   "tcp_ratio": ratio(v, 0), "cpu_ratio": ratio(v, 1),
-                  "udp64_ratio": ratio(v, 3)}
+                  "udp64_ratio": ratio(v, 3),
+                  "cpu_s_per_gb_a": med(v, 5), "cpu_s_per_gb_b": med(v, 6)}
     if v == "w":
-        summary[v]["cpu_s_per_gb"] = summary[v]["cpu_ratio"] = None
+        for k in ("cpu_s_per_gb", "cpu_ratio", "cpu_s_per_gb_a", "cpu_s_per_gb_b"):
+            summary[v][k] = None
 # The issue's goals: (throughput ratio >=, CPU/GB ratio <= or None).
 goals = {"c": (8, 0.1), "p": (5, None), "j": (5, None),
          "c-": (2, None), "p-": (2, None), "j-": (2, None)}
