@@ -30,6 +30,7 @@
 # Defaults: _build-bench, 3 rounds, 5 s per iperf3 run (TCP, then UDP).
 # QUICK=1: 1 round of 1 s (a smoke test, about a minute).
 # VARIANTS="o c c-": only these, in this order.
+# KEEP=1: keep every run's iperf3 JSON and tunnel logs (the path is printed).
 # shellcheck disable=SC2086 # pid and variant lists are split on purpose
 set -eu
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -58,7 +59,11 @@ cleanup () {
   # their veth and TUN devices go with their last process.
   for p in $pids $srv $nsa $nsb; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ "${KEEP:-0}" = 1 ]; then
+    echo "kept: $work (iperf3 JSON and tunnel logs of every run)"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -201,13 +206,14 @@ run () {
   # CPU ticks of side A's and side B's tunnel, before and after.
   ta0=0 tb0=0 ta1=0 tb1=0
   [ -n "$procs" ] && { ta0=$(ticks $pa); tb0=$(ticks $pb); }
-  iperf "$target" >"$work/tcp.json"
+  iperf "$target" >"$work/$r-$v-tcp.json"
   [ -n "$procs" ] && { ta1=$(ticks $pa); tb1=$(ticks $pb); }
-  iperf "$target" -u -l 64 -b 0 >"$work/udp.json"
+  iperf "$target" -u -l 64 -b 0 >"$work/$r-$v-udp.json"
   alive=yes
   for p in $procs; do kill -0 "$p" 2>/dev/null || alive=no; done
   stop
-  line=$(/usr/bin/python3 - "$work/tcp.json" "$work/udp.json" "$((ta1 - ta0))" "$((tb1 - tb0))" "$hz" <<'EOF'
+  cp "$work/a.log" "$work/$r-$v-a.log"; cp "$work/b.log" "$work/$r-$v-b.log"
+  line=$(/usr/bin/python3 - "$work/$r-$v-tcp.json" "$work/$r-$v-udp.json" "$((ta1 - ta0))" "$((tb1 - tb0))" "$hz" <<'EOF'
 import json, sys
 def load(path):
     try:
