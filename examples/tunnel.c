@@ -64,8 +64,8 @@
 #define SLOT_SIZE 65536
 /* recvmmsg(2) calls per wake-up, so the TUN side gets its turn. */
 #define RECV_ROUNDS 4
-/* While the device cannot pause (a library without `receiving`), what the
- * socket could not take yet waits here, up to this much. */
+/* What the socket could not take yet waits here: the rest of one batch,
+ * since the device reads nothing more until it drains. */
 #define PENDING_MAX (4 * 1024 * 1024)
 
 typedef struct {
@@ -85,7 +85,6 @@ typedef struct {
   GByteArray   *pending;
   GArray       *pending_lengths;
   GSource      *writable;
-  gboolean      can_pause;        /* the device has `receiving` */
 
   /* peer -> TUN */
   guint8       *slots;
@@ -249,7 +248,7 @@ pending_append (Tunnel       *t,
     {
       t->dropped_to_peer += n;
       warn_once (t, &t->warned_to_peer, "packets to the peer were dropped",
-                 "the socket is full and this library cannot pause the device");
+                 "more than 4 MiB waiting for the socket");
       return;
     }
   g_byte_array_append (t->pending, data, bytes);
@@ -265,8 +264,7 @@ pause_device (Tunnel *t)
   if (t->writable != NULL)
     return;
   t->pauses++;
-  if (t->can_pause)
-    g_object_set (t->device, "receiving", FALSE, NULL);
+  tun_tap_device_set_receiving (t->device, FALSE);
   t->writable = g_socket_create_source (t->socket, G_IO_OUT, NULL);
   g_source_set_callback (t->writable, G_SOURCE_FUNC (on_socket_writable), t, NULL);
   g_source_attach (t->writable, NULL);
@@ -290,8 +288,7 @@ on_socket_writable (GSocket      *socket,
   if (done < n)
     return G_SOURCE_CONTINUE;
 
-  if (t->can_pause)
-    g_object_set (t->device, "receiving", TRUE, NULL);
+  tun_tap_device_set_receiving (t->device, TRUE);
   g_clear_pointer (&t->writable, g_source_unref);
   return G_SOURCE_REMOVE;
 }
@@ -307,7 +304,8 @@ on_packets_received (TunTapDevice *device,
   const guint *lens = (const guint *) (gpointer) lengths->data;
   guint done;
 
-  /* Only while the device cannot pause: keep the order, queue behind. */
+  /* Paused devices deliver nothing, so this is only a safeguard: queue
+   * behind what waits, in order. */
   if (t->pending_lengths->len > 0)
     {
       pending_append (t, data, lens, lengths->len);
@@ -544,8 +542,10 @@ open_socket (GSocketAddress  *local,
   return g_steal_pointer (&socket);
 }
 
-/* MTU, the address (with a point-to-point peer, and a route when the peer
- * has a prefix), then up: all through the library, over rtnetlink. */
+/* MTU, the address (with its point-to-point peer), then up: all through
+ * the library, over rtnetlink. As with iproute2's `peer ADDR/PREFIX`, a
+ * prefix on the peer is the address's prefix, so the kernel's route for it
+ * covers the peer's network. */
 static gboolean
 configure_device (TunTapDevice  *device,
                   guint          mtu,
@@ -554,24 +554,29 @@ configure_device (TunTapDevice  *device,
                   GError       **error)
 {
   g_auto(GStrv) peer = NULL;
+  g_autofree char *full_address = NULL;
 
-  if (!tun_tap_device_set_mtu (device, mtu, error))
-    return FALSE;
   if (peer_address != NULL)
-    peer = g_strsplit (peer_address, "/", 2);
-  if (!tun_tap_device_add_address_from_string (device, address, peer ? peer[0] : NULL, error))
-    return FALSE;
-  if (peer != NULL && peer[1] != NULL)
     {
-      g_autoptr(GInetAddressMask) route = g_inet_address_mask_new_from_string (peer_address, error);
-
-      if (route == NULL || !tun_tap_device_add_route (device, route, NULL, error))
+      peer = g_strsplit (peer_address, "/", 2);
+      if (peer[1] != NULL)
         {
-          g_prefix_error (error, "--peer-address %s: ", peer_address);
-          return FALSE;
+          const char *slash = strchr (address, '/');
+
+          if (slash != NULL && strcmp (slash + 1, peer[1]) != 0)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "--address %s and --peer-address %s have different prefixes: "
+                           "give it once", address, peer_address);
+              return FALSE;
+            }
+          if (slash == NULL)
+            address = full_address = g_strdup_printf ("%s/%s", address, peer[1]);
         }
     }
-  return tun_tap_device_set_up (device, TRUE, error);
+  return tun_tap_device_set_mtu (device, mtu, error) &&
+         tun_tap_device_add_address_from_string (device, address, peer ? peer[0] : NULL, error) &&
+         tun_tap_device_set_up (device, TRUE, error);
 }
 
 int
@@ -591,7 +596,7 @@ main (int   argc,
     { "local", 'l', 0, G_OPTION_ARG_STRING, &local_text, "UDP address and port to bind, such as 203.0.113.1:5000", "ADDR:PORT" },
     { "peer", 'p', 0, G_OPTION_ARG_STRING, &peer_text, "The other end's UDP address and port", "ADDR:PORT" },
     { "address", 'a', 0, G_OPTION_ARG_STRING, &address, "This end's tunnel address, such as 198.51.100.1/24", "CIDR" },
-    { "peer-address", 0, 0, G_OPTION_ARG_STRING, &peer_address, "The other end's tunnel address as point-to-point peer; with /PREFIX also a route to that network", "ADDR[/PREFIX]" },
+    { "peer-address", 0, 0, G_OPTION_ARG_STRING, &peer_address, "The other end's tunnel address, as point-to-point peer (a /PREFIX is that of --address)", "ADDR[/PREFIX]" },
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Interface name or template (default tun%d)", "IFNAME" },
     { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)", "N" },
     { "no-offload", 0, 0, G_OPTION_ARG_NONE, &no_offload, "Do not ask the TUN device for offloads (super-packets)", NULL },
@@ -657,7 +662,6 @@ main (int   argc,
   /* Probes: a kernel without them refuses the option. */
   t.gso = g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
   t.gro = g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
-  t.can_pause = g_object_class_find_property (G_OBJECT_GET_CLASS (t.device), "receiving") != NULL;
   t.pending = g_byte_array_new ();
   t.pending_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
   t.slots = g_malloc ((gsize) RECV_BATCH * SLOT_SIZE);
@@ -689,11 +693,11 @@ main (int   argc,
       printf ("%s: to the peer %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT
               " sends (UDP GSO %s), from the peer %" G_GUINT64_FORMAT " packets in %"
               G_GUINT64_FORMAT " receives (UDP GRO %s), %" G_GUINT64_FORMAT " written to the device;"
-              " %" G_GUINT64_FORMAT " pauses%s\n",
+              " %" G_GUINT64_FORMAT " pauses\n",
               tun_tap_device_get_name (t.device),
               t.to_peer_packets, t.to_peer_datagrams, t.gso ? "on" : "off",
               t.from_peer_packets, t.from_peer_datagrams, t.gro ? "on" : "off",
-              t.delivered, t.pauses, t.can_pause ? "" : " (device cannot pause)");
+              t.delivered, t.pauses);
       printf ("%s: dropped %" G_GUINT64_FORMAT " to the peer, %" G_GUINT64_FORMAT
               " to the device, %" G_GUINT64_FORMAT " truncated datagrams\n",
               tun_tap_device_get_name (t.device),

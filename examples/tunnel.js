@@ -66,7 +66,7 @@ Options:
   -l, --local=ADDR:PORT         UDP address and port to bind, such as 203.0.113.1:5000
   -p, --peer=ADDR:PORT          The other end's UDP address and port
   -a, --address=CIDR            This end's tunnel address, such as 198.51.100.1/24
-  --peer-address=ADDR[/PREFIX]  The other end's tunnel address as point-to-point peer; with /PREFIX also a route to that network
+  --peer-address=ADDR[/PREFIX]  The other end's tunnel address, as point-to-point peer (a /PREFIX is that of --address)
   -n, --name=IFNAME             Interface name or template (default tun%d)
   -m, --mtu=N                   The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)
   --no-offload                  Do not ask the TUN device for offloads (super-packets)
@@ -163,13 +163,24 @@ function probe(socket, option, value) {
     }
 }
 
-// MTU, the address and its point-to-point peer (a /PREFIX on the peer adds
-// a route to that network), then up: through the library.
+// MTU, the address (with its point-to-point peer), then up: through the
+// library. As with iproute2's `peer ADDR/PREFIX`, a prefix on the peer is
+// the address's prefix, so the kernel's route for it covers the peer's
+// network.
 function configureDevice(device, mtu, address, peerAddress) {
+    let peer = null;
+    if (peerAddress !== null) {
+        const [addr, prefix] = peerAddress.split('/');
+        peer = addr;
+        if (prefix !== undefined) {
+            if (!address.includes('/'))
+                address = `${address}/${prefix}`;
+            else if (address.split('/')[1] !== prefix)
+                throw new UsageError(`--address ${address} and --peer-address ${peerAddress} have different prefixes: give it once`);
+        }
+    }
     device.set_mtu(mtu);
-    device.add_address_from_string(address, peerAddress?.split('/')[0] ?? null);
-    if (peerAddress?.includes('/'))
-        device.add_route(Gio.InetAddressMask.new_from_string(peerAddress), null);
+    device.add_address_from_string(address, peer);
     device.set_up(true);
 }
 
@@ -200,7 +211,6 @@ class Tunnel {
         this.segment = 0;   // UDP_SEGMENT as last set on the socket
         this.maxDatagram = 65535 - 8 - (socket.get_family() === Gio.SocketFamily.IPV4 ? 20 : 0);
         this.gsoRefused = Infinity;
-        this.canPause = typeof device.receiving === 'boolean';
         this.pending = new Uint8Array(PENDING_MAX);
         this.pendingBytes = 0;
         this.pendingLengths = [];
@@ -293,7 +303,7 @@ class Tunnel {
         if (this.pendingBytes + data.length > PENDING_MAX) {
             this.droppedToPeer += lengths.length;
             this.warnOnce('packets to the peer were dropped',
-                'the socket is full and this library cannot pause the device');
+                'more than 4 MiB waiting for the socket');
             return;
         }
         this.pending.set(data, this.pendingBytes);
@@ -305,8 +315,7 @@ class Tunnel {
         if (this.writable !== 0)
             return;
         this.pauses++;
-        if (this.canPause)
-            this.device.receiving = false;
+        this.device.receiving = false;
         this.writable = GLib.unix_fd_add_full(GLib.PRIORITY_DEFAULT, this.socket.get_fd(),
             GLib.IOCondition.OUT, () => this.onWritable());
     }
@@ -322,8 +331,7 @@ class Tunnel {
         this.pendingLengths.splice(0, done);
         if (this.pendingLengths.length > 0)
             return GLib.SOURCE_CONTINUE;
-        if (this.canPause)
-            this.device.receiving = true;
+        this.device.receiving = true;
         this.writable = 0;
         return GLib.SOURCE_REMOVE;
     }
@@ -331,7 +339,8 @@ class Tunnel {
     onPackets(packets, lengths) {
         const data = packets.toArray();
         if (this.pendingLengths.length > 0) {
-            // Only while the device cannot pause: queue behind, in order.
+            // A paused device delivers nothing, so this is only a
+            // safeguard: queue behind what waits, in order.
             this.pendingAppend(data, lengths);
             return;
         }
@@ -435,8 +444,7 @@ class Tunnel {
         return `${name}: to the peer ${this.toPeerPackets} packets in ${this.toPeerSends} sends ` +
             `(UDP GSO ${this.gso ? 'on' : 'off'}), from the peer ${this.fromPeerPackets} ` +
             `packets in ${this.fromPeerReceives} receives (UDP GRO ${this.gro ? 'on' : 'off'}), ` +
-            `${this.delivered} written to the device; ${this.pauses} pauses` +
-            `${this.canPause ? '' : ' (device cannot pause)'}\n` +
+            `${this.delivered} written to the device; ${this.pauses} pauses\n` +
             `${name}: dropped ${this.droppedToPeer} to the peer, ${this.droppedToDevice} to the ` +
             `device, ${this.droppedTruncated} truncated datagrams`;
     }

@@ -102,17 +102,21 @@ def probe(gsocket, option, value):
 
 
 def configure_device(device, mtu, address, peer_address):
-    """MTU, the address and its point-to-point peer (a /PREFIX on the peer
-    adds a route to that network), then up: through the library."""
+    """MTU, the address (with its point-to-point peer), then up: through the
+    library. As with iproute2's `peer ADDR/PREFIX`, a prefix on the peer is
+    the address's prefix, so the kernel's route for it covers the peer's
+    network."""
+    peer = None
+    if peer_address:
+        peer, _, prefix = peer_address.partition("/")
+        if prefix:
+            if "/" not in address:
+                address = f"{address}/{prefix}"
+            elif address.partition("/")[2] != prefix:
+                raise ValueError(f"--address {address} and --peer-address {peer_address} "
+                                 "have different prefixes: give it once")
     device.set_mtu(mtu)
-    peer = peer_address.split("/", 1)[0] if peer_address else None
     device.add_address_from_string(address, peer)
-    if peer_address and "/" in peer_address:
-        try:
-            route = Gio.InetAddressMask.new_from_string(peer_address)
-        except GLib.Error as e:
-            raise ValueError(f"--peer-address {peer_address}: {e.message}")
-        device.add_route(route, None)
     device.set_up(True)
 
 
@@ -128,7 +132,6 @@ class Tunnel:
         self.gro = probe(gsocket, UDP_GRO, 1)
         self.max_datagram = 65535 - 8 - (20 if self.sock.family == socket.AF_INET else 0)
         self.gso_refused = 1 << 32
-        self.can_pause = hasattr(device.props, "receiving")
         self.pending = bytearray()
         self.pending_lengths = []
         self.writable = 0
@@ -153,7 +156,11 @@ class Tunnel:
         """Sends the packets of data; returns how many were dealt with (sent,
         or dropped and counted), fewer than len(lengths) only when the socket
         would block."""
-        view = memoryview(data)
+        # Released on return: the pending bytearray is resized afterwards.
+        with memoryview(data) as view:
+            return self._send_to_peer(view, lengths)
+
+    def _send_to_peer(self, view, lengths):
         n = len(lengths)
         i = off = 0
         refused_retries = 0
@@ -207,7 +214,7 @@ class Tunnel:
         if len(self.pending) + len(data) > PENDING_MAX:
             self.dropped_to_peer += len(lengths)
             self.warn_once("packets to the peer were dropped",
-                           "the socket is full and this library cannot pause the device")
+                           "more than 4 MiB waiting for the socket")
             return
         self.pending += data
         self.pending_lengths += lengths
@@ -216,8 +223,7 @@ class Tunnel:
         if self.writable:
             return
         self.pauses += 1
-        if self.can_pause:
-            self.device.props.receiving = False
+        self.device.props.receiving = False
         self.writable = GLib.unix_fd_add_full(GLib.PRIORITY_DEFAULT, self.sock.fileno(),
                                               GLib.IOCondition.OUT, self.on_writable)
 
@@ -227,15 +233,15 @@ class Tunnel:
         del self.pending_lengths[:done]
         if self.pending_lengths:
             return GLib.SOURCE_CONTINUE
-        if self.can_pause:
-            self.device.props.receiving = True
+        self.device.props.receiving = True
         self.writable = 0
         return GLib.SOURCE_REMOVE
 
     def on_packets(self, device, packets, lengths):
         data = packets.get_data()
         if self.pending_lengths:
-            # Only while the device cannot pause: queue behind, in order.
+            # A paused device delivers nothing, so this is only a
+            # safeguard: queue behind what waits, in order.
             self.pending_append(data, lengths)
             return
         done = self.send_to_peer(data, lengths)
@@ -296,6 +302,8 @@ class Tunnel:
             end += nbytes
         if lengths:
             self.from_peer_packets += len(lengths)
+            # bytes: PyGObject 3.42 takes a bytes object's buffer as it is,
+            # but turns a bytearray or memoryview into a C array item by item.
             self.deliver(bytes(view[:end]), lengths)
         return GLib.SOURCE_CONTINUE
 
@@ -303,8 +311,7 @@ class Tunnel:
         return (f"{name}: to the peer {self.to_peer_packets} packets in {self.to_peer_sends} sends "
                 f"(UDP GSO {'on' if self.gso else 'off'}), from the peer {self.from_peer_packets} "
                 f"packets in {self.from_peer_receives} receives (UDP GRO {'on' if self.gro else 'off'}), "
-                f"{self.delivered} written to the device; {self.pauses} pauses"
-                f"{'' if self.can_pause else ' (device cannot pause)'}\n"
+                f"{self.delivered} written to the device; {self.pauses} pauses\n"
                 f"{name}: dropped {self.dropped_to_peer} to the peer, {self.dropped_to_device} to the "
                 f"device, {self.dropped_truncated} truncated datagrams")
 
@@ -326,8 +333,8 @@ def main(argv=None):
     parser.add_argument("-a", "--address", required=True, metavar="CIDR",
                         help="this end's tunnel address, such as 198.51.100.1/24")
     parser.add_argument("--peer-address", metavar="ADDR[/PREFIX]",
-                        help="the other end's tunnel address as point-to-point peer; "
-                        "with /PREFIX also a route to that network")
+                        help="the other end's tunnel address, as point-to-point peer "
+                        "(a /PREFIX is that of --address)")
     parser.add_argument("-n", "--name", default="tun%d", metavar="IFNAME",
                         help="interface name or template (default tun%%d)")
     parser.add_argument("-m", "--mtu", type=int, default=1420, metavar="N",

@@ -15,23 +15,25 @@
 #
 #   sh examples/tunnel.sh [--lang c|python|js] [--lang-a L] [--lang-b L]
 #                         [--no-offload] [--megabytes N] [--build DIR]
-#                         [--wire-rate RATE] [--ipv6]
+#                         [--wire-rate RATE] [--ipv6] [--point-to-point]
 #
 # --lang picks the program for both sides, --lang-a/--lang-b for one (C
 # on one side and Python on the other, say); --build is the meson build
 # directory (default _build next to this script's directory), used for the
 # C program and, when present, the uninstalled library and typelib.
 # --ipv6 runs both the wire (2001:db8::/64) and the tunnel (2001:db8:1::/64)
-# on IPv6 instead.
+# on IPv6 instead. --point-to-point gives the tunnel addresses as
+# point-to-point peers (IPv4): A --address 198.51.100.1 --peer-address
+# 198.51.100.2, B the same with the prefix on the peer (198.51.100.1/24).
 # --wire-rate (a tc rate such as 300mbit) makes the wire slower than the
-# tunnel with a token bucket that queues up to 2 s: the senders' sockets
+# tunnel with a token bucket that queues up to 1 s: the senders' sockets
 # then fill, and the tunnels must pause their devices without losing a
 # packet of their own (they count any they lose; this checks the counts).
 set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=$srcdir/_build
-lang_a=c lang_b=c offload= megabytes=50 wire_rate=
+lang_a=c lang_b=c offload='' megabytes=50 wire_rate='' p2p=''
 wire_a=203.0.113.1 wire_b=203.0.113.2 wire_prefix=24
 inner_a=198.51.100.1 inner_b=198.51.100.2 inner_prefix=24
 
@@ -44,11 +46,12 @@ while [ $# -gt 0 ]; do
     --megabytes) megabytes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --wire-rate) wire_rate=$2; shift 2 ;;
+    --point-to-point) p2p=1; shift ;;
     --ipv6)
       wire_a=2001:db8::1 wire_b=2001:db8::2 wire_prefix=64
       inner_a=2001:db8:1::1 inner_b=2001:db8:1::2 inner_prefix=64
       shift ;;
-    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE] [--ipv6]" >&2
+    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE] [--ipv6] [--point-to-point]" >&2
        exit 2 ;;
   esac
 done
@@ -71,7 +74,7 @@ prog_a=$(program "$lang_a") || exit 2
 prog_b=$(program "$lang_b") || exit 2
 
 tmp=$(mktemp -d)
-nsa= nsb= tun_a= tun_b= receiver=
+nsa='' nsb='' tun_a='' tun_b='' receiver=''
 cleanup() {
   for p in $receiver $tun_a $tun_b $nsa $nsb; do kill -KILL "$p" 2>/dev/null; done
   wait 2>/dev/null
@@ -91,7 +94,7 @@ fail() {
 unshare -n sleep 1000000 & nsa=$!
 unshare -n sleep 1000000 & nsb=$!
 # Until both unshares are done, /proc/PID/ns/net is still ours.
-for i in $(seq 100); do
+for _ in $(seq 100); do
   [ "$(readlink /proc/$nsa/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
     [ "$(readlink /proc/$nsb/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
   sleep 0.05
@@ -115,7 +118,7 @@ endpoint() {
 }
 if [ -n "$wire_rate" ]; then
   for side in a b; do
-    in_$side tc qdisc add dev wire root tbf rate "$wire_rate" burst 64kb latency 2s ||
+    in_$side tc qdisc add dev wire root tbf rate "$wire_rate" burst 64kb latency 1s ||
       fail "tc on the wire in $side"
   done
 fi
@@ -131,7 +134,7 @@ start() {
   # shellcheck disable=SC2086
   nsenter -t "$ns" -n "$@" >"$tmp/tunnel-$side.out" 2>"$tmp/tunnel-$side.err" </dev/null &
   pid=$!
-  for i in $(seq 200); do
+  for _ in $(seq 200); do
     grep -q '^ready ' "$tmp/tunnel-$side.out" && break
     kill -0 "$pid" 2>/dev/null || fail "tunnel $side exited before it was ready"
     sleep 0.05
@@ -140,13 +143,18 @@ start() {
   echo "tunnel $side ($*): $(head -n 1 "$tmp/tunnel-$side.out")"
 }
 
+address_a="--address $inner_a/$inner_prefix" address_b="--address $inner_b/$inner_prefix"
+if [ -n "$p2p" ]; then
+  address_a="--address $inner_a --peer-address $inner_b"
+  address_b="--address $inner_b --peer-address $inner_a/$inner_prefix"
+fi
 # shellcheck disable=SC2086
 start a $prog_a --local "$(endpoint $wire_a)" --peer "$(endpoint $wire_b)" \
-  --address $inner_a/$inner_prefix --name tunnel0 $offload
+  $address_a --name tunnel0 $offload
 tun_a=$pid
 # shellcheck disable=SC2086
 start b $prog_b --local "$(endpoint $wire_b)" --peer "$(endpoint $wire_a)" \
-  --address $inner_b/$inner_prefix --name tunnel0 $offload
+  $address_b --name tunnel0 $offload
 tun_b=$pid
 
 # Every ping answered (ping's status alone accepts a partial loss).
@@ -203,7 +211,7 @@ EOF
 
 in_b /usr/bin/python3 "$tmp/stream.py" receive $inner_b >"$tmp/receiver.out" 2>&1 &
 receiver=$!
-for i in $(seq 100); do
+for _ in $(seq 100); do
   grep -q listening "$tmp/receiver.out" && break
   sleep 0.05
 done
@@ -213,7 +221,7 @@ wait $receiver || fail "the stream's receiver"
 receiver=
 echo "TCP A -> B: $(cat "$tmp/sender.out")"
 
-# With a slow wire, a UDP flood from A for 2 s: A's socket fills, A pauses
+# With a slow wire, a UDP flood from A for 1 s: A's socket fills, A pauses
 # its device (the kernel's queue in front of it then drops, as a real
 # link's would), and A itself must lose nothing.
 if [ -n "$wire_rate" ]; then
@@ -222,16 +230,16 @@ import socket, sys, time
 address = sys.argv[1]
 s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
 payload = bytes(1300)
-end = time.monotonic() + 2
+end = time.monotonic() + 1
 while time.monotonic() < end:
     try:
         s.sendto(payload, (address, 9))
     except OSError:
         pass
 ' $inner_b || fail "the UDP flood"
-  # The wire's queue (2 s at most) drains; then A has sent what it kept.
-  sleep 2.2
-  echo "UDP flood A -> B for 2 s over a $wire_rate wire"
+  # The wire's queue (1 s at most) drains; then A has sent what it kept.
+  sleep 1.2
+  echo "UDP flood A -> B for 1 s over a $wire_rate wire"
 fi
 
 # Both tunnels stop cleanly, A on SIGTERM and B on SIGINT, and print
