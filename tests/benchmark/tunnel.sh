@@ -144,20 +144,28 @@ start () {
 }
 
 # ready VARIANT: waits (up to 10 s) until the tunnel carries a ping from A
-# to B; for the examples first until both sides said "ready".
+# to B; for the examples first until both sides said "ready". Gives up at
+# once when a tunnel process has exited.
 ready () {
   case $1 in
     c*|p*|j*)
       for _ in $(seq 200); do
         grep -q '^ready' "$work/a.log" && grep -q '^ready' "$work/b.log" && break
+        running || return 1
         sleep 0.05
       done ;;
   esac
   for _ in $(seq 50); do
     ina ping -c 1 -W 0.2 -q 198.51.100.2 >/dev/null 2>&1 && return 0
+    running || return 1
     sleep 0.1
   done
   return 1
+}
+
+# running: whether all the tunnel processes still run.
+running () {
+  for p in $pids; do kill -0 "$p" 2>/dev/null || return 1; done
 }
 
 # iperf SERVER-NS-ADDRESS ARGS...: one iperf3 run from A, server in B, JSON
@@ -195,7 +203,11 @@ run () {
     procs=$pids
     target=198.51.100.2
     if ! ready "$v"; then
-      printf '%-4s FAILED: no ping through the tunnel\n' "$v"
+      if running; then
+        printf '%-4s FAILED: no ping through the tunnel in 10 s\n' "$v"
+      else
+        printf '%-4s FAILED: a tunnel process exited\n' "$v"
+      fi
       sed 's/^/    A: /' "$work/a.log" | tail -5
       sed 's/^/    B: /' "$work/b.log" | tail -5
       echo "$r $v fail" >>"$results"
@@ -210,7 +222,7 @@ run () {
   [ -n "$procs" ] && { ta1=$(ticks $pa); tb1=$(ticks $pb); }
   iperf "$target" -u -l 64 -b 0 >"$work/$r-$v-udp.json"
   alive=yes
-  for p in $procs; do kill -0 "$p" 2>/dev/null || alive=no; done
+  running || alive=no
   stop
   cp "$work/a.log" "$work/$r-$v-a.log"; cp "$work/b.log" "$work/$r-$v-b.log"
   line=$(/usr/bin/python3 - "$work/$r-$v-tcp.json" "$work/$r-$v-udp.json" "$((ta1 - ta0))" "$((tb1 - tb0))" "$hz" <<'EOF'
