@@ -102,6 +102,7 @@ typedef struct {
   guint64       pauses;
   gboolean      warned_to_peer;
   gboolean      warned_to_device;
+  gboolean      warned_receive;
 } Tunnel;
 
 /* ---- TUN -> peer ------------------------------------------------------ */
@@ -115,7 +116,7 @@ warn_once (Tunnel     *t,
   if (t->quiet || *warned)
     return;
   *warned = TRUE;
-  g_printerr ("tunnel: %s: %s (counted; reported once)\n", what, message);
+  fprintf (stderr, "tunnel: %s: %s (reported once)\n", what, message);
 }
 
 /* Sends packets [0, n) of @data to the peer, as few sends as possible.
@@ -401,8 +402,8 @@ on_socket_readable (GSocket      *socket,
         {
           if (errno == EINTR || errno == ECONNREFUSED)
             continue;   /* ECONNREFUSED: our earlier send's ICMP error, nothing lost */
-          if (errno != EAGAIN && errno != EWOULDBLOCK && !t->quiet)
-            g_printerr ("tunnel: receiving from the peer: %s\n", g_strerror (errno));
+          if (errno != EAGAIN && errno != EWOULDBLOCK)
+            warn_once (t, &t->warned_receive, "receiving from the peer", g_strerror (errno));
           break;
         }
 
@@ -459,7 +460,7 @@ on_closed (TunTapDevice *device,
 
   if (error != NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       t->status = EXIT_FAILURE;
     }
   g_main_loop_quit (t->loop);
@@ -585,7 +586,7 @@ main (int   argc,
 {
   g_autofree char *local_text = NULL, *peer_text = NULL, *address = NULL;
   g_autofree char *peer_address = NULL, *name = NULL;
-  gboolean no_offload = FALSE, quiet = FALSE;
+  gboolean no_offload = FALSE, no_udp_offload = FALSE, quiet = FALSE;
   int mtu = 1420;
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -600,6 +601,7 @@ main (int   argc,
     { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "Interface name or template (default tun%d)", "IFNAME" },
     { "mtu", 'm', 0, G_OPTION_ARG_INT, &mtu, "The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)", "N" },
     { "no-offload", 0, 0, G_OPTION_ARG_NONE, &no_offload, "Do not ask the TUN device for offloads (super-packets)", NULL },
+    { "no-udp-offload", 0, 0, G_OPTION_ARG_NONE, &no_udp_offload, "Do not use UDP GSO/GRO on the socket (one datagram per packet, as on kernels without them)", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the ready line (and errors), no counters at exit", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -617,23 +619,23 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return 2;
     }
   if (local_text == NULL || peer_text == NULL || address == NULL)
     {
-      g_printerr ("tunnel: --local, --peer and --address are required (see --help)\n");
+      fprintf (stderr, "tunnel: --local, --peer and --address are required (see --help)\n");
       return 2;
     }
   if (mtu < 68 || mtu > 65535)
     {
-      g_printerr ("tunnel: --mtu %d: between 68 and 65535\n", mtu);
+      fprintf (stderr, "tunnel: --mtu %d: between 68 and 65535\n", mtu);
       return 2;
     }
   if ((local = parse_endpoint ("--local", local_text, &error)) == NULL ||
       (peer = parse_endpoint ("--peer", peer_text, &error)) == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return 2;
     }
 
@@ -645,13 +647,13 @@ main (int   argc,
                              "offload", !no_offload, NULL);
   if (t.device == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       return EXIT_FAILURE;
     }
   if (!configure_device (t.device, mtu, address, peer_address, &error) ||
       (t.socket = open_socket (local, peer, &error)) == NULL)
     {
-      g_printerr ("tunnel: %s\n", error->message);
+      fprintf (stderr, "tunnel: %s\n", error->message);
       g_object_unref (t.device);
       return EXIT_FAILURE;
     }
@@ -660,8 +662,8 @@ main (int   argc,
   t.max_datagram = g_socket_address_get_family (local) == G_SOCKET_FAMILY_IPV4 ? 65535 - 20 - 8 : 65535 - 8;
   t.gso_refused = G_MAXUINT;
   /* Probes: a kernel without them refuses the option. */
-  t.gso = g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
-  t.gro = g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
+  t.gso = !no_udp_offload && g_socket_set_option (t.socket, SOL_UDP, UDP_SEGMENT, 0, NULL);
+  t.gro = !no_udp_offload && g_socket_set_option (t.socket, SOL_UDP, UDP_GRO, 1, NULL);
   t.pending = g_byte_array_new ();
   t.pending_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
   t.slots = g_malloc ((gsize) RECV_BATCH * SLOT_SIZE);

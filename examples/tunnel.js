@@ -70,6 +70,7 @@ Options:
   -n, --name=IFNAME             Interface name or template (default tun%d)
   -m, --mtu=N                   The tunnel's MTU (default 1420: room for IPv6 and UDP headers on a 1500-byte wire)
   --no-offload                  Do not ask the TUN device for offloads (super-packets)
+  --no-udp-offload              Do not use UDP GSO/GRO on the socket (one datagram per packet, as on kernels without them)
   -q, --quiet                   Print only the ready line (and errors), no counters at exit
 `;
 
@@ -78,10 +79,10 @@ class UsageError extends Error {}
 function parseArgs(argv) {
     const opts = {
         local: null, peer: null, address: null, peerAddress: null, name: 'tun%d',
-        mtu: 1420, noOffload: false, quiet: false, help: false,
+        mtu: 1420, noOffload: false, noUdpOffload: false, quiet: false, help: false,
     };
     const flags = new Map([
-        ['--no-offload', 'noOffload'], ['--quiet', 'quiet'], ['-q', 'quiet'],
+        ['--no-offload', 'noOffload'], ['--no-udp-offload', 'noUdpOffload'], ['--quiet', 'quiet'], ['-q', 'quiet'],
         ['--help', 'help'], ['-h', 'help'],
     ]);
     const valued = new Map([
@@ -199,15 +200,16 @@ function ipLength(p, o, n) {
 }
 
 class Tunnel {
-    constructor(device, socket, quiet) {
+    constructor(device, socket, quiet, udpOffload) {
         this.device = device;
         this.socket = socket;
         // Kept: a connection that is collected closes its stream.
         this.connection = socket.connection_factory_create_connection();
         this.input = this.connection.get_input_stream();
         this.quiet = quiet;
-        this.gso = probe(socket, UDP_SEGMENT, 0);
-        this.gro = probe(socket, UDP_GRO, 1);
+        // Probes: a kernel without them refuses the option.
+        this.gso = udpOffload && probe(socket, UDP_SEGMENT, 0);
+        this.gro = udpOffload && probe(socket, UDP_GRO, 1);
         this.segment = 0;   // UDP_SEGMENT as last set on the socket
         this.maxDatagram = 65535 - 8 - (socket.get_family() === Gio.SocketFamily.IPV4 ? 20 : 0);
         this.gsoRefused = Infinity;
@@ -227,7 +229,7 @@ class Tunnel {
         if (this.quiet || this.warned.has(what))
             return;
         this.warned.add(what);
-        printerr(`tunnel.js: ${what}: ${message} (counted; reported once)`);
+        printerr(`tunnel.js: ${what}: ${message} (reported once)`);
     }
 
     // The socket's UDP_SEGMENT for a send of `total` bytes in segments of
@@ -485,7 +487,7 @@ function main(argv) {
         return 1;
     }
 
-    const tunnel = new Tunnel(device, socket, opts.quiet);
+    const tunnel = new Tunnel(device, socket, opts.quiet, !opts.noUdpOffload);
     const loop = new GLib.MainLoop(null, false);
     let status = 0;
 

@@ -121,15 +121,16 @@ def configure_device(device, mtu, address, peer_address):
 
 
 class Tunnel:
-    def __init__(self, device, gsocket, quiet):
+    def __init__(self, device, gsocket, quiet, udp_offload):
         self.device = device
         self.gsocket = gsocket
         # The same socket for Python's sendmsg()/recvmsg_into(); the dup
         # shares everything (options, binding, O_NONBLOCK) with the GSocket.
         self.sock = socket.socket(fileno=os.dup(gsocket.get_fd()))
         self.quiet = quiet
-        self.gso = probe(gsocket, UDP_SEGMENT, 0)
-        self.gro = probe(gsocket, UDP_GRO, 1)
+        # Probes: a kernel without them refuses the option.
+        self.gso = udp_offload and probe(gsocket, UDP_SEGMENT, 0)
+        self.gro = udp_offload and probe(gsocket, UDP_GRO, 1)
         self.max_datagram = 65535 - 8 - (20 if self.sock.family == socket.AF_INET else 0)
         self.gso_refused = 1 << 32
         self.pending = bytearray()
@@ -148,7 +149,7 @@ class Tunnel:
         if self.quiet or what in self.warned:
             return
         self.warned.add(what)
-        print(f"tunnel.py: {what}: {message} (counted; reported once)", file=sys.stderr)
+        print(f"tunnel.py: {what}: {message} (reported once)", file=sys.stderr)
 
     # ---- TUN -> peer ----
 
@@ -282,6 +283,11 @@ class Tunnel:
                 break
             except ConnectionRefusedError:
                 continue   # our earlier send's ICMP error; nothing lost
+            except OSError as e:
+                # Another ICMP error, say; the watch must survive it (an
+                # exception would remove it).
+                self.warn_once("receiving from the peer", e.strerror)
+                break
             self.from_peer_receives += 1
             if flags & socket.MSG_TRUNC:
                 self.dropped_truncated += 1
@@ -342,6 +348,9 @@ def main(argv=None):
                         "on a 1500-byte wire)")
     parser.add_argument("--no-offload", action="store_true",
                         help="do not ask the TUN device for offloads (super-packets)")
+    parser.add_argument("--no-udp-offload", action="store_true",
+                        help="do not use UDP GSO/GRO on the socket (one datagram per packet, "
+                        "as on kernels without them)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the ready line (and errors), no counters at exit")
     args = parser.parse_args(argv)
@@ -368,7 +377,7 @@ def main(argv=None):
         device.close()
         return 1
 
-    tunnel = Tunnel(device, gsocket, args.quiet)
+    tunnel = Tunnel(device, gsocket, args.quiet, not args.no_udp_offload)
     loop = GLib.MainLoop()
     status = 0
 

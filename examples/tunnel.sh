@@ -14,13 +14,14 @@
 # away with the processes.
 #
 #   sh examples/tunnel.sh [--lang c|python|js] [--lang-a L] [--lang-b L]
-#                         [--no-offload] [--megabytes N] [--build DIR]
+#                         [--no-offload] [--no-udp-offload] [--megabytes N] [--build DIR]
 #                         [--wire-rate RATE] [--ipv6] [--point-to-point]
 #
 # --lang picks the program for both sides, --lang-a/--lang-b for one (C
 # on one side and Python on the other, say); --build is the meson build
 # directory (default _build next to this script's directory), used for the
 # C program and, when present, the uninstalled library and typelib.
+# --no-offload and --no-udp-offload are passed to both programs.
 # --ipv6 runs both the wire (2001:db8::/64) and the tunnel (2001:db8:1::/64)
 # on IPv6 instead. --point-to-point gives the tunnel addresses as
 # point-to-point peers (IPv4): A --address 198.51.100.1 --peer-address
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --lang) lang_a=$2 lang_b=$2; shift 2 ;;
     --lang-a) lang_a=$2; shift 2 ;;
     --lang-b) lang_b=$2; shift 2 ;;
-    --no-offload) offload=--no-offload; shift ;;
+    --no-offload|--no-udp-offload) offload="$offload $1"; shift ;;
     --megabytes) megabytes=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --wire-rate) wire_rate=$2; shift 2 ;;
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
       wire_a=2001:db8::1 wire_b=2001:db8::2 wire_prefix=64
       inner_a=2001:db8:1::1 inner_b=2001:db8:1::2 inner_prefix=64
       shift ;;
-    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--megabytes N] [--build DIR] [--wire-rate RATE] [--ipv6] [--point-to-point]" >&2
+    *) echo "usage: $0 [--lang c|python|js] [--lang-a L] [--lang-b L] [--no-offload] [--no-udp-offload] [--megabytes N] [--build DIR] [--wire-rate RATE] [--ipv6] [--point-to-point]" >&2
        exit 2 ;;
   esac
 done
@@ -243,9 +244,12 @@ while time.monotonic() < end:
 fi
 
 # Both tunnels stop cleanly, A on SIGTERM and B on SIGINT, and print
-# their counters.
+# their counters, and the CPU time they used (user + system, whole run).
+hz=$(getconf CLK_TCK)
 for side in a b; do
   eval pid=\$tun_$side
+  cpu=$(awk -v hz="$hz" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$pid/stat")
+  echo "tunnel $side: $cpu CPU-s"
   sig=TERM
   [ $side = b ] && sig=INT
   kill -$sig "$pid"

@@ -3,6 +3,7 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-enum-types.h"
+#include "tun-tap-error.h"
 #include "tun-tap-netns.h"
 
 #include <errno.h>
@@ -261,6 +262,8 @@ static void
 tun_tap_device_class_init (TunTapDeviceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  tun_tap_i18n_init ();
 
   object_class->dispose = tun_tap_device_dispose;
   object_class->finalize = tun_tap_device_finalize;
@@ -583,10 +586,10 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * Whatever this property says, the device reads only while someone
    * takes the packets: a handler of ::packet-received or
    * ::packets-received, or a pending [method@TunTap.Device.receive_async].
-   * With none of them it does not read at all (rather than read and
-   * discard), so the kernel's queue fills and drops the same way; a
-   * handler connected later is noticed at the next iteration of the
-   * device's main context.
+   * With none of them (a blocked handler does not count) it does not read
+   * at all, rather than read and discard, so the kernel's queue fills and
+   * drops the same way; a handler connected or unblocked later is noticed
+   * at the next iteration of the device's main context.
    *
    * Since: 0.1
    */
@@ -620,6 +623,17 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * not read: packets wait in the kernel's queue, which drops once full.
    * See [property@TunTap.Device:receiving] to pause reading yourself.
    *
+   * From JavaScript, use [signal@TunTap.Device::packets-received] instead.
+   * gjs 1.74 refuses to call JavaScript while its garbage collector is
+   * sweeping, logging "Attempting to call back into JSAPI during the
+   * sweeping phase of GC": each refused emission of this signal is a packet
+   * lost, and a timer or async callback refused with it is gone for good.
+   * A handler run once per packet makes garbage once per packet; under a
+   * flood of packets it copied out, gjs 1.74.2 refused it from about the
+   * 40,000th packet on, and every callback after that, so the program
+   * stopped handling anything (tests/bindings/gc-flood.sh). From C and
+   * Python this signal is safe; from Python the batch signal is faster.
+   *
    * Since: 0.1
    */
   tun_tap_device_signals[SIGNAL_PACKET_RECEIVED] =
@@ -643,6 +657,41 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * the language costs more than the packet: with
    * [method@TunTap.Device.send_many], a Python or gjs echo crosses twice
    * per batch instead of twice per packet.
+   *
+   * The C handler is
+   *
+   * ```c
+   * static void
+   * on_packets (TunTapDevice *device,
+   *             GBytes       *packets,
+   *             GArray       *lengths,   // of guint
+   *             gpointer      user_data)
+   * {
+   *   const guint8 *p = g_bytes_get_data (packets, NULL);
+   *
+   *   for (guint i = 0; i < lengths->len; i++)
+   *     {
+   *       guint len = g_array_index (lengths, guint, i);
+   *       // the packet is p[0..len)
+   *       p += len;
+   *     }
+   * }
+   * ```
+   *
+   * @packets and @lengths are new for every batch and never changed
+   * afterwards: take a reference (g_bytes_ref(), g_array_ref()) to keep
+   * them after the handler returns. From Python @packets is a
+   * `GLib.Bytes` and @lengths a list of ints; from gjs a `GLib.Bytes` (read
+   * it through `packets.toArray()`, a `Uint8Array` view, no copy) and an
+   * array of numbers.
+   *
+   * This is the signal to use from JavaScript: gjs 1.74 refuses callbacks
+   * while its garbage collector sweeps (see
+   * [signal@TunTap.Device::packet-received]). One emission per batch, read
+   * through a view, was never refused under a flood of 100,000 packets
+   * (tests/bindings/gc-flood.sh); a handler that copies every batch out
+   * (`packets.get_data()`) makes enough garbage to be refused too, so avoid
+   * copies in the handler.
    *
    * When both signals are connected, ::packet-received is emitted for each
    * packet first. No batch is emitted once the device was closed.

@@ -40,6 +40,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
 
@@ -170,15 +172,15 @@ set_not_open_error (TunTapDevice  *self,
     case TUN_TAP_STATE_NEW:
     case TUN_TAP_STATE_FAILED:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   "Cannot %s on “%s”: the device was not initialised; call "
-                   "g_initable_init() (Gio.Initable.init() from Python or gjs) and check "
-                   "that it succeeds", what, name);
+                   _("Cannot %s on “%s”: the device was not initialised; initialise it "
+                   "(g_initable_init() in C, Gio.Initable.init() from Python or gjs) "
+                   "and check that it succeeds"), what, name);
       break;
     case TUN_TAP_STATE_OPEN:
     case TUN_TAP_STATE_CLOSED:
     default:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                   "Cannot %s on “%s”: the device is closed; create a new device",
+                   _("Cannot %s on “%s”: the device is closed; create a new device"),
                    what, name);
       break;
     }
@@ -212,7 +214,7 @@ tun_tap_device_check_open (TunTapDevice  *self,
   tun_tap_io_send_leave (self);
   if (errsv == EBADFD)
     {
-      g_autofree char *full = g_strdup_printf ("%s on “%s”", what,
+      g_autofree char *full = g_strdup_printf (_("%s on “%s”"), what,
                                                tun_tap_device_display_name (self));
       tun_tap_set_error (error, EBADFD, TUN_TAP_ERRNO_FD, full, NULL, NULL);
       return FALSE;
@@ -295,11 +297,11 @@ tun_tap_device_broke (TunTapDevice *self,
 
   if (errsv == EBADFD || errsv == EFAULT || errsv == 0)
     g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE,
-                 "The interface “%s” was deleted from the system; create a new "
-                 "device to continue", name);
+                 _("The interface “%s” was deleted from the system; create a new "
+                 "device to continue"), name);
   else
     g_set_error (&error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_PACKET),
-                 "Reading from “%s” failed: %s; the device was closed",
+                 _("Reading from “%s” failed: %s; the device was closed"),
                  name, g_strerror (errsv));
 
   g_debug ("%s", error->message);
@@ -386,7 +388,7 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len == 0 || data == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", name);
+                   _("Cannot send an empty packet on “%s”"), name);
       return FALSE;
     }
 
@@ -397,7 +399,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
 
@@ -405,22 +407,22 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len > (gsize) max)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: the device "
-                   "takes at most %d bytes; raise the MTU or split the packet",
+                   _("Cannot send a %zu-byte packet on “%s”: the device "
+                   "takes at most %d bytes; raise the MTU or split the packet"),
                    len, name, max);
       return FALSE;
     }
 
   if (!tun_tap_io_send_enter (self))
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   fd = g_atomic_int_get (&self->fd);
   if (fd < 0)
     {
       tun_tap_io_send_leave (self);
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   n = tun_tap_kernel_write (fd, self->offload, data, len, &errsv);
@@ -428,7 +430,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (n < 0)
     {
-      tun_tap_kernel_set_io_error (error, errsv, name, "send a packet");
+      tun_tap_kernel_set_io_error (error, errsv, name, _("send a packet"));
       return FALSE;
     }
 
@@ -491,14 +493,17 @@ tun_tap_device_send_many (TunTapDevice  *self,
   if (n_packets > 0 && lengths == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s” without their lengths",
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s” without its length",
+                                "Cannot send %u packets on “%s” without their lengths",
+                                n_packets),
                    n_packets, tun_tap_device_display_name (self));
       return -1;
     }
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
       g_atomic_int_get (&self->closing))
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return -1;
     }
 
@@ -507,8 +512,11 @@ tun_tap_device_send_many (TunTapDevice  *self,
   if (total != len)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s”: their lengths add up to %"
-                   G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s”: its length is %zu bytes, "
+                                "the buffer holds %zu",
+                                "Cannot send %u packets on “%s”: their lengths add up to %zu "
+                                "bytes, the buffer holds %zu", n_packets),
                    n_packets, tun_tap_device_display_name (self), total, len);
       return -1;
     }
@@ -558,7 +566,7 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
   if (packet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", tun_tap_device_display_name (self));
+                   _("Cannot send an empty packet on “%s”"), tun_tap_device_display_name (self));
       return FALSE;
     }
 
@@ -611,7 +619,7 @@ tun_tap_device_is_closed (TunTapDevice *self)
 {
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
 
-  return !tun_tap_device_check_open (self, "use the device", NULL);
+  return !tun_tap_device_check_open (self, _("use the device"), NULL);
 }
 
 /**

@@ -26,6 +26,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-context.h"
 #include "tun-tap-offload.h"
@@ -67,8 +69,8 @@ static gboolean
 is_listening (TunTapDevice *self)
 {
   return self->pending_receive != NULL ||
-         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE) ||
-         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
+         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE) ||
+         g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE);
 }
 
 /* ---- the gate: notices a listener arriving ------------------------------ */
@@ -186,9 +188,9 @@ read_packets (TunTapDevice *self,
   /* Asked once per wake-up, not per packet: a handler connected from a
    * handler takes effect from the next wake-up. */
   want_one = !for_task &&
-             g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
+             g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE);
   want_many = for_task ||
-              g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
+              g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE);
   if (!want_one && !want_many)
     return FALSE;
   if (want_many)
@@ -231,7 +233,7 @@ read_packets (TunTapDevice *self,
         {
           /* Only a buffer smaller than the header causes this; the packet
            * is already gone, the device still works. */
-          g_warning ("Reading from “%s” returned EINVAL; a packet was lost",
+          g_warning (_("Reading from “%s” returned EINVAL; a packet was lost"),
                      tun_tap_device_display_name (self));
           continue;
         }
@@ -419,7 +421,7 @@ tun_tap_receive_closed (TunTapDevice *self,
   else
     finish_receive (self, NULL,
                     g_error_new (G_IO_ERROR, G_IO_ERROR_CLOSED,
-                                 "Cannot receive on “%s”: the device was closed",
+                                 _("Cannot receive on “%s”: the device was closed"),
                                  tun_tap_device_display_name (self)));
 }
 
@@ -487,7 +489,7 @@ receive_cancelled (GCancellable *cancellable,
       g_clear_pointer (&self->cancel_source, g_source_unref);
       finish_receive (self, NULL,
                       g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                   "Receiving on “%s” was cancelled",
+                                   _("Receiving on “%s” was cancelled"),
                                    tun_tap_device_display_name (self)));
       tun_tap_receive_sync (self);
     }
@@ -545,14 +547,14 @@ tun_tap_device_receive_async (TunTapDevice        *self,
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
-                               "Cannot receive on “%s” from this thread: call it from "
-                               "the thread that runs the device’s main context",
+                               _("Cannot receive on “%s” from this thread: call it from "
+                                 "the thread that runs the device’s main context"),
                                tun_tap_device_display_name (self));
       return;
     }
   if (g_task_return_error_if_cancelled (task))
     return;
-  if (!tun_tap_device_check_open (self, "receive", &error))
+  if (!tun_tap_device_check_open (self, _("receive"), &error))
     {
       g_task_return_error (task, error);
       return;
@@ -560,8 +562,8 @@ tun_tap_device_receive_async (TunTapDevice        *self,
   if (self->pending_receive != NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
-                               "Cannot receive on “%s”: a receive is already pending; "
-                               "wait for it to complete first",
+                               _("Cannot receive on “%s”: a receive is already pending; "
+                                 "wait for it to complete first"),
                                tun_tap_device_display_name (self));
       return;
     }

@@ -294,6 +294,19 @@ test_no_listener_no_read (void)
   g_assert_cmpuint (seen.udp, >=, 1);
   g_assert_cmpuint (seen.udp, <=, QUEUE_LEN);
 
+  /* Blocked, the handler does not count; unblocked, it gets what the
+   * queue kept. */
+  g_signal_handler_block (device, handler);
+  dropped = tx_dropped ("tt-nobody");
+  seen.udp = 0;
+  send_datagrams ("192.0.2.14", 4 * QUEUE_LEN);
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (tx_dropped ("tt-nobody") - dropped, >=, 3 * QUEUE_LEN);
+  g_signal_handler_unblock (device, handler);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, >=, 1);
+  g_assert_cmpuint (seen.udp, <=, QUEUE_LEN);
+
   /* Disconnected again: no read after the next wake-up. */
   g_signal_handler_disconnect (device, handler);
   send_datagrams ("192.0.2.14", 2);

@@ -93,4 +93,20 @@ with open("/proc/self/maps") as maps:
 assert libs and all(lib.startswith(dest) for lib in libs), f"library from {libs}"
 print(f"python: {device.get_name()} from {path}")
 EOF
+
+# gjs the same way: the README's two variables and nothing else.
+cat >"$tmp/installed.js" <<'EOF'
+import GIRepository from 'gi://GIRepository?version=2.0';
+import GLib from 'gi://GLib';
+import TunTap from 'gi://TunTap?version=1.0';
+
+const dest = `${GLib.getenv('DEST')}/`;
+const path = GIRepository.Repository.get_default().get_typelib_path('TunTap');
+if (!path.startsWith(dest))
+    throw new Error(`TunTap loaded from ${path}`);
+const device = TunTap.Device.new('tun%d', TunTap.Mode.TUN);
+print(`gjs: ${device.get_name()} from ${path}`);
+EOF
+GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH=$libdir DEST=$dest \
+  gjs -m "$tmp/installed.js" || fail "gjs cannot use the installed typelib"
 echo "PASS"

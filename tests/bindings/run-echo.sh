@@ -15,24 +15,7 @@ set -u
 mode=$1 sig=$2
 shift 2
 
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out err; do
-    [ -f "$tmp/$f" ] && { echo "--- example std$f:" >&2; cat "$tmp/$f" >&2; }
-  done
-  exit 1
-}
-
-# Only ever in a namespace of our own: the caller's must stay untouched.
-if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
-  echo "Bail out! not in a private network namespace; run under unshare -n" >&2
-  exit 99
-fi
-ip link set lo up
-
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/script-setup.sh"
 
 # The link configuration, through the example's own options. With a TUN
 # the IPv4 address has a point-to-point peer (the recipe's `ifconfig tun0
