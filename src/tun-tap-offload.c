@@ -45,22 +45,84 @@ put32 (guint8 *p, guint32 v)
   p[3] = (guint8) v;
 }
 
+/* The sum is taken in the machine's own byte order, eight bytes at a time,
+ * and swapped at the end: the one's-complement sum does not care which
+ * byte of each 16-bit word is the high one as long as all agree (RFC 1071
+ * §2(B)). A 128-bit accumulator keeps every carry (add, adc per word);
+ * without one, 32-bit halves into 64-bit sums. An odd last byte is the
+ * high byte of a word padded with zero, in either order once swapped. */
+static guint16
+fold64 (guint64 acc)
+{
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  return (guint16) acc;
+}
+
+static guint16
+native_sum (const guint8 *p,
+            gsize         len)
+{
+  guint64 tail = 0, total;
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 acc = 0;
+
+  for (; len >= 32; p += 32, len -= 32)
+    {
+      guint64 w[4];
+
+      memcpy (w, p, 32);
+      acc += w[0];
+      acc += w[1];
+      acc += w[2];
+      acc += w[3];
+    }
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      acc += w;
+    }
+  memcpy (&tail, p, len);
+  acc += tail;
+  total = (guint64) acc + (guint64) (acc >> 64);
+  if (total < (guint64) acc)
+    total++;
+#else
+  guint64 lo = 0, hi = 0;
+
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      lo += w & 0xffffffff;
+      hi += w >> 32;
+    }
+  memcpy (&tail, p, len);
+  lo += tail & 0xffffffff;
+  hi += tail >> 32;
+  total = (guint64) fold64 (lo) + fold64 (hi);
+#endif
+  return fold64 (total);
+}
+
 guint32
 tun_tap_checksum_add (const guint8 *data,
                       gsize         len,
                       guint32       sum)
 {
-  guint64 acc = sum;
-  gsize i = 0;
+  guint16 s = native_sum (data, len);
 
-  /* 64-bit accumulator: no carry can be lost before the final fold. */
-  for (; i + 1 < len; i += 2)
-    acc += (guint32) data[i] << 8 | data[i + 1];
-  if (i < len)
-    acc += (guint32) data[i] << 8;
-  while (acc >> 32)
-    acc = (acc & 0xffffffff) + (acc >> 32);
-  return (guint32) acc;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  s = GUINT16_SWAP_LE_BE (s);
+#endif
+  /* Folded on the way in too, so chaining never overflows. */
+  return (sum & 0xffff) + (sum >> 16) + s;
 }
 
 guint16
