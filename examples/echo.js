@@ -409,8 +409,6 @@ export function reflectBatch(data, lengths, tap) {
     return [buf.subarray(0, w), answerLengths];
 }
 
-const FAILED_PACKET = /^Packet (\d+) of \d+: /;
-
 /**
  * device.send_many(), carrying on past a packet the kernel refuses, as one
  * send() per packet would.
@@ -421,31 +419,27 @@ const FAILED_PACKET = /^Packet (\d+) of \d+: /;
 export function sendMany(device, data, lengths) {
     let sent = 0;
     const errors = [];
-    for (;;) {
+    while (lengths.length > 0) {
+        // Like Gio.Socket.send_messages(): the number sent, and an error
+        // only when the first packet could not go; the call that starts
+        // with a failing packet says why.
+        let n;
         try {
-            const [, nSent] = device.send_many(data, lengths);
-            return [sent + nSent, errors];
+            n = device.send_many(data, lengths);
+            sent += n;
         } catch (e) {
             if (!(e instanceof GLib.Error))
                 throw e;
             errors.push(e);
-            // A binding loses the (out) n_sent when it throws: the message
-            // names the packet that failed, 1-based, and the ones before it
-            // went.
-            const m = FAILED_PACKET.exec(e.message);
-            if (m === null)
-                return [sent, errors];   // refused as a whole: nothing went
-            const failed = Number(m[1]);
-            sent += failed - 1;
-            let skip = 0;
-            for (let i = 0; i < failed; i++)
-                skip += lengths[i];
-            data = data.subarray(skip);
-            lengths = lengths.slice(failed);
-            if (lengths.length === 0)
-                return [sent, errors];
+            n = 1;
         }
+        let skip = 0;
+        for (let i = 0; i < n; i++)
+            skip += lengths[i];
+        data = data.subarray(skip);
+        lengths = lengths.slice(n);
     }
+    return [sent, errors];
 }
 
 const USAGE = `Usage:

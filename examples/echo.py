@@ -17,7 +17,6 @@
 # reflect_batch() and send_many().
 
 import argparse
-import re
 import signal
 import socket
 import struct
@@ -337,9 +336,6 @@ def reflect_batch(data, lengths, tap):
     return b"".join(out), out_lengths
 
 
-_FAILED_PACKET = re.compile(r"Packet (\d+) of \d+: ")
-
-
 def send_many(device, data, lengths):
     """Device.send_many(), carrying on past a packet the kernel refuses, as
     one send() per packet would.
@@ -349,25 +345,19 @@ def send_many(device, data, lengths):
     """
     sent = 0
     errors = []
-    while True:
+    while lengths:
+        # Like Gio.Socket.send_messages(): the number sent, and an error
+        # only when the first packet could not go; the call that starts
+        # with a failing packet says why.
         try:
-            _, n_sent = device.send_many(data, lengths)
-            return sent + n_sent, errors
+            n = device.send_many(data, lengths)
+            sent += n
         except GLib.Error as e:
             errors.append(e)
-            # The (out) n_sent is lost when a binding raises: the message
-            # names the packet that failed, 1-based, and the ones before it
-            # went.
-            m = _FAILED_PACKET.match(e.message)
-            if m is None:
-                return sent, errors   # refused as a whole: nothing went
-            failed = int(m.group(1))
-            sent += failed - 1
-            skip = sum(lengths[:failed])
-            data = data[skip:]
-            lengths = lengths[failed:]
-            if not lengths:
-                return sent, errors
+            n = 1
+        data = data[sum(lengths[:n]):]
+        lengths = lengths[n:]
+    return sent, errors
 
 
 class _AddressAction(argparse.Action):

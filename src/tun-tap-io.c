@@ -644,60 +644,62 @@ tun_tap_device_send (TunTapDevice  *self,
  * @len: the length of @data in bytes
  * @lengths: (array length=n_packets): the length of each packet in @data
  * @n_packets: the number of packets
- * @n_sent: (out) (optional): return location for the number of packets
- *   sent, all of them on success
  * @error: return location for a #GError
  *
  * Sends @n_packets packets stored one after the other in @data, each as
- * [method@TunTap.Device.send] would (one write(2) per packet), in one
- * call: the counterpart of [signal@TunTap.Device::packets-received].
- * Stops at the first packet that cannot be sent, with its error; @n_sent
- * says how many went before it. Bindings that raise the error drop
- * @n_sent, so the message of such an error starts with “Packet N of M: ”
- * (N−1 packets went; that prefix is stable), and an error without it means
- * nothing was sent. %G_IO_ERROR_INVALID_ARGUMENT,
- * before anything is sent, when the lengths do not add up to @len;
- * With [property@TunTap.Device:offload] and
- * [property@TunTap.Device:coalesce], consecutive TCP segments of one flow
- * are written as one super-packet (fewer system calls; the packets are the
- * same for the kernel);
+ * [method@TunTap.Device.send] would, in one call: the counterpart of
+ * [signal@TunTap.Device::packets-received].
+ *
+ * Like g_socket_send_messages(), it returns how many packets were sent,
+ * from the first: fewer than @n_packets when a packet could not be sent
+ * (the kernel has no buffer space, the packet is malformed, ...). The
+ * reason is not reported then; call again with the packets that are left
+ * to get it: an error is set only when no packet at all could be sent,
+ * and the return value is then -1. Errors are those of
+ * [method@TunTap.Device.send], and %G_IO_ERROR_INVALID_ARGUMENT, before
+ * anything is sent, when the lengths do not add up to @len;
  * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
+ *
+ * With [property@TunTap.Device:offload] and
+ * [property@TunTap.Device:coalesce], consecutive segments of one flow are
+ * written as one super-packet (fewer system calls; the packets are the
+ * same for the kernel).
  *
  * May be called from any thread.
  *
- * Returns: %TRUE if every packet was sent
+ * Returns: the number of packets sent, or -1 with @error set when none
+ *   was
  *
  * Since: 0.1
  */
-gboolean
+gint
 tun_tap_device_send_many (TunTapDevice  *self,
                           const guint8  *data,
                           gsize          len,
                           const guint   *lengths,
                           guint          n_packets,
-                          guint         *n_sent,
                           GError       **error)
 {
+  g_autoptr(GError) local_error = NULL;
   gsize total = 0, offset = 0;
+  guint sent = 0;
 
-  if (n_sent != NULL)
-    *n_sent = 0;
-
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+  g_return_val_if_fail (error == NULL || *error == NULL, -1);
+  g_return_val_if_fail (n_packets <= G_MAXINT, -1);
 
   if (n_packets > 0 && lengths == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "Cannot send %u packets on “%s” without their lengths",
                    n_packets, tun_tap_device_display_name (self));
-      return FALSE;
+      return -1;
     }
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
       g_atomic_int_get (&self->closing))
     {
       set_not_open_error (self, "send", error);
-      return FALSE;
+      return -1;
     }
 
   for (guint i = 0; i < n_packets; i++)
@@ -708,24 +710,26 @@ tun_tap_device_send_many (TunTapDevice  *self,
                    "Cannot send %u packets on “%s”: their lengths add up to %"
                    G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
                    n_packets, tun_tap_device_display_name (self), total, len);
-      return FALSE;
+      return -1;
     }
 
   if (self->offload && n_packets > 1 && g_atomic_int_get (&self->coalesce))
-    return tun_tap_offload_send_many (self, data, lengths, n_packets, n_sent, error);
+    tun_tap_offload_send_many (self, data, lengths, n_packets, &sent, &local_error);
+  else
+    for (; sent < n_packets; sent++)
+      {
+        if (!tun_tap_device_send (self, data + offset, lengths[sent], &local_error))
+          break;
+        offset += lengths[sent];
+      }
 
-  for (guint i = 0; i < n_packets; i++)
+  /* The reason a later packet failed is for the call that starts with it. */
+  if (sent == 0 && local_error != NULL)
     {
-      if (!tun_tap_device_send (self, data + offset, lengths[i], error))
-        {
-          g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
-          return FALSE;
-        }
-      offset += lengths[i];
-      if (n_sent != NULL)
-        *n_sent = i + 1;
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return -1;
     }
-  return TRUE;
+  return (gint) sent;
 }
 
 /**

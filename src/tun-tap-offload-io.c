@@ -213,7 +213,6 @@ tun_tap_offload_send_many (TunTapDevice  *self,
                                                        tun_tap_device_display_name (self));
 
               tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
-              g_prefix_error (error, "Packet %u of %u: ", i + 1, n_packets);
               return FALSE;
             }
         }
@@ -223,10 +222,7 @@ tun_tap_offload_send_many (TunTapDevice  *self,
       for (guint k = i; k < i + count; k++)
         {
           if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
-            {
-              g_prefix_error (error, "Packet %u of %u: ", k + 1, n_packets);
-              return FALSE;
-            }
+            return FALSE;
           if (n_sent != NULL)
             *n_sent = k + 1;
         }

@@ -719,7 +719,6 @@ test_send_many (void)
   guint8 buf[3 * 64];
   guint lengths[3];
   gsize a, b, c;
-  guint sent = 99;
 
   a = make_udp4 (buf, 4);
   b = make_udp4 (buf + a, 12);
@@ -727,34 +726,37 @@ test_send_many (void)
   lengths[0] = a; lengths[1] = b; lengths[2] = c;
   g_free (tun_tap_test_run (FALSE, "ip link set tt-many up"));
 
-  g_assert_true (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &sent, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &error), ==, 3);
   g_assert_no_error (error);
-  g_assert_cmpuint (sent, ==, 3);
-  g_assert_true (tun_tap_device_send_many (device, buf, 0, lengths, 0, &sent, &error));
-  g_assert_cmpuint (sent, ==, 0);
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, 0, lengths, 0, &error), ==, 0);
+  g_assert_no_error (error);
 
   /* Lengths that do not add up: nothing is sent. */
-  g_assert_false (tun_tap_device_send_many (device, buf, a + b, lengths, 3, &sent, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, a + b, lengths, 3, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
-  g_assert_cmpuint (sent, ==, 0);
   g_clear_error (&error);
-  g_assert_false (tun_tap_device_send_many (device, buf, a, NULL, 1, &sent, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, a, NULL, 1, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  /* The second is not IP: the first went, the error says which. */
+  /* The second is not IP: the first went, and the count says so without
+   * an error, as g_socket_send_messages() does; the call that starts with
+   * the bad packet says why, and sends nothing. */
   buf[a] = 0x10;
-  g_assert_false (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &sent, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, a + b + c, lengths, 3, &error), ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpint (tun_tap_device_send_many (device, buf + a, b + c, lengths + 1, 2, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
-  g_assert_nonnull (strstr (error->message, "Packet 2 of 3"));
-  g_assert_cmpuint (sent, ==, 1);
+  g_assert_null (strstr (error->message, "Packet"));
   g_clear_error (&error);
+  g_assert_cmpint (tun_tap_device_send_many (device, buf + a + b, c, lengths + 2, 1, &error), ==, 1);
+  g_assert_no_error (error);
 
   tun_tap_device_close (device);
-  g_assert_false (tun_tap_device_send_many (device, buf, a, lengths, 1, NULL, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, a, lengths, 1, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_clear_error (&error);
-  g_assert_false (tun_tap_device_send_many (device, buf, 0, lengths, 0, NULL, &error));
+  g_assert_cmpint (tun_tap_device_send_many (device, buf, 0, lengths, 0, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 }
 

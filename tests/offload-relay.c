@@ -244,16 +244,32 @@ static void
 relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
 {
   Relay *r = user_data;
-  g_autoptr(GError) error = NULL;
   gsize len;
   const guint8 *data = g_bytes_get_data (packets, &len);
+  const guint *lens = (const guint *) lengths->data;
+  guint n = lengths->len;
 
-  if (!tun_tap_device_send_many (r->to, data, len, (const guint *) lengths->data,
-                                 lengths->len, NULL, &error))
+  /* send_many() returns how many went; the call that starts with the one
+   * that did not says why. */
+  while (n > 0)
     {
-      /* The peer's queue may be full for an instant: TCP recovers. */
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        r->errors++;
+      g_autoptr(GError) error = NULL;
+      gint sent = tun_tap_device_send_many (r->to, data, len, lens, n, &error);
+
+      if (sent < 0)
+        {
+          /* The peer's queue may be full for an instant: TCP recovers. */
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            r->errors++;
+          return;
+        }
+      for (gint i = 0; i < sent; i++)
+        {
+          len -= lens[i];
+          data += lens[i];
+        }
+      lens += sent;
+      n -= (guint) sent;
     }
 }
 

@@ -224,7 +224,7 @@ sender_thread (gpointer user_data)
       for (guint i = 0; !g_atomic_int_get (&s->stop); i++)
         {
           GError *error = NULL;
-          guint n_sent = 0;
+          gint n_sent;
 
           switch (i % 3)
             {
@@ -235,10 +235,12 @@ sender_thread (gpointer user_data)
                 note_send_error (s, "send", error);
               break;
             case 1:
-              if (!tun_tap_device_send_many (device, packets, total, lengths, SEND_BATCH,
-                                             &n_sent, &error))
+              n_sent = tun_tap_device_send_many (device, packets, total, lengths, SEND_BATCH,
+                                                 &error);
+              if (n_sent < 0)
                 note_send_error (s, "send_many", error);
-              g_atomic_int_add (&s->sent, (gint) n_sent);
+              else
+                g_atomic_int_add (&s->sent, n_sent);
               break;
             default:
               if (tun_tap_device_send_bytes (device, bytes, &error))

@@ -109,12 +109,11 @@ gboolean      tun_tap_device_send         (TunTapDevice   *self,
                                            gsize           len,
                                            GError        **error);
 TUN_TAP_AVAILABLE_IN_0_1
-gboolean      tun_tap_device_send_many    (TunTapDevice   *self,
+gint          tun_tap_device_send_many    (TunTapDevice   *self,
                                            const guint8   *data,
                                            gsize           len,
                                            const guint    *lengths,
                                            guint           n_packets,
-                                           guint          *n_sent,
                                            GError        **error);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send_bytes   (TunTapDevice   *self,

@@ -32,8 +32,8 @@ relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
   gsize len;
   const guint8 *data = g_bytes_get_data (packets, &len);
 
-  if (!tun_tap_device_send_many (r->to, data, len, (const guint *) lengths->data,
-                                 lengths->len, NULL, NULL))
+  if (tun_tap_device_send_many (r->to, data, len, (const guint *) lengths->data,
+                                lengths->len, NULL) < (gint) lengths->len)
     r->errors++;
 }
 

@@ -5,7 +5,7 @@
 // send_many() sends a batch back. Checked through the kernel: datagrams a
 // UDP socket sends through the device arrive in consistent batches, and
 // packets send_many() writes arrive at a UDP socket. Also the errors, the
-// binding's view of the (out) n_sent, and examples/echo.js's reflectBatch()
+// count send_many() returns as the binding sees it, and examples/echo.js's reflectBatch()
 // and sendMany() helpers. Runs under `unshare -n`, as `gjs -m test_batch.js`.
 
 import GLib from 'gi://GLib';
@@ -213,18 +213,16 @@ test('send_many sends N packets, which arrive at a UDP socket', () => {
     const socket = udpSocket(local, PORT);
     const payloads = Array.from({length: 40}, (_, i) => `many ${i} ${'#'.repeat(i * 13)}`);
     const packets = payloads.map((p, i) => udp4(peer, local, 4000 + i, PORT, encoder.encode(p)));
-    const result = device.send_many(concat(packets), packets.map(p => p.length));
-    // gjs returns the (out) n_sent after the boolean.
-    assertEqual(JSON.stringify(result), '[true,40]');
+    // A count, as Gio.Socket.send_messages() returns.
+    assertEqual(device.send_many(concat(packets), packets.map(p => p.length)), 40);
     assertEqual(JSON.stringify(receive(socket, 41, 1)), JSON.stringify(payloads));
 
     // A view into a larger buffer sends just the view.
     const big = concat([new Uint8Array(7), packets[0], packets[1], new Uint8Array(9)]);
     const view = big.subarray(7, 7 + packets[0].length + packets[1].length);
-    assertEqual(JSON.stringify(device.send_many(view, [packets[0].length, packets[1].length])),
-        '[true,2]');
+    assertEqual(device.send_many(view, [packets[0].length, packets[1].length]), 2);
     assertEqual(JSON.stringify(receive(socket, 3, 1)), JSON.stringify(payloads.slice(0, 2)));
-    assertEqual(JSON.stringify(device.send_many(new Uint8Array(0), [])), '[true,0]');
+    assertEqual(device.send_many(new Uint8Array(0), []), 0);
     socket.close();
     device.close();
 });
@@ -241,7 +239,6 @@ test('send_many: lengths that do not add up are INVALID_ARGUMENT, nothing sent',
             throw new Error(`send_many(${lengths}) did not throw`);
         } catch (e) {
             assertIOError(e, IOError.INVALID_ARGUMENT);
-            assert(!/^Packet \d/.test(e.message), e.message);
         }
     }
     assertEqual(receive(socket, 1, 0.3).length, 0, 'datagrams that arrived');
@@ -249,20 +246,22 @@ test('send_many: lengths that do not add up are INVALID_ARGUMENT, nothing sent',
     device.close();
 });
 
-test('send_many: a bad packet in the middle is INVALID_DATA, the ones before it went', () => {
+test('send_many: a bad packet in the middle stops the count, the next call says why', () => {
     const {device, local, peer} = newDevice();
     const socket = udpSocket(local, PORT);
     const packets = [0, 1, 2, 3, 4].map(i =>
         udp4(peer, local, 4000, PORT, encoder.encode(`p${i}`)));
     packets[2] = new Uint8Array(packets[2].length);   // neither IPv4 nor IPv6
+    const data = concat(packets);
+    const lengths = packets.map(p => p.length);
+    // The count of those that went, no exception; the call that starts
+    // with the bad packet throws, and sends nothing.
+    assertEqual(device.send_many(data, lengths), 2);
     try {
-        device.send_many(concat(packets), packets.map(p => p.length));
+        device.send_many(data.subarray(lengths[0] + lengths[1]), lengths.slice(2));
         throw new Error('send_many did not throw');
     } catch (e) {
         assertIOError(e, IOError.INVALID_DATA);
-        // The (out) n_sent does not survive the exception in gjs: the
-        // message is the only way to learn how many went.
-        assertMatch(e.message, /^Packet 3 of 5: /);
     }
     assertEqual(JSON.stringify(receive(socket, 5, 1)), '["p0","p1"]');
     socket.close();
@@ -278,9 +277,6 @@ test('send_many after close is CLOSED', () => {
         throw new Error('send_many did not throw');
     } catch (e) {
         assertIOError(e, IOError.CLOSED);
-        // Refused before the first packet: no "Packet N of M" prefix.
-        if (/^Packet /.test(e.message))
-            throw new Error(`unexpected prefix: ${e.message}`);
     }
 });
 
@@ -295,8 +291,6 @@ test('echo.js sendMany() carries on past a refused packet', () => {
     assertEqual(sent, 4, 'sent');
     assertEqual(errors.length, 2, 'errors');
     errors.forEach(e => assertIOError(e, IOError.INVALID_DATA));
-    assertMatch(errors[0].message, /^Packet 2 of 6: /);
-    assertMatch(errors[1].message, /^Packet 3 of 4: /);
     assertEqual(JSON.stringify(receive(socket, 6, 1)), '["p0","p2","p3","p5"]');
 
     const [none, refused] = sendMany(device, new Uint8Array(30).fill(0x45), [20]);

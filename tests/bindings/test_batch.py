@@ -6,7 +6,7 @@
 # send_many() sends a batch back. Checked through the kernel: datagrams a
 # UDP socket sends through the device arrive in consistent batches, and
 # packets send_many() writes arrive at a UDP socket. Also the errors, the
-# binding's view of the (out) n_sent, and examples/echo.py's
+# count send_many() returns as the binding sees it, and examples/echo.py's
 # reflect_batch() and send_many() helpers. Runs under `unshare -n`.
 
 import os
@@ -194,13 +194,12 @@ class Batch(DeviceTest):
         payloads = [b"many %02d" % i + bytes(i * 13) for i in range(40)]
         packets = [udp4(self.peer, self.local, 4000 + i, PORT, p, ident=i)
                    for i, p in enumerate(payloads)]
-        result = self.device.send_many(b"".join(packets), [len(p) for p in packets])
-        # PyGObject returns the (out) n_sent after the boolean.
-        self.assertEqual(tuple(result), (True, 40))
+        # A count, as Gio.Socket.send_messages() returns.
+        self.assertEqual(self.device.send_many(b"".join(packets), [len(p) for p in packets]), 40)
         self.assertEqual(self.receive(s, 41, 1.0), payloads)
 
     def test_send_many_empty(self):
-        self.assertEqual(tuple(self.device.send_many(b"", [])), (True, 0))
+        self.assertEqual(self.device.send_many(b"", []), 0)
 
     def test_send_many_lengths_mismatch(self):
         s = self.udp_socket((self.local, PORT))
@@ -214,19 +213,19 @@ class Batch(DeviceTest):
                 with self.assertRaises(GLib.Error) as caught:
                     self.device.send_many(data, lengths)
                 assert_io_error(self, caught.exception, IOError.INVALID_ARGUMENT)
-                self.assertNotRegex(caught.exception.message, r"^Packet \d")
         self.assertEqual(self.receive(s, 1, 0.3), [], "something was sent")
 
     def test_send_many_bad_packet_in_the_middle(self):
         s = self.udp_socket((self.local, PORT))
         packets = [udp4(self.peer, self.local, 4000, PORT, b"p%d" % i) for i in range(5)]
         packets[2] = b"\x00" * len(packets[2])   # neither IPv4 nor IPv6
+        data, lengths = b"".join(packets), [len(p) for p in packets]
+        # The count of those that went, no exception; the call that starts
+        # with the bad packet raises, and sends nothing.
+        self.assertEqual(self.device.send_many(data, lengths), 2)
         with self.assertRaises(GLib.Error) as caught:
-            self.device.send_many(b"".join(packets), [len(p) for p in packets])
+            self.device.send_many(data[sum(lengths[:2]):], lengths[2:])
         assert_io_error(self, caught.exception, IOError.INVALID_DATA)
-        # The (out) n_sent does not survive the exception in PyGObject: the
-        # message is the only way to learn how many went.
-        self.assertRegex(caught.exception.message, r"^Packet 3 of 5: ")
         self.assertEqual(self.receive(s, 5, 1.0), [b"p0", b"p1"])
 
     def test_send_many_after_close(self):
@@ -235,8 +234,6 @@ class Batch(DeviceTest):
         with self.assertRaises(GLib.Error) as caught:
             self.device.send_many(packet * 2, [len(packet)] * 2)
         assert_io_error(self, caught.exception, IOError.CLOSED)
-        # Refused before the first packet: no "Packet N of M" prefix.
-        self.assertNotRegex(caught.exception.message, r"^Packet ")
         with self.assertRaises(GLib.Error) as caught:
             self.device.send_many(b"", [])
         assert_io_error(self, caught.exception, IOError.CLOSED)
@@ -260,8 +257,6 @@ class Example(DeviceTest):
         self.assertEqual(len(errors), 2)
         for e in errors:
             assert_io_error(self, e, IOError.INVALID_DATA)
-        self.assertRegex(errors[0].message, r"^Packet 2 of 6: ")
-        self.assertRegex(errors[1].message, r"^Packet 3 of 4: ")
         self.assertEqual(self.receive(s, 6, 1.0), [b"p0", b"p2", b"p3", b"p5"])
 
     def test_send_many_refused_as_a_whole(self):
