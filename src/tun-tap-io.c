@@ -52,6 +52,7 @@
  * one read can be ~45 packets, so the packets count too. */
 #define READ_BUDGET 64
 #define PACKET_BUDGET 256
+#define BYTE_BUDGET (256 * 1024)
 
 /* close() waits at most this long for the sends inside; a non-blocking
  * write takes microseconds, so only a stopped thread takes longer, and
@@ -273,6 +274,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
   GByteArray *batch = NULL;
   GArray *lengths = NULL;
   guint delivered = 0;
+  gsize bytes = 0;
   int fd;
 
   if (self == NULL || !is_open (self))
@@ -297,11 +299,17 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
   want_many = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
   if (want_many)
     {
-      batch = g_byte_array_sized_new (READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
+      batch = g_byte_array_sized_new (self->offload ? BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE
+                                                    : READ_BUDGET * 128);
+      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                                   self->offload ? PACKET_BUDGET + 64 : READ_BUDGET);
+      if (self->offload)
+        g_byte_array_set_size (self->computed, 0);
     }
 
-  for (guint i = 0; i < READ_BUDGET && delivered < PACKET_BUDGET && is_open (self); i++)
+  for (guint i = 0;
+       i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self);
+       i++)
     {
       ssize_t n;
       int errsv;
@@ -310,6 +318,8 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
       if (n > 0)
         {
           gboolean open;
+
+          bytes += (gsize) n;
 
           if (self->offload)
             open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
@@ -343,7 +353,7 @@ tun_tap_device_fd_ready (GIOChannel   *channel,
 
   if (batch != NULL)
     {
-      GBytes *packets = g_byte_array_free_to_bytes (batch);
+      GBytes *packets = tun_tap_offload_batch_bytes (self, batch, lengths);
 
       /* Nothing after a close; nothing when nothing was read. */
       if (is_open (self) && lengths->len > 0)
@@ -403,6 +413,7 @@ tun_tap_io_start (TunTapDevice *self)
     {
       self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
       self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+      self->computed = g_byte_array_new ();
     }
   self->channel = g_io_channel_unix_new (fd);
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -453,6 +464,7 @@ tun_tap_io_stop (TunTapDevice *self)
   g_clear_pointer (&self->buffer, g_free);
   g_clear_pointer (&self->split, g_byte_array_unref);
   g_clear_pointer (&self->split_lengths, g_array_unref);
+  g_clear_pointer (&self->computed, g_byte_array_unref);
 
   if (fd >= 0)
     close (fd);

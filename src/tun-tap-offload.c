@@ -216,7 +216,8 @@ guint
 tun_tap_offload_split (const guint8 *data,
                        gsize         len,
                        GByteArray   *out,
-                       GArray       *lengths)
+                       GArray       *lengths,
+                       gboolean     *computed)
 {
   VnetHeader hdr;
   const guint8 *packet;
@@ -233,6 +234,9 @@ tun_tap_offload_split (const guint8 *data,
   packet = data + TUN_TAP_VNET_HDR_LEN;
   plen = len - TUN_TAP_VNET_HDR_LEN;
 
+  if (computed != NULL)
+    *computed = hdr.gso_type != TUN_TAP_VNET_GSO_NONE ||
+                (hdr.flags & TUN_TAP_VNET_F_NEEDS_CSUM) != 0;
   if (hdr.gso_type == TUN_TAP_VNET_GSO_NONE)
     return finish_one (&hdr, packet, plen, out, lengths);
 
@@ -351,12 +355,13 @@ typedef struct {
   const guint8 *p;
   gsize         len;
   int           version;
-  gsize         iph;         /* IP header length, where TCP starts */
-  gsize         hdr_len;     /* IP + TCP headers */
+  gsize         iph;         /* IP header length, where L4 starts */
+  gsize         hdr_len;     /* IP + L4 headers */
   gsize         payload;
   guint32       seq;
   guint8        flags;
-} TcpPacket;
+  guint8        protocol;
+} Segment;
 
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
@@ -369,13 +374,14 @@ ip_candidate (const guint8 *p,
               gsize         len,
               guint8        protocol,
               gsize         l4_min,
-              TcpPacket    *t)
+              Segment      *t)
 {
   if (len < 20 + l4_min)
     return FALSE;
   t->p = p;
   t->len = len;
   t->version = p[0] >> 4;
+  t->protocol = protocol;
   if (t->version == 4)
     {
       if ((p[0] & 0x0f) != 5 || p[9] != protocol || get16 (p + 2) != len ||
@@ -394,24 +400,26 @@ ip_candidate (const guint8 *p,
   return FALSE;
 }
 
-/* Whether the L4 checksum of @t verifies. */
+/* Whether the L4 checksum of @t verifies (an IPv4 UDP checksum of 0 is
+ * none: VXLAN encapsulators send those). */
 static gboolean
-l4_checksum_ok (const TcpPacket *t,
-                guint8           protocol)
+l4_checksum_ok (const Segment *t)
 {
   gsize l4_len = t->len - t->iph;
 
+  if (t->protocol == IPPROTO_UDP_ && t->version == 4 && get16 (t->p + t->iph + 6) == 0)
+    return TRUE;
   return tun_tap_checksum_finish (
            tun_tap_checksum_add (t->p + t->iph, l4_len,
-                                 pseudo_header_sum (t->p, t->version, protocol,
+                                 pseudo_header_sum (t->p, t->version, t->protocol,
                                                     (guint32) l4_len))) == 0;
 }
 
 /* Equal IP fields but for lengths and IDs: version, TOS, DF and TTL (IPv4)
  * or traffic class and hop limit (IPv6), addresses. */
 static gboolean
-same_ip_flow (const TcpPacket *head,
-              const TcpPacket *t)
+same_ip_flow (const Segment *head,
+              const Segment *t)
 {
   const guint8 *a = head->p, *b = t->p;
 
@@ -424,66 +432,31 @@ same_ip_flow (const TcpPacket *head,
          a[7] == b[7] && memcmp (a + 8, b + 8, 32) == 0;
 }
 
-/* The header of one coalesced write: the virtio-net header (GSO,
- * NEEDS_CSUM) and the head's headers patched for the whole, with the
- * folded pseudo-header sum in the L4 checksum field for the kernel to
- * finish per segment. Returns its length. */
-static gsize
-build_header (const TcpPacket *head,
-              guint8           protocol,
-              gsize            total_payload,
-              guint8           header[TUN_TAP_OFFLOAD_HEADER_MAX])
-{
-  gsize l4_len = head->hdr_len - head->iph + total_payload;
-  guint16 csum_offset = protocol == IPPROTO_TCP_ ? 16 : 6;
-  guint8 *h = header + TUN_TAP_VNET_HDR_LEN;
-  guint32 sum;
-  guint16 v;
-
-  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
-  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
-  header[1] = protocol == IPPROTO_UDP_ ? TUN_TAP_VNET_GSO_UDP_L4
-            : head->version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
-  v = (guint16) head->hdr_len;
-  memcpy (header + 2, &v, 2);
-  v = (guint16) head->payload;
-  memcpy (header + 4, &v, 2);
-  v = (guint16) head->iph;
-  memcpy (header + 6, &v, 2);
-  memcpy (header + 8, &csum_offset, 2);
-
-  memcpy (h, head->p, head->hdr_len);
-  if (head->version == 4)
-    {
-      put16 (h + 2, (guint16) (head->iph + l4_len));
-      put16 (h + 10, 0);
-      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
-    }
-  else
-    put16 (h + 4, (guint16) l4_len);
-  if (protocol == IPPROTO_UDP_)
-    put16 (h + head->iph + 4, (guint16) l4_len);
-
-  sum = pseudo_header_sum (h, head->version, protocol, (guint32) l4_len);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  put16 (h + head->iph + csum_offset, (guint16) sum);
-  return TUN_TAP_VNET_HDR_LEN + head->hdr_len;
-}
-
-/* An unfragmented TCP packet with payload, no IP options or IPv6
- * extension headers, flags ACK or ACK|PSH, lengths that match the buffer
- * and valid checksums. */
+/* An unfragmented TCP segment with payload, no IP options or IPv6
+ * extension headers, flags ACK or ACK|PSH, lengths that match the buffer;
+ * or the same for a UDP datagram. Checksums are not looked at here. */
 static gboolean
-tcp_candidate (const guint8 *p,
-               gsize         len,
-               TcpPacket    *t)
+candidate (const guint8 *p,
+           gsize         len,
+           guint8        protocol,
+           Segment      *t)
 {
   gsize doff;
 
+  if (protocol == IPPROTO_UDP_)
+    {
+      /* A header and at least one byte. */
+      if (!ip_candidate (p, len, IPPROTO_UDP_, 9, t) || get16 (p + t->iph + 4) != len - t->iph)
+        return FALSE;
+      t->hdr_len = t->iph + 8;
+      t->payload = len - t->hdr_len;
+      t->flags = 0;
+      t->seq = 0;
+      return TRUE;
+    }
+
   if (!ip_candidate (p, len, IPPROTO_TCP_, 20, t))
     return FALSE;
-
   doff = (gsize) (p[t->iph + 12] >> 4) * 4;
   if (doff < 20 || t->iph + doff >= len)
     return FALSE;
@@ -493,156 +466,522 @@ tcp_candidate (const guint8 *p,
   if ((t->flags & ~(TCP_ACK | TCP_PSH)) != 0 || !(t->flags & TCP_ACK))
     return FALSE;
   t->seq = get32 (p + t->iph + 4);
-
-  /* Never merge what the kernel would drop: verify first. */
-  return l4_checksum_ok (t, IPPROTO_TCP_);
+  return TRUE;
 }
 
-/* Whether @t belongs to @head's flow and can follow it in one super-packet. */
+/* Whether @t can follow @head in one super-packet, headers aside from
+ * lengths, IDs and sequence numbers: TCP ports, ACK number, data offset,
+ * window and options equal; UDP: ports. */
 static gboolean
-tcp_same_flow (const TcpPacket *head,
-               const TcpPacket *t)
+same_headers (const Segment *head,
+              const Segment *t)
 {
-  const guint8 *a = head->p, *b = t->p;
+  const guint8 *a = head->p + head->iph, *b = t->p + t->iph;
 
   if (t->hdr_len != head->hdr_len || !same_ip_flow (head, t))
     return FALSE;
-  /* Ports, ACK number, data offset, window, options: equal. */
-  a += head->iph;
-  b += t->iph;
+  if (head->protocol == IPPROTO_UDP_)
+    return memcmp (a, b, 4) == 0;
   return memcmp (a, b, 4) == 0 && memcmp (a + 8, b + 8, 5) == 0 &&
          memcmp (a + 14, b + 14, 2) == 0 &&
          memcmp (a + 20, b + 20, head->hdr_len - head->iph - 20) == 0;
 }
 
-/* An unfragmented UDP datagram with payload, no IP options or IPv6
- * extension headers, lengths that match the buffer and a valid (or, on
- * IPv4, no) checksum. */
-static gboolean
-udp_candidate (const guint8 *p,
-               gsize         len,
-               TcpPacket    *t)
-{
-  /* A header and at least one byte. */
-  if (!ip_candidate (p, len, IPPROTO_UDP_, 9, t))
-    return FALSE;
+/* What a packet is to the flow table. */
+typedef enum {
+  KIND_OTHER,     /* not TCP or UDP: belongs to no super-packet's flow */
+  KIND_BARRIER,   /* could belong to any flow (fragment, IPv6 extension
+                   * headers, garbage): every open super-packet ends */
+  KIND_FLOW,      /* TCP or UDP with its ports in reach */
+} Kind;
 
-  if (get16 (p + t->iph + 4) != len - t->iph)
-    return FALSE;
-  t->hdr_len = t->iph + 8;
-  t->payload = len - t->hdr_len;
-  t->flags = 0;
-  t->seq = 0;
-  /* An IPv4 checksum of 0 is none (VXLAN encapsulators send those). */
-  if (get16 (p + t->iph + 6) == 0)
-    return t->version == 4;
-  return l4_checksum_ok (t, IPPROTO_UDP_);
+static Kind
+classify (const guint8 *p,
+          gsize         len,
+          guint8       *protocol,
+          gsize        *l4)
+{
+  guint8 next;
+
+  if (len >= 20 && p[0] >> 4 == 4)
+    {
+      gsize ihl = (gsize) (p[0] & 0x0f) * 4;
+
+      if (ihl < 20 || (get16 (p + 6) & 0x3fff) != 0)
+        return KIND_BARRIER;
+      next = p[9];
+      *l4 = ihl;
+    }
+  else if (len >= 40 && p[0] >> 4 == 6)
+    {
+      next = p[6];
+      *l4 = 40;
+      /* ICMPv6 and “no next header” are flows of their own; any other
+       * extension header may hide TCP or UDP. */
+      if (next == 58 || next == 59)
+        return KIND_OTHER;
+    }
+  else
+    return KIND_BARRIER;
+
+  if (next != IPPROTO_TCP_ && next != IPPROTO_UDP_)
+    return p[0] >> 4 == 4 ? KIND_OTHER : KIND_BARRIER;
+  if (*l4 + 4 > len)
+    return KIND_BARRIER;
+  *protocol = next;
+  return KIND_FLOW;
 }
 
+/* Addresses, protocol and ports of a KIND_FLOW packet. */
 static gboolean
-udp_same_flow (const TcpPacket *head,
-               const TcpPacket *t)
+same_key (const guint8 *a,
+          gsize         a_l4,
+          const guint8 *b,
+          gsize         b_l4)
 {
-  const guint8 *a = head->p, *b = t->p;
-
-  if (!same_ip_flow (head, t))
+  if (a[0] >> 4 != b[0] >> 4)
     return FALSE;
-  return memcmp (a + head->iph, b + t->iph, 4) == 0;
+  if (a[0] >> 4 == 4)
+    {
+      if (a[9] != b[9] || memcmp (a + 12, b + 12, 8) != 0)
+        return FALSE;
+    }
+  else if (a[6] != b[6] || memcmp (a + 8, b + 8, 32) != 0)
+    return FALSE;
+  return memcmp (a + a_l4, b + b_l4, 4) == 0;
+}
+
+static guint32
+key_hash (const guint8 *p,
+          gsize         l4)
+{
+  guint32 h;
+
+  if (p[0] >> 4 == 4)
+    h = get32 (p + 12) ^ get32 (p + 16) * 31u ^ p[9];
+  else
+    h = get32 (p + 20) ^ get32 (p + 36) * 31u ^ p[6];
+  return h ^ get32 (p + l4) * 2654435761u;
+}
+
+/* An open super-packet of one flow in the table. */
+typedef struct {
+  gboolean      used;
+  guint32       hash;
+  gsize         key_l4;
+  Segment       head;
+  guint         write;       /* its entry in the plan */
+  guint         tail;        /* its last packet */
+  gsize         last_payload;
+  gboolean      verified;    /* the head's checksum was checked */
+  guint         touched;     /* for eviction: the last packet's index */
+} Flow;
+
+typedef enum {
+  APPEND_OK,
+  APPEND_NO,        /* the super-packet ends; the packet may start one */
+  APPEND_INVALID,   /* the packet's checksum is wrong: it goes alone */
+} Append;
+
+static gboolean
+known_or_valid (const Segment *t,
+                const guint8  *known_good,
+                guint          index)
+{
+  return (known_good != NULL && known_good[index]) || l4_checksum_ok (t);
+}
+
+static Append
+try_append (Flow                     *f,
+            TunTapOffloadWrite       *w,
+            const Segment            *t,
+            guint                     index,
+            const guint8             *known_good)
+{
+  const Segment *head = &f->head;
+
+  if (head->protocol != t->protocol || f->last_payload < head->payload ||
+      t->payload > head->payload || !same_headers (head, t) ||
+      head->hdr_len + w->payload + t->payload > G_MAXUINT16)
+    return APPEND_NO;
+  if (head->protocol == IPPROTO_TCP_)
+    {
+      /* A PSH ends a super-packet; the next segment must follow on. */
+      if ((w->flags & TCP_PSH) || w->count >= TUN_TAP_OFFLOAD_MAX_COALESCE ||
+          t->seq != head->seq + (guint32) w->payload)
+        return APPEND_NO;
+    }
+  else if (w->count >= TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS)
+    return APPEND_NO;
+
+  /* Never merge what the kernel would drop: verify first (the head only
+   * once it has a follower; a packet written alone is the kernel's to
+   * verify). */
+  if (!f->verified)
+    {
+      if (!known_or_valid (head, known_good, w->head))
+        return APPEND_NO;
+      f->verified = TRUE;
+    }
+  if (!known_or_valid (t, known_good, index))
+    return APPEND_INVALID;
+  return APPEND_OK;
 }
 
 static guint
-coalesce_udp (const guint8 *data,
-              const gsize  *offsets,
-              const guint  *lengths,
-              guint         n,
-              guint         first,
-              guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
-              gsize        *header_len,
-              gsize        *payload_offset)
+add_write (TunTapOffloadWrite *writes,
+           guint              *n_writes,
+           guint               index,
+           const Segment      *t)
 {
-  TcpPacket head, last;
-  gsize total_payload;
-  guint count = 1;
+  TunTapOffloadWrite *w = &writes[*n_writes];
 
-  if (!udp_candidate (data + offsets[first], lengths[first], &head))
-    return 1;
-  total_payload = head.payload;
-  last = head;
-  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS)
+  w->head = index;
+  w->count = 1;
+  w->payload = t != NULL ? t->payload : 0;
+  w->flags = t != NULL ? t->flags : 0;
+  return (*n_writes)++;
+}
+
+/* The free slot, or the one least recently added to (its super-packet
+ * ends). */
+static Flow *
+take_slot (Flow flows[TUN_TAP_OFFLOAD_FLOWS])
+{
+  Flow *oldest = &flows[0];
+
+  for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
     {
-      TcpPacket t;
-
-      /* Only the last segment may be shorter. */
-      if (last.payload < head.payload)
-        break;
-      if (!udp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
-          !udp_same_flow (&head, &t) || t.payload > head.payload ||
-          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
-        break;
-      total_payload += t.payload;
-      last = t;
-      count++;
+      if (!flows[k].used)
+        return &flows[k];
+      if (flows[k].touched < oldest->touched)
+        oldest = &flows[k];
     }
-  if (count == 1)
-    return 1;
-
-  *header_len = build_header (&head, IPPROTO_UDP_, total_payload, header);
-  *payload_offset = head.hdr_len;
-  return count;
+  oldest->used = FALSE;
+  return oldest;
 }
 
 guint
-tun_tap_offload_coalesce (const guint8 *data,
-                          const gsize  *offsets,
-                          const guint  *lengths,
-                          guint         n,
-                          guint         first,
-                          guint         protocols,
-                          guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
-                          gsize        *header_len,
-                          gsize        *payload_offset)
+tun_tap_offload_plan (const guint8       *data,
+                      const gsize        *offsets,
+                      const guint        *lengths,
+                      guint               n,
+                      guint               protocols,
+                      const guint8       *known_good,
+                      TunTapOffloadWrite *writes,
+                      guint              *next)
 {
-  TcpPacket head, last;
-  gsize total_payload;
-  guint count = 1;
+  Flow flows[TUN_TAP_OFFLOAD_FLOWS];
+  guint n_writes = 0;
 
-  if (first + 1 >= n)
-    return 1;
-  if (!(protocols & TUN_TAP_OFFLOAD_COALESCE_TCP) ||
-      !tcp_candidate (data + offsets[first], lengths[first], &head))
+  for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+    flows[k].used = FALSE;
+
+  for (guint i = 0; i < n; i++)
     {
-      if (protocols & TUN_TAP_OFFLOAD_COALESCE_UDP)
-        return coalesce_udp (data, offsets, lengths, n, first, header, header_len,
-                             payload_offset);
-      return 1;
-    }
-  if ((head.flags & TCP_PSH) || head.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
-    return 1;
+      const guint8 *p = data + offsets[i];
+      Flow *f = NULL;
+      Segment t;
+      guint8 protocol = 0;
+      gsize l4 = 0;
+      guint32 hash;
+      Kind kind;
+      gboolean is_candidate;
+      Append result = APPEND_NO;
 
-  total_payload = head.payload;
-  last = head;
-  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_COALESCE)
+      next[i] = G_MAXUINT;
+      kind = classify (p, lengths[i], &protocol, &l4);
+      if (kind != KIND_FLOW)
+        {
+          if (kind == KIND_BARRIER)
+            for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+              flows[k].used = FALSE;
+          add_write (writes, &n_writes, i, NULL);
+          continue;
+        }
+
+      hash = key_hash (p, l4);
+      for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+        if (flows[k].used && flows[k].hash == hash &&
+            same_key (flows[k].head.p, flows[k].key_l4, p, l4))
+          {
+            f = &flows[k];
+            break;
+          }
+
+      is_candidate = (protocols & (protocol == IPPROTO_TCP_ ? TUN_TAP_OFFLOAD_COALESCE_TCP
+                                                            : TUN_TAP_OFFLOAD_COALESCE_UDP)) &&
+                     candidate (p, lengths[i], protocol, &t);
+      if (f != NULL && is_candidate)
+        {
+          TunTapOffloadWrite *w = &writes[f->write];
+
+          result = try_append (f, w, &t, i, known_good);
+          if (result == APPEND_OK)
+            {
+              next[f->tail] = i;
+              f->tail = i;
+              f->last_payload = t.payload;
+              f->touched = i;
+              w->count++;
+              w->payload += t.payload;
+              w->flags = t.flags;
+              continue;
+            }
+        }
+
+      /* Whatever of this flow comes next goes after this packet: the
+       * flow's open super-packet ends here. */
+      if (f != NULL)
+        f->used = FALSE;
+      if (!is_candidate || result == APPEND_INVALID ||
+          (t.flags & TCP_PSH) || t.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
+        {
+          add_write (writes, &n_writes, i, NULL);
+          continue;
+        }
+      f = f != NULL ? f : take_slot (flows);
+      f->used = TRUE;
+      f->hash = hash;
+      f->key_l4 = l4;
+      f->head = t;
+      f->write = add_write (writes, &n_writes, i, &t);
+      f->tail = i;
+      f->last_payload = t.payload;
+      f->verified = FALSE;
+      f->touched = i;
+    }
+  return n_writes;
+}
+
+gsize
+tun_tap_offload_header (const guint8             *data,
+                        const gsize              *offsets,
+                        const guint              *lengths,
+                        const TunTapOffloadWrite *write,
+                        guint8                    header[TUN_TAP_OFFLOAD_HEADER_MAX],
+                        gsize                    *payload_offset)
+{
+  const guint8 *p = data + offsets[write->head];
+  Segment head;
+  gsize l4_len;
+  guint16 csum_offset;
+  guint8 *h = header + TUN_TAP_VNET_HDR_LEN;
+  guint32 sum;
+  guint16 v;
+
+  /* The plan parsed it as a candidate already: it still is one. */
+  if (!candidate (p, lengths[write->head], p[0] >> 4 == 4 ? p[9] : p[6], &head))
+    g_return_val_if_reached (0);
+
+  l4_len = head.hdr_len - head.iph + write->payload;
+  csum_offset = head.protocol == IPPROTO_TCP_ ? 16 : 6;
+  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
+  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
+  header[1] = head.protocol == IPPROTO_UDP_ ? TUN_TAP_VNET_GSO_UDP_L4
+            : head.version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
+  v = (guint16) head.hdr_len;
+  memcpy (header + 2, &v, 2);
+  v = (guint16) head.payload;
+  memcpy (header + 4, &v, 2);
+  v = (guint16) head.iph;
+  memcpy (header + 6, &v, 2);
+  memcpy (header + 8, &csum_offset, 2);
+
+  memcpy (h, head.p, head.hdr_len);
+  if (head.version == 4)
     {
-      TcpPacket t;
-
-      /* A short segment or a PSH ends a super-packet. */
-      if (last.payload < head.payload || (last.flags & TCP_PSH))
-        break;
-      if (!tcp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
-          !tcp_same_flow (&head, &t) || t.payload > head.payload ||
-          t.seq != head.seq + (guint32) total_payload ||
-          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
-        break;
-      total_payload += t.payload;
-      last = t;
-      count++;
+      put16 (h + 2, (guint16) (head.iph + l4_len));
+      put16 (h + 10, 0);
+      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
     }
-  if (count == 1)
-    return 1;
+  else
+    put16 (h + 4, (guint16) l4_len);
+  if (head.protocol == IPPROTO_UDP_)
+    put16 (h + head.iph + 4, (guint16) l4_len);
+  else
+    /* The last segment's PSH goes on the whole. */
+    h[head.iph + 13] = write->flags;
 
-  /* The last segment's PSH goes on the whole. */
-  *header_len = build_header (&head, IPPROTO_TCP_, total_payload, header);
-  header[TUN_TAP_VNET_HDR_LEN + head.iph + 13] = last.flags;
+  /* NEEDS_CSUM: the folded pseudo-header sum, for the kernel to finish
+   * per segment. */
+  sum = pseudo_header_sum (h, head.version, head.protocol, (guint32) l4_len);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put16 (h + head.iph + csum_offset, (guint16) sum);
   *payload_offset = head.hdr_len;
-  return count;
+  return TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+}
+
+/* ---- the batches the library handed out ----------------------------------- */
+
+/* One batch of packets-received, while its GBytes lives: where each packet
+ * starts, and for the packets whose checksums the library computed itself
+ * (split or finished), where their L4 checksum field is and what it held. */
+typedef struct {
+  guint32 offset;
+  guint16 field;     /* 0: checksums not computed here */
+  guint16 csum;
+} BatchPacket;
+
+typedef struct {
+  guint8      *data;
+  gsize        len;
+  guint        n;
+  gboolean     registered;
+  BatchPacket  packets[];   /* n + 1: the last holds the end */
+} Batch;
+
+#define LIVE_BATCHES 32
+
+static GMutex live_lock;
+static Batch *live[LIVE_BATCHES];
+
+static void
+batch_free (gpointer data)
+{
+  Batch *batch = data;
+
+  /* Forgotten before the memory goes, so no other buffer that lands at
+   * the same address is ever taken for this one. */
+  if (batch->registered)
+    {
+      g_mutex_lock (&live_lock);
+      for (guint k = 0; k < LIVE_BATCHES; k++)
+        if (live[k] == batch)
+          live[k] = NULL;
+      g_mutex_unlock (&live_lock);
+    }
+  g_free (batch->data);
+  g_free (batch);
+}
+
+/* Where the L4 checksum field of @p is, for TCP and UDP without IPv6
+ * extension headers; 0 otherwise. */
+static guint16
+checksum_field (const guint8 *p,
+                gsize         len)
+{
+  gsize l4;
+  guint8 protocol;
+
+  if (len >= 20 && p[0] >> 4 == 4)
+    {
+      l4 = (gsize) (p[0] & 0x0f) * 4;
+      protocol = p[9];
+    }
+  else if (len >= 40 && p[0] >> 4 == 6)
+    {
+      l4 = 40;
+      protocol = p[6];
+    }
+  else
+    return 0;
+  if (l4 < 20 || (protocol != IPPROTO_TCP_ && protocol != IPPROTO_UDP_))
+    return 0;
+  l4 += protocol == IPPROTO_TCP_ ? 16 : 6;
+  return l4 + 2 <= len ? (guint16) l4 : 0;
+}
+
+GBytes *
+tun_tap_offload_batch_publish (GByteArray   *data,
+                               const guint  *lengths,
+                               const guint8 *computed,
+                               guint         n)
+{
+  Batch *batch = g_malloc (sizeof (Batch) + (n + 1) * sizeof (BatchPacket));
+  guint32 offset = 0;
+
+  batch->len = data->len;
+  batch->data = g_byte_array_free (data, FALSE);
+  batch->n = n;
+  batch->registered = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      BatchPacket *bp = &batch->packets[i];
+
+      bp->offset = offset;
+      bp->field = computed[i] ? checksum_field (batch->data + offset, lengths[i]) : 0;
+      bp->csum = bp->field != 0 ? get16 (batch->data + offset + bp->field) : 0;
+      offset += lengths[i];
+    }
+  batch->packets[n].offset = offset;
+  batch->packets[n].field = 0;
+
+  /* A batch larger than offsets can say, or with no packet whose checksums
+   * are known: nothing to remember. */
+  if (offset == batch->len && batch->len <= G_MAXUINT32 && n > 0)
+    {
+      g_mutex_lock (&live_lock);
+      for (guint k = 0; k < LIVE_BATCHES && !batch->registered; k++)
+        if (live[k] == NULL)
+          {
+            live[k] = batch;
+            batch->registered = TRUE;
+          }
+      g_mutex_unlock (&live_lock);
+    }
+  return g_bytes_new_with_free_func (batch->data, batch->len, batch_free, batch);
+}
+
+void
+tun_tap_offload_batch_known_good (const guint8 *data,
+                                  const gsize  *offsets,
+                                  const guint  *lengths,
+                                  guint         n,
+                                  guint8       *known_good)
+{
+  const Batch *batch = NULL;
+  guint j = 0;
+
+  memset (known_good, 0, n);
+  g_mutex_lock (&live_lock);
+  for (guint i = 0; i < n; i++)
+    {
+      const guint8 *p = data + offsets[i];
+      guintptr at = (guintptr) p;
+      const BatchPacket *bp;
+      gsize offset;
+
+      if (batch == NULL || at < (guintptr) batch->data ||
+          at - (guintptr) batch->data >= batch->len)
+        {
+          batch = NULL;
+          for (guint k = 0; k < LIVE_BATCHES && batch == NULL; k++)
+            if (live[k] != NULL && at >= (guintptr) live[k]->data &&
+                at - (guintptr) live[k]->data < live[k]->len)
+              batch = live[k];
+          if (batch == NULL)
+            continue;
+          j = 0;
+        }
+      offset = at - (guintptr) batch->data;
+
+      /* The packets usually come in the batch's order: try the next one,
+       * else search. */
+      if (j >= batch->n || batch->packets[j].offset != offset)
+        {
+          guint lo = 0, hi = batch->n;
+
+          while (lo < hi)
+            {
+              guint mid = lo + (hi - lo) / 2;
+
+              if (batch->packets[mid].offset < offset)
+                lo = mid + 1;
+              else
+                hi = mid;
+            }
+          j = lo;
+        }
+      if (j >= batch->n || batch->packets[j].offset != offset)
+        continue;
+      bp = &batch->packets[j];
+      /* The very packet the library made, as long as it was, its checksum
+       * field as the library left it. */
+      known_good[i] = bp[1].offset - bp->offset == lengths[i] && bp->field != 0 &&
+                      get16 (p + bp->field) == bp->csum;
+      j++;
+    }
+  g_mutex_unlock (&live_lock);
 }

@@ -21,7 +21,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   guint n;
 
   memcpy (copy, data, size);
-  n = tun_tap_offload_split (copy, size, out, lengths);
+  n = tun_tap_offload_split (copy, size, out, lengths, NULL);
 
   /* Nothing on refusal; otherwise one length per packet, adding up. */
   if (lengths->len != n || (n == 0 && out->len != 0))
