@@ -101,6 +101,20 @@ test_checksum (void)
                            ((got == 0 || got == 0xffff) && (want == 0 || want == 0xffff)));
           }
     }
+
+  /* Packet sizes, where the wide paths run long. */
+  for (int round = 0; round < 2; round++)
+    {
+      g_autofree guint8 *big = g_malloc (65536 + 8);
+      const gsize sizes[] = { 1448, 1449, 4099, 9000, 65535 };
+
+      for (gsize i = 0; i < 65536 + 8; i++)
+        big[i] = round == 0 ? (guint8) g_rand_int (rand) : 0xff;
+      for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
+        for (gsize off = 0; off < 8; off += 3)
+          g_assert_cmpuint (tun_tap_checksum_finish (tun_tap_checksum_add (big + off, sizes[k], 0)),
+                            ==, rfc1071 (big + off, sizes[k]));
+    }
 }
 
 /* ---- building super-packets ---------------------------------------------- */

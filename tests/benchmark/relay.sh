@@ -56,11 +56,18 @@ run () {
   rm -f "$out"
 }
 
+# VARIANTS="raw-tso c-offload" runs only those (all five by default).
+variants=${VARIANTS:-raw-tso c-plain c-offload py-plain py-offload}
 for r in $(seq "$rounds"); do
   echo "== round $r"
-  run raw-tso    "$build/tests/benchmark/bench-raw-relay"
-  run c-plain    "$build/tests/benchmark/bench-relay"
-  run c-offload  "$build/tests/benchmark/bench-relay" --offload
-  run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py"
-  run py-offload /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" --offload
+  for v in $variants; do
+    case $v in
+      raw-tso)    run raw-tso    "$build/tests/benchmark/bench-raw-relay" ;;
+      c-plain)    run c-plain    "$build/tests/benchmark/bench-relay" ;;
+      c-offload)  run c-offload  "$build/tests/benchmark/bench-relay" --offload ;;
+      py-plain)   run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" ;;
+      py-offload) run py-offload /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" --offload ;;
+      *) echo "relay.sh: unknown variant $v" >&2; exit 2 ;;
+    esac
+  done
 done
