@@ -1049,12 +1049,27 @@ tun_tap_offload_batch_known_good (const guint8 *data,
                                   guint         n,
                                   guint8       *known_good)
 {
+  const Batch *near[LIVE_BATCHES];
   const Batch *batch = NULL;
-  guint j = 0;
+  guintptr lo = (guintptr) -1, hi = 0;
+  guint n_near = 0, j = 0;
 
   memset (known_good, 0, n);
-  g_mutex_lock (&live_lock);
   for (guint i = 0; i < n; i++)
+    {
+      lo = MIN (lo, (guintptr) (data + offsets[i]));
+      hi = MAX (hi, (guintptr) (data + offsets[i]) + lengths[i]);
+    }
+
+  g_mutex_lock (&live_lock);
+  /* The batches the call's memory touches at all: usually one, or none
+   * (a copy, as from the bindings). */
+  for (guint k = 0; k < LIVE_BATCHES; k++)
+    if (live[k] != NULL && (guintptr) live[k]->data < hi &&
+        (guintptr) live[k]->data + live[k]->len > lo)
+      near[n_near++] = live[k];
+
+  for (guint i = 0; i < n && n_near > 0; i++)
     {
       const guint8 *p = data + offsets[i];
       guintptr at = (guintptr) p;
@@ -1065,10 +1080,9 @@ tun_tap_offload_batch_known_good (const guint8 *data,
           at - (guintptr) batch->data >= batch->len)
         {
           batch = NULL;
-          for (guint k = 0; k < LIVE_BATCHES && batch == NULL; k++)
-            if (live[k] != NULL && at >= (guintptr) live[k]->data &&
-                at - (guintptr) live[k]->data < live[k]->len)
-              batch = live[k];
+          for (guint k = 0; k < n_near && batch == NULL; k++)
+            if (at >= (guintptr) near[k]->data && at - (guintptr) near[k]->data < near[k]->len)
+              batch = near[k];
           if (batch == NULL)
             continue;
           j = 0;
@@ -1079,18 +1093,18 @@ tun_tap_offload_batch_known_good (const guint8 *data,
        * else search. */
       if (j >= batch->n || batch->packets[j].offset != offset)
         {
-          guint lo = 0, hi = batch->n;
+          guint l = 0, h = batch->n;
 
-          while (lo < hi)
+          while (l < h)
             {
-              guint mid = lo + (hi - lo) / 2;
+              guint mid = l + (h - l) / 2;
 
               if (batch->packets[mid].offset < offset)
-                lo = mid + 1;
+                l = mid + 1;
               else
-                hi = mid;
+                h = mid;
             }
-          j = lo;
+          j = l;
         }
       if (j >= batch->n || batch->packets[j].offset != offset)
         continue;
