@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
 
@@ -32,8 +34,8 @@ check_configurable (TunTapDevice  *self,
   if (self->nl == NULL || g_atomic_int_get (&self->ifindex) <= 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "Cannot %s on “%s”: its network namespace cannot be reached from "
-                   "this process (it moved there, and following it needs CAP_NET_ADMIN)",
+                   _("Cannot %s on “%s”: its network namespace cannot be reached from "
+                   "this process (it moved there, and following it needs CAP_NET_ADMIN)"),
                    what, tun_tap_device_display_name (self));
       return FALSE;
     }
@@ -108,7 +110,7 @@ tun_tap_device_set_up (TunTapDevice  *self,
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return configure (self, G_STRFUNC, up ? "bring the link up" : "take the link down",
+  return configure (self, G_STRFUNC, up ? _("bring the link up") : _("take the link down"),
                     request_up, GINT_TO_POINTER (!!up), error);
 }
 
@@ -148,13 +150,13 @@ tun_tap_device_set_mtu (TunTapDevice  *self,
   if (mtu < 68 || mtu > max)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot set the MTU of “%s” to %u: a %s device takes 68 to %u",
+                   _("Cannot set the MTU of “%s” to %u: a %s device takes 68 to %u"),
                    tun_tap_device_display_name (self), mtu,
                    self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", max);
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, "set the MTU", request_mtu, GUINT_TO_POINTER (mtu), error);
+  return configure (self, G_STRFUNC, _("set the MTU"), request_mtu, GUINT_TO_POINTER (mtu), error);
 }
 
 /**
@@ -182,7 +184,7 @@ tun_tap_device_set_carrier (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, "change the carrier", error) ||
+      !tun_tap_device_check_open (self, _("change the carrier"), error) ||
       !tun_tap_kernel_set_carrier (g_atomic_int_get (&self->fd),
                                    tun_tap_device_display_name (self), carrier, error))
     return FALSE;
@@ -248,8 +250,8 @@ tun_tap_device_set_hardware_address (TunTapDevice  *self,
   if (self->mode != TUN_TAP_MODE_TAP)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Cannot set a hardware address on “%s”: a TUN device has no link "
-                   "layer; use a TAP device", tun_tap_device_display_name (self));
+                   _("Cannot set a hardware address on “%s”: a TUN device has no link "
+                   "layer; use a TAP device"), tun_tap_device_display_name (self));
       return FALSE;
     }
 
@@ -257,13 +259,13 @@ tun_tap_device_set_hardware_address (TunTapDevice  *self,
       (mac[0] & 1) != 0 || memcmp (mac, zero, 6) == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot set the hardware address of “%s” to “%s”: give a unicast "
-                   "MAC address as six hex pairs, like “02:00:00:00:00:01”",
+                   _("Cannot set the hardware address of “%s” to “%s”: give a unicast "
+                   "MAC address as six hex pairs, like “02:00:00:00:00:01”"),
                    tun_tap_device_display_name (self), address ? address : "(null)");
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, "set the hardware address", request_hwaddr, mac, error);
+  return configure (self, G_STRFUNC, _("set the hardware address"), request_hwaddr, mac, error);
 }
 
 static gboolean
@@ -276,7 +278,7 @@ check_address_family (TunTapDevice     *self,
   if (address == NULL || !G_IS_INET_ADDRESS_MASK (address))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot %s on “%s”: no address given",
+                   _("Cannot %s on “%s”: no address given"),
                    what, tun_tap_device_display_name (self));
       return FALSE;
     }
@@ -287,8 +289,8 @@ check_address_family (TunTapDevice     *self,
       g_autofree char *b = g_inet_address_to_string (other);
 
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot %s on “%s”: %s and %s are of different address families; "
-                   "use IPv4 with IPv4 and IPv6 with IPv6",
+                   _("Cannot %s on “%s”: %s and %s are of different address families; "
+                   "use IPv4 with IPv4 and IPv6 with IPv6"),
                    what, tun_tap_device_display_name (self), a, b);
       return FALSE;
     }
@@ -369,7 +371,7 @@ tun_tap_device_add_address (TunTapDevice      *self,
                             GInetAddress      *peer,
                             GError           **error)
 {
-  return address_call (self, G_STRFUNC, "add an address", request_add_address, address, peer, error);
+  return address_call (self, G_STRFUNC, _("add an address"), request_add_address, address, peer, error);
 }
 
 /**
@@ -392,7 +394,7 @@ tun_tap_device_remove_address (TunTapDevice      *self,
                                GInetAddress      *peer,
                                GError           **error)
 {
-  return address_call (self, G_STRFUNC, "remove an address", request_remove_address, address, peer, error);
+  return address_call (self, G_STRFUNC, _("remove an address"), request_remove_address, address, peer, error);
 }
 
 /**
@@ -417,7 +419,7 @@ tun_tap_device_add_route (TunTapDevice      *self,
                           GInetAddress      *gateway,
                           GError           **error)
 {
-  return address_call (self, G_STRFUNC, "add a route", request_add_route, destination, gateway, error);
+  return address_call (self, G_STRFUNC, _("add a route"), request_add_route, destination, gateway, error);
 }
 
 /**
@@ -440,7 +442,7 @@ tun_tap_device_remove_route (TunTapDevice      *self,
                              GInetAddress      *gateway,
                              GError           **error)
 {
-  return address_call (self, G_STRFUNC, "remove a route", request_remove_route, destination, gateway, error);
+  return address_call (self, G_STRFUNC, _("remove a route"), request_remove_route, destination, gateway, error);
 }
 
 /**
@@ -466,7 +468,7 @@ tun_tap_device_get_addresses (TunTapDevice *self)
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
 
   if (tun_tap_device_enter_context (self, G_STRFUNC, &guard) &&
-      check_configurable (self, "list the addresses", NULL))
+      check_configurable (self, _("list the addresses"), NULL))
     addresses = tun_tap_netlink_get_addresses (self->nl, g_atomic_int_get (&self->ifindex), &error);
   if (addresses == NULL)
     {
@@ -511,7 +513,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, "change persistence", error))
+      !tun_tap_device_check_open (self, _("change persistence"), error))
     return FALSE;
 
   /* The library's rule: never a persistent interface open to everyone. */
@@ -521,7 +523,7 @@ tun_tap_device_set_persistent (TunTapDevice  *self,
       /* Queued notifications are applied first; their handlers may close
        * the device, so the fd is read after them. */
       tun_tap_link_refresh (self);
-      if (!tun_tap_device_check_open (self, "change persistence", error))
+      if (!tun_tap_device_check_open (self, _("change persistence"), error))
         return FALSE;
       if (g_atomic_int_get (&self->owner) == -1 && g_atomic_int_get (&self->group) == -1 &&
           !tun_tap_kernel_apply_access (g_atomic_int_get (&self->fd),
@@ -565,15 +567,17 @@ tun_tap_device_set_queue_enabled (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!tun_tap_device_enter_context (self, G_STRFUNC, &guard) ||
-      !tun_tap_device_check_open (self, enabled ? "attach the queue" : "detach the queue", error))
+      !tun_tap_device_check_open (self, enabled ? _("attach the queue") : _("detach the queue"), error))
     return FALSE;
 
   if (!self->multi_queue)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Cannot %s the queue of “%s”: it is not a multi-queue device; "
-                   "construct it with “multi-queue” set",
-                   enabled ? "attach" : "detach", tun_tap_device_display_name (self));
+                   enabled ? _("Cannot attach the queue of “%s”: it is not a multi-queue "
+                               "device; construct it with “multi-queue” set")
+                           : _("Cannot detach the queue of “%s”: it is not a multi-queue "
+                               "device; construct it with “multi-queue” set"),
+                   tun_tap_device_display_name (self));
       return FALSE;
     }
   if (!enabled == !g_atomic_int_get (&self->queue_enabled))
@@ -617,8 +621,8 @@ parse_cidr (TunTapDevice  *self,
 
 bad:
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "“%s” is not an address for “%s”: write it as 192.0.2.1/24 or "
-               "2001:db8::1/64", text ? text : "(null)",
+               _("“%s” is not an address for “%s”: write it as 192.0.2.1/24 or "
+               "2001:db8::1/64"), text ? text : "(null)",
                tun_tap_device_display_name (self));
   return NULL;
 }
@@ -661,8 +665,8 @@ tun_tap_device_add_address_from_string (TunTapDevice  *self,
       if (peer_address == NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "“%s” is not a peer address for “%s”: write it as 192.0.2.2 "
-                       "or 2001:db8::2", peer, tun_tap_device_display_name (self));
+                       _("“%s” is not a peer address for “%s”: write it as 192.0.2.2 "
+                       "or 2001:db8::2"), peer, tun_tap_device_display_name (self));
           return FALSE;
         }
     }

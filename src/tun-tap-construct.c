@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-netns.h"
 
@@ -50,33 +52,33 @@ explain_permission_denied (TunTapDevice *self)
    * the group, if set, one of the process's groups. */
   if (info.owner >= 0 && info.group >= 0)
     {
-      owner = g_strdup_printf ("owned by uid %" G_GINT64_FORMAT " and gid %" G_GINT64_FORMAT,
-                               info.owner, info.group);
-      rule = g_strdup ("runs as that uid and is in that group");
+      owner = g_strdup_printf (_("owned by uid %lld and gid %lld"),
+                               (long long) info.owner, (long long) info.group);
+      rule = g_strdup (_("runs as that uid and is in that group"));
     }
   else if (info.owner >= 0)
     {
-      owner = g_strdup_printf ("owned by uid %" G_GINT64_FORMAT " and no group", info.owner);
-      rule = g_strdup ("runs as that uid");
+      owner = g_strdup_printf (_("owned by uid %lld and no group"), (long long) info.owner);
+      rule = g_strdup (_("runs as that uid"));
     }
   else if (info.group >= 0)
     {
-      owner = g_strdup_printf ("owned by no user and gid %" G_GINT64_FORMAT, info.group);
-      rule = g_strdup ("is in that group");
+      owner = g_strdup_printf (_("owned by no user and gid %lld"), (long long) info.group);
+      rule = g_strdup (_("is in that group"));
     }
   else
     {
-      owner = g_strdup ("owned by no user and no group");
-      rule = g_strdup ("has CAP_NET_ADMIN (this kernel refuses everybody else)");
+      owner = g_strdup (_("owned by no user and no group"));
+      rule = g_strdup (_("has CAP_NET_ADMIN (this kernel refuses everybody else)"));
     }
 
   g_free (error->message);
   error->message =
-    g_strdup_printf ("Cannot attach to %s device “%s”: it is %s, and a process without "
+    g_strdup_printf (_("Cannot attach to %s device “%s”: it is %s, and a process without "
                      "CAP_NET_ADMIN may attach only if it %s; this process is uid %u, "
                      "gid %u. Run it as the owner (or in the group), or have an "
                      "administrator recreate the device for this user "
-                     "(ip tuntap del dev %s mode %s; ip tuntap add dev %s mode %s user %u)",
+                     "(ip tuntap del dev %s mode %s; ip tuntap add dev %s mode %s user %u)"),
                      info.tun_type == IFF_TAP ? "TAP" : "TUN", self->requested_name, owner, rule,
                      (guint) geteuid (), (guint) getegid (),
                      self->requested_name, kind, self->requested_name, kind, (guint) geteuid ());
@@ -161,8 +163,8 @@ tun_tap_device_initable_init (GInitable     *initable,
   if (self->request_netns >= 0 && !tun_tap_netns_is_netns (self->request_netns))
     {
       g_set_error (&self->init_error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot create “%s”: “netns-fd” %d is not a network namespace; pass "
-                   "an fd of /proc/PID/ns/net or /run/netns/NAME",
+                   _("Cannot create “%s”: “netns-fd” %d is not a network namespace; pass "
+                   "an fd of /proc/PID/ns/net or /run/netns/NAME"),
                    self->requested_name ? self->requested_name : "(any)", self->request_netns);
       goto fail;
     }
@@ -185,11 +187,11 @@ tun_tap_device_initable_init (GInitable     *initable,
       if (self->offload && (self->mode != TUN_TAP_MODE_TUN || self->packet_info))
         {
           g_set_error (&self->init_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                       "Cannot open “%s” with offloads: they are supported on TUN devices "
-                       "without packet information; unset “offload”%s",
+                       _("Cannot open “%s” with offloads: they are supported on TUN devices "
+                       "without packet information; unset “offload”%s"),
                        self->requested_name ? self->requested_name : "(any)",
-                       self->mode != TUN_TAP_MODE_TUN ? " or use a TUN device"
-                                                      : " or “packet-info”");
+                       self->mode != TUN_TAP_MODE_TUN ? _(" or use a TUN device")
+                                                      : _(" or “packet-info”"));
           goto fail;
         }
 
@@ -228,7 +230,7 @@ tun_tap_device_initable_init (GInitable     *initable,
    * watch may dispatch at once. */
   g_atomic_int_set (&self->state, TUN_TAP_STATE_OPEN);
   tun_tap_device_init_coalesce (self);
-  tun_tap_io_start (self);
+  tun_tap_receive_start (self);
 
   g_debug ("Opened %s device “%s” on fd %d",
            self->mode == TUN_TAP_MODE_TAP ? "TAP" : "TUN", info.name, fd);
@@ -274,8 +276,8 @@ tun_tap_device_new (const char  *name,
   if (mode != TUN_TAP_MODE_TUN && mode != TUN_TAP_MODE_TAP)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Unknown TunTapMode %d for “%s”; use TUN_TAP_MODE_TUN or "
-                   "TUN_TAP_MODE_TAP", (int) mode, name ? name : "(any)");
+                   _("Unknown mode %d for “%s”; use the TUN or the TAP mode"),
+                   (int) mode, name ? name : "(any)");
       return NULL;
     }
 
@@ -312,8 +314,8 @@ tun_tap_device_new_for_fd (int      fd,
   if (fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "File descriptor %d is not valid; pass an open TUN/TAP file "
-                   "descriptor", fd);
+                   _("File descriptor %d is not valid; pass an open TUN/TAP file "
+                   "descriptor"), fd);
       return NULL;
     }
 

@@ -5,8 +5,9 @@
  *
  *   tun-tap-device.c   the GObject surface: properties and signals
  *   tun-tap-construct.c  construction: g_initable_init(), the constructors
- *   tun-tap-io.c       packet I/O: the read loop, the send paths, close, and
- *                      the threading rule (stated at the top of that file)
+ *   tun-tap-io.c       packet I/O: the send paths, close, and the threading
+ *                      rule (stated at the top of that file)
+ *   tun-tap-receive.c  the watch, the read loop, receiving, receive_async
  *   tun-tap-offload-io.c  offloads: reads split, send_many() coalescing
  *   tun-tap-link.c     identity (which interface, in which namespace) and
  *                      where link state comes from; the getters
@@ -76,9 +77,15 @@ struct _TunTapDevice
   GCond            close_cond;
   GIOChannel      *channel;
   GSource         *watch;
+  GIOCondition     watch_condition; /* what the watch asks for */
+  GSource         *gate;            /* notices a listener arriving */
+  gint             receiving;       /* atomic */
+  GTask           *pending_receive; /* owning context only */
+  GSource         *cancel_source;   /*   and its cancellation */
   guint8          *buffer;
   gint             max_packet;      /* atomic */
   gboolean         dispatching;     /* owning context only */
+  gboolean         sync_pending;    /*   the watch to sync after it */
   GByteArray      *split;           /* offload: one read's packets */
   GArray          *split_lengths;
   GByteArray      *computed;        /* offload: per packet of the batch,
@@ -89,7 +96,6 @@ struct _TunTapDevice
   guint64          coalesced;       /* super-packets written */
   guint64          fallbacks;       /* coalesced writes refused */
   gint             coalesce;        /* TunTapCoalesce; atomic */
-  gboolean         watch_parked;    /* owning context only */
 
   /* Identity and link state (tun-tap-link.c): written in the owning
    * context, read from any thread through g_atomic_*; the strings are
@@ -130,6 +136,7 @@ typedef enum {
   PROP_UP,
   PROP_CARRIER,
   PROP_MTU,
+  PROP_RECEIVING,
   PROP_HARDWARE_ADDRESS,
 } TunTapDeviceProperty;
 
@@ -169,7 +176,6 @@ gboolean tun_tap_device_check_open    (TunTapDevice       *self,
                                        const char         *what,
                                        GError            **error);
 
-void     tun_tap_io_start             (TunTapDevice       *self);
 /* Stops reading, waits for the sends in progress (one write(2) each),
  * closes the fd. Any thread; the watch is torn down in the owning context. */
 void     tun_tap_io_stop              (TunTapDevice       *self);
@@ -191,6 +197,19 @@ void     tun_tap_device_broke         (TunTapDevice       *self,
  * the fd and leaves after its write(2). FALSE: closing, do not write. */
 gboolean tun_tap_io_send_enter       (TunTapDevice       *self);
 void     tun_tap_io_send_leave       (TunTapDevice       *self);
+/* ---- tun-tap-receive.c ------------------------------------------------- */
+
+/* At init: the buffers, the channel, the watch. */
+void     tun_tap_receive_start       (TunTapDevice       *self);
+/* Any thread: retires the watch (in the owning context), frees buffers. */
+void     tun_tap_receive_stop        (TunTapDevice       *self);
+/* Owning context: the watch as the state wants it (reading or only
+ * errors); after `receiving`, a listener or a pending receive changed. */
+void     tun_tap_receive_sync        (TunTapDevice       *self);
+/* Owning context, once closed: completes a pending receive with @error,
+ * or CLOSED when it is NULL. */
+void     tun_tap_receive_closed      (TunTapDevice       *self,
+                                      const GError       *error);
 /* One packet to the application (batch and per-packet signal); FALSE once
  * the device is no longer open. Owning context, in the read loop. */
 gboolean tun_tap_io_deliver          (TunTapDevice       *self,

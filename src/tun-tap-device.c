@@ -3,6 +3,7 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-enum-types.h"
+#include "tun-tap-error.h"
 #include "tun-tap-netns.h"
 
 #include <errno.h>
@@ -163,6 +164,9 @@ tun_tap_device_get_property (GObject    *object,
     case PROP_QUEUE_ENABLED:
       g_value_set_boolean (value, tun_tap_device_get_queue_enabled (self));
       break;
+    case PROP_RECEIVING:
+      g_value_set_boolean (value, tun_tap_device_get_receiving (self));
+      break;
     case PROP_OWNER:
       g_value_set_int64 (value, tun_tap_device_get_owner (self));
       break;
@@ -237,6 +241,9 @@ tun_tap_device_set_property (GObject      *object,
     case PROP_GROUP:
       self->request_group = g_value_get_int64 (value);
       break;
+    case PROP_RECEIVING:
+      tun_tap_device_set_receiving (self, g_value_get_boolean (value));
+      break;
     case PROP_QUEUE_ENABLED:
     case PROP_HARDWARE_ADDRESS:
     case PROP_OFFLOADS:
@@ -255,6 +262,8 @@ static void
 tun_tap_device_class_init (TunTapDeviceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  tun_tap_i18n_init ();
 
   object_class->dispose = tun_tap_device_dispose;
   object_class->finalize = tun_tap_device_finalize;
@@ -562,6 +571,33 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    *
    * Since: 0.1
    */
+  /**
+   * TunTapDevice:receiving:
+   *
+   * Whether the device reads packets. %FALSE pauses reading before the
+   * next read(2), even when set from a handler of
+   * [signal@TunTap.Device::packet-received]: packets then wait in the
+   * kernel's queue (the interface's `txqueuelen`), which drops new ones
+   * once it is full, the loss signal TCP understands. Deletion of the
+   * interface is still noticed while paused. %TRUE resumes. Backpressure:
+   * a tunnel pauses its device while its socket would block and resumes
+   * when the socket can take data again.
+   *
+   * Whatever this property says, the device reads only while someone
+   * takes the packets: a handler of ::packet-received or
+   * ::packets-received, or a pending [method@TunTap.Device.receive_async].
+   * With none of them (a blocked handler does not count) it does not read
+   * at all, rather than read and discard, so the kernel's queue fills and
+   * drops the same way; a handler connected or unblocked later is noticed
+   * at the next iteration of the device's main context.
+   *
+   * Since: 0.1
+   */
+  tun_tap_device_properties[PROP_RECEIVING] =
+    g_param_spec_boolean ("receiving", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE |
+                          G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
   tun_tap_device_properties[PROP_HARDWARE_ADDRESS] =
     g_param_spec_string ("hardware-address", NULL, NULL, NULL,
                          G_PARAM_READABLE |
@@ -582,9 +618,10 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    *
    * It is safe to close the device or drop the last reference to it from
    * a handler; no further packets are delivered then. While neither this
-   * signal nor [signal@TunTap.Device::packets-received] has a handler,
-   * packets are still read (so the kernel's queue never fills) and
-   * discarded.
+   * signal nor [signal@TunTap.Device::packets-received] has a handler (and
+   * no [method@TunTap.Device.receive_async] is pending), the device does
+   * not read: packets wait in the kernel's queue, which drops once full.
+   * See [property@TunTap.Device:receiving] to pause reading yourself.
    *
    * Since: 0.1
    */
@@ -678,6 +715,7 @@ tun_tap_device_init (TunTapDevice *self)
   self->owner = -1;
   self->group = -1;
   self->queue_enabled = TRUE;
+  self->receiving = TRUE;
   self->coalesce = TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP;
   self->state = TUN_TAP_STATE_NEW;
   self->context = g_main_context_ref_thread_default ();

@@ -37,4 +37,8 @@ void         tun_tap_set_error    (GError           **error,
                                    const char        *extack,
                                    const char        *hint);
 
+/* Binds the gettext domain GETTEXT_PACKAGE to LOCALEDIR (UTF-8); cheap
+ * after the first call. */
+void         tun_tap_i18n_init    (void);
+
 G_END_DECLS

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Packet I/O of TunTapDevice: the read loop, the send paths, close.
+ * Packet I/O of TunTapDevice: the send paths and close. The receive side
+ * (the watch, the read loop, receiving, receive_async) is in
+ * tun-tap-receive.c, under the same rule.
  *
  * THE THREADING RULE
  *
@@ -9,7 +11,7 @@
  * notification is emitted there.
  *
  * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
- *   getter (numbers read atomically; the name and hardware address are
+ *   getter (get_receiving() included) (numbers read atomically; the name and hardware address are
  *   interned strings, valid for the life of the process), and dropping a
  *   reference, including the last one.
  * - The owning context: everything else (close, the configuration calls,
@@ -38,21 +40,13 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
-#include "tun-tap-context.h"
-#include "tun-tap-offload.h"
 
 #include <errno.h>
 #include <unistd.h>
-#include <sys/uio.h>
-
-/* Reads per main-loop wake-up: enough to amortise the poll, few enough
- * that a flood cannot starve the other sources of the loop. With offloads
- * one read can be ~45 packets, so the packets count too. */
-#define READ_BUDGET 64
-#define PACKET_BUDGET 256
-#define BYTE_BUDGET (256 * 1024)
 
 /* close() waits at most this long for the sends inside; a non-blocking
  * write takes microseconds, so only a stopped thread takes longer, and
@@ -178,15 +172,15 @@ set_not_open_error (TunTapDevice  *self,
     case TUN_TAP_STATE_NEW:
     case TUN_TAP_STATE_FAILED:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   "Cannot %s on “%s”: the device was not initialised; call "
-                   "g_initable_init() (Gio.Initable.init() from Python or gjs) and check "
-                   "that it succeeds", what, name);
+                   _("Cannot %s on “%s”: the device was not initialised; initialise it "
+                   "(g_initable_init() in C, Gio.Initable.init() from Python or gjs) "
+                   "and check that it succeeds"), what, name);
       break;
     case TUN_TAP_STATE_OPEN:
     case TUN_TAP_STATE_CLOSED:
     default:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
-                   "Cannot %s on “%s”: the device is closed; create a new device",
+                   _("Cannot %s on “%s”: the device is closed; create a new device"),
                    what, name);
       break;
     }
@@ -220,206 +214,12 @@ tun_tap_device_check_open (TunTapDevice  *self,
   tun_tap_io_send_leave (self);
   if (errsv == EBADFD)
     {
-      g_autofree char *full = g_strdup_printf ("%s on “%s”", what,
+      g_autofree char *full = g_strdup_printf (_("%s on “%s”"), what,
                                                tun_tap_device_display_name (self));
       tun_tap_set_error (error, EBADFD, TUN_TAP_ERRNO_FD, full, NULL, NULL);
       return FALSE;
     }
   return TRUE;
-}
-
-/* ---- the read loop ------------------------------------------------------ */
-
-static gboolean
-is_open (TunTapDevice *self)
-{
-  return g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN;
-}
-
-static void create_watch (TunTapDevice *self);
-
-/* One packet for the application: into the batch, and to the per-packet
- * signal. Returns FALSE once the device is no longer open. */
-gboolean
-tun_tap_io_deliver (TunTapDevice  *self,
-                    const guint8  *data,
-                    guint          len,
-                    gboolean       want_one,
-                    GByteArray   **batch,
-                    GArray       **lengths)
-{
-  if (*batch != NULL)
-    {
-      g_byte_array_append (*batch, data, len);
-      g_array_append_val (*lengths, len);
-    }
-  if (want_one)
-    {
-      GBytes *packet = g_bytes_new (data, len);
-
-      g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
-      g_bytes_unref (packet);
-    }
-  return is_open (self);
-}
-
-static gboolean
-tun_tap_device_fd_ready (GIOChannel   *channel,
-                         GIOCondition  condition,
-                         gpointer      user_data)
-{
-  TunTapDeviceRef *ref = user_data;
-  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
-  gboolean want_one, want_many;
-  GByteArray *batch = NULL;
-  GArray *lengths = NULL;
-  guint delivered = 0;
-  gsize bytes = 0;
-  int fd;
-
-  if (self == NULL || !is_open (self))
-    return G_SOURCE_REMOVE;
-
-  /* The source is recursable (no wake-up of the loop per dispatch), so a
-   * handler that iterates the main loop would be re-entered here: park
-   * the watch instead, and watch again once that handler returned. */
-  if (self->dispatching)
-    {
-      self->watch_parked = TRUE;
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-      return G_SOURCE_REMOVE;
-    }
-  self->dispatching = TRUE;
-  fd = g_atomic_int_get (&self->fd);
-
-  /* Asked once per wake-up, not per packet: a handler connected from a
-   * handler takes effect from the next wake-up. */
-  want_one = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, TRUE);
-  want_many = g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, TRUE);
-  if (want_many)
-    {
-      batch = g_byte_array_sized_new (self->offload ? BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE
-                                                    : READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint),
-                                   self->offload ? PACKET_BUDGET + 64 : READ_BUDGET);
-      if (self->offload)
-        g_byte_array_set_size (self->computed, 0);
-    }
-
-  for (guint i = 0;
-       i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self);
-       i++)
-    {
-      ssize_t n;
-      int errsv;
-
-      n = read (fd, self->buffer, TUN_TAP_READ_BUFFER_SIZE);
-      if (n > 0)
-        {
-          gboolean open;
-
-          bytes += (gsize) n;
-
-          if (self->offload)
-            open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
-          else
-            {
-              delivered++;
-              open = tun_tap_io_deliver (self, self->buffer, (guint) n, want_one, &batch, &lengths);
-            }
-          if (!open)
-            break;
-          continue;
-        }
-
-      errsv = n < 0 ? errno : 0;
-      if (errsv == EINTR)
-        continue;
-      if (errsv == EAGAIN)
-        break;
-      if (errsv == EINVAL)
-        {
-          /* Only a buffer smaller than the header causes this; the packet
-           * is already gone, the device still works. */
-          g_warning ("Reading from “%s” returned EINVAL; a packet was lost",
-                     tun_tap_device_display_name (self));
-          continue;
-        }
-
-      tun_tap_device_broke (self, errsv);
-      break;
-    }
-
-  if (batch != NULL)
-    {
-      GBytes *packets = tun_tap_offload_batch_bytes (self, batch, lengths);
-
-      /* Nothing after a close; nothing when nothing was read. */
-      if (is_open (self) && lengths->len > 0)
-        g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, packets, lengths);
-      g_bytes_unref (packets);
-      g_array_unref (lengths);
-    }
-
-  /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
-   * POLLIN: ask read() why, and never return to the loop with the watch on. */
-  if (is_open (self) && (condition & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)))
-    {
-      int errsv = 0;
-      guint8 probe[1];
-
-      if (read (fd, probe, 0) < 0)
-        errsv = errno;
-      if (errsv != EAGAIN && errsv != EINTR)
-        tun_tap_device_broke (self, errsv);
-    }
-
-  self->dispatching = FALSE;
-
-  if (self->watch_parked)
-    {
-      /* This source was destroyed by the nested dispatch. */
-      self->watch_parked = FALSE;
-      if (is_open (self))
-        create_watch (self);
-      return G_SOURCE_REMOVE;
-    }
-  return is_open (self) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-static void
-create_watch (TunTapDevice *self)
-{
-  self->watch = g_io_create_watch (self->channel, G_IO_IN | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
-  g_source_set_callback (self->watch, G_SOURCE_FUNC (tun_tap_device_fd_ready),
-                         tun_tap_device_ref_ref (self->weak), tun_tap_device_ref_unref);
-  /* A source that is not recursable is blocked and unblocked around every
-   * dispatch, and GLib 2.74 wakes its own loop each time (two eventfd
-   * writes, a read and an empty poll per wake-up); fd_ready guards
-   * against re-entry itself. */
-  g_source_set_can_recurse (self->watch, TRUE);
-  g_source_set_static_name (self->watch, "[tuntap-glib] device watch");
-  g_source_attach (self->watch, self->context);
-}
-
-void
-tun_tap_io_start (TunTapDevice *self)
-{
-  int fd = g_atomic_int_get (&self->fd);
-
-  self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
-  if (self->offload)
-    {
-      self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
-      self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
-      self->computed = g_byte_array_new ();
-    }
-  self->channel = g_io_channel_unix_new (fd);
-  g_io_channel_set_close_on_unref (self->channel, FALSE);
-  g_io_channel_set_encoding (self->channel, NULL, NULL);
-  g_io_channel_set_buffered (self->channel, FALSE);
-  create_watch (self);
 }
 
 void
@@ -453,18 +253,7 @@ tun_tap_io_stop (TunTapDevice *self)
       fd = -1;
     }
 
-  /* The watch belongs to the owning context: torn down there. From the
-   * context's own thread (the usual case) that is now; from another
-   * thread it is handed over, and meanwhile the callback finds no device
-   * behind its weak reference (and so never touches the buffer). */
-  if (self->watch != NULL)
-    tun_tap_retire_source (g_steal_pointer (&self->watch), self->context,
-                           g_thread_self () == self->owner_thread);
-  g_clear_pointer (&self->channel, g_io_channel_unref);
-  g_clear_pointer (&self->buffer, g_free);
-  g_clear_pointer (&self->split, g_byte_array_unref);
-  g_clear_pointer (&self->split_lengths, g_array_unref);
-  g_clear_pointer (&self->computed, g_byte_array_unref);
+  tun_tap_receive_stop (self);
 
   if (fd >= 0)
     close (fd);
@@ -493,6 +282,7 @@ tun_tap_device_shut_down (TunTapDevice *self,
     return;
 
   g_object_ref (self);
+  tun_tap_receive_closed (self, error);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_CLOSED]);
   g_signal_emit (self, tun_tap_device_signals[SIGNAL_CLOSED], 0, error);
   g_object_unref (self);
@@ -507,11 +297,11 @@ tun_tap_device_broke (TunTapDevice *self,
 
   if (errsv == EBADFD || errsv == EFAULT || errsv == 0)
     g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE,
-                 "The interface “%s” was deleted from the system; create a new "
-                 "device to continue", name);
+                 _("The interface “%s” was deleted from the system; create a new "
+                 "device to continue"), name);
   else
     g_set_error (&error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_PACKET),
-                 "Reading from “%s” failed: %s; the device was closed",
+                 _("Reading from “%s” failed: %s; the device was closed"),
                  name, g_strerror (errsv));
 
   g_debug ("%s", error->message);
@@ -598,7 +388,7 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len == 0 || data == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", name);
+                   _("Cannot send an empty packet on “%s”"), name);
       return FALSE;
     }
 
@@ -609,7 +399,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
 
@@ -617,22 +407,22 @@ tun_tap_device_send (TunTapDevice  *self,
   if (len > (gsize) max)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
-                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: the device "
-                   "takes at most %d bytes; raise the MTU or split the packet",
+                   _("Cannot send a %zu-byte packet on “%s”: the device "
+                   "takes at most %d bytes; raise the MTU or split the packet"),
                    len, name, max);
       return FALSE;
     }
 
   if (!tun_tap_io_send_enter (self))
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   fd = g_atomic_int_get (&self->fd);
   if (fd < 0)
     {
       tun_tap_io_send_leave (self);
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return FALSE;
     }
   n = tun_tap_kernel_write (fd, self->offload, data, len, &errsv);
@@ -640,7 +430,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   if (n < 0)
     {
-      tun_tap_kernel_set_io_error (error, errsv, name, "send a packet");
+      tun_tap_kernel_set_io_error (error, errsv, name, _("send a packet"));
       return FALSE;
     }
 
@@ -673,9 +463,13 @@ tun_tap_device_send (TunTapDevice  *self,
  * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
  *
  * With [property@TunTap.Device:offload] and
- * [property@TunTap.Device:coalesce], consecutive segments of one flow are
- * written as one super-packet (fewer system calls; the packets are the
- * same for the kernel).
+ * [property@TunTap.Device:coalesce], the segments of each flow are
+ * written as super-packets, also when up to 16 flows interleave in the
+ * call (fewer system calls; the packets are the same for the kernel, and
+ * a flow's packets keep their order). A super-packet can carry packets
+ * of its flow from after packets of other flows: if a packet then cannot
+ * be sent, some after it may have gone already, and sending the rest
+ * again can repeat them (never lose one).
  *
  * May be called from any thread.
  *
@@ -703,14 +497,17 @@ tun_tap_device_send_many (TunTapDevice  *self,
   if (n_packets > 0 && lengths == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s” without their lengths",
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s” without its length",
+                                "Cannot send %u packets on “%s” without their lengths",
+                                n_packets),
                    n_packets, tun_tap_device_display_name (self));
       return -1;
     }
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN ||
       g_atomic_int_get (&self->closing))
     {
-      set_not_open_error (self, "send", error);
+      set_not_open_error (self, _("send"), error);
       return -1;
     }
 
@@ -719,8 +516,11 @@ tun_tap_device_send_many (TunTapDevice  *self,
   if (total != len)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send %u packets on “%s”: their lengths add up to %"
-                   G_GSIZE_FORMAT " bytes, the buffer holds %" G_GSIZE_FORMAT,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send %u packet on “%s”: its length is %zu bytes, "
+                                "the buffer holds %zu",
+                                "Cannot send %u packets on “%s”: their lengths add up to %zu "
+                                "bytes, the buffer holds %zu", n_packets),
                    n_packets, tun_tap_device_display_name (self), total, len);
       return -1;
     }
@@ -770,7 +570,7 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
   if (packet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "Cannot send an empty packet on “%s”", tun_tap_device_display_name (self));
+                   _("Cannot send an empty packet on “%s”"), tun_tap_device_display_name (self));
       return FALSE;
     }
 
@@ -823,7 +623,7 @@ tun_tap_device_is_closed (TunTapDevice *self)
 {
   g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), TRUE);
 
-  return !tun_tap_device_check_open (self, "use the device", NULL);
+  return !tun_tap_device_check_open (self, _("use the device"), NULL);
 }
 
 /**

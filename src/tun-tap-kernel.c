@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-kernel.h"
 #include "tun-tap-error.h"
 #include "tun-tap-netns.h"
@@ -37,8 +39,8 @@ tun_tap_kernel_validate_name (const char  *name,
   if (len == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "The interface name is empty; pass NULL to let the kernel "
-                           "choose a name, or a name such as “tun0” or “tun%d”");
+                           _("The interface name is empty; pass NULL to let the kernel "
+                           "choose a name, or a name such as “tun0” or “tun%d”"));
       return FALSE;
     }
 
@@ -47,8 +49,8 @@ tun_tap_kernel_validate_name (const char  *name,
   if (len >= IFNAMSIZ)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "The interface name “%s” is %" G_GSIZE_FORMAT " bytes long; "
-                   "Linux allows at most %d bytes, choose a shorter name",
+                   _("The interface name “%s” is %zu bytes long; "
+                   "Linux allows at most %d bytes, choose a shorter name"),
                    name, len, IFNAMSIZ - 1);
       return FALSE;
     }
@@ -56,7 +58,7 @@ tun_tap_kernel_validate_name (const char  *name,
   if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” cannot be an interface name; choose a name such as “tun0”",
+                   _("“%s” cannot be an interface name; choose a name such as “tun0”"),
                    name);
       return FALSE;
     }
@@ -66,8 +68,8 @@ tun_tap_kernel_validate_name (const char  *name,
       if (*p == '/' || *p == ':' || g_ascii_isspace (*p))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "The interface name “%s” contains “%c”, which Linux does not "
-                       "allow in interface names (no “/”, “:” or white space)",
+                       _("The interface name “%s” contains “%c”, which Linux does not "
+                       "allow in interface names (no “/”, “:” or white space)"),
                        name, g_ascii_isspace (*p) ? ' ' : *p);
           return FALSE;
         }
@@ -78,8 +80,8 @@ tun_tap_kernel_validate_name (const char  *name,
       (percent[1] != 'd' || strchr (percent + 1, '%') != NULL))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "The interface name template “%s” is not valid: it may contain "
-                   "“%%” only once, as “%%d”, where the kernel puts a number",
+                   _("The interface name template “%s” is not valid: it may contain "
+                   "“%%” only once, as “%%d”, where the kernel puts a number"),
                    name);
       return FALSE;
     }
@@ -117,20 +119,20 @@ open_clone_device (const char  *display_name,
     case EPERM:
       {
         struct stat st;
-        char node[64] = "";
+        char node[128] = "";
 
         /* CAP_NET_ADMIN does not help here: the node's mode decides. */
         if (stat (TUN_TAP_CLONE_DEVICE, &st) == 0)
-          g_snprintf (node, sizeof node, " (it is mode %04o, uid %u, gid %u)",
+          g_snprintf (node, sizeof node, _(" (it is mode %04o, uid %u, gid %u)"),
                       (guint) (st.st_mode & 07777), (guint) st.st_uid, (guint) st.st_gid);
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                     "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: permission denied; "
+                     _("Cannot open /dev/net/tun for “%s”: permission denied; "
                      "this process (uid %u, gid %u) needs read and write access to "
-                     TUN_TAP_CLONE_DEVICE "%s, which some systems give to root only: "
-                     "an administrator can give a group access with the udev rule "
-                     "data/60-tuntap-glib.rules shipped with tuntap-glib. With access "
+                     "/dev/net/tun%s, which some systems give to root only: "
+                     "an administrator can give a group access with a udev rule such as "
+                     "KERNEL==\"tun\", GROUP=\"tuntap\", MODE=\"0660\". With access "
                      "but without CAP_NET_ADMIN it can attach to persistent devices "
-                     "owned by its uid or group",
+                     "owned by its uid or group"),
                      display_name, (guint) geteuid (), (guint) getegid (), node);
       }
       break;
@@ -138,13 +140,13 @@ open_clone_device (const char  *display_name,
     case ENODEV:
     case ENXIO:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: %s; "
-                   "load the tun module (modprobe tun) or enable CONFIG_TUN",
+                   _("Cannot open /dev/net/tun for “%s”: %s; "
+                   "load the tun module (modprobe tun) or enable CONFIG_TUN"),
                    display_name, g_strerror (errno));
       break;
     default:
       g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
-                   "Cannot open " TUN_TAP_CLONE_DEVICE " for “%s”: %s",
+                   _("Cannot open /dev/net/tun for “%s”: %s"),
                    display_name, g_strerror (errno));
       break;
     }
@@ -186,30 +188,30 @@ set_setiff_error (GError     **error,
     case EPERM:
     case EACCES:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "Cannot create or attach to %s device “%s”: permission denied; "
+                   _("Cannot create or attach to %s device “%s”: permission denied; "
                    "it needs CAP_NET_ADMIN or a persistent device owned by uid %u "
-                   "(or its group)", kind, display_name, (guint) geteuid ());
+                   "(or its group)"), kind, display_name, (guint) geteuid ());
       break;
     case EBUSY:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                   "%s device “%s” is already opened by another process; close it "
-                   "there or choose another name", kind, display_name);
+                   _("%s device “%s” is already opened by another process; close it "
+                   "there or choose another name"), kind, display_name);
       break;
     case EINVAL:
       if (interface_exists (display_name, netns_fd))
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                     "An interface named “%s” already exists and is not a %s device "
+                     _("An interface named “%s” already exists and is not a %s device "
                      "this process can attach to (another kind of interface, or the "
-                     "other of TUN/TAP, or a multi-queue device); choose another name",
+                     "other of TUN/TAP, or a multi-queue device); choose another name"),
                      display_name, kind);
       else
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                     "The kernel refused to create %s device “%s” (invalid argument); "
-                     "check the name", kind, display_name);
+                     _("The kernel refused to create %s device “%s” (invalid argument); "
+                     "check the name"), kind, display_name);
       break;
     default:
       {
-        g_autofree char *what = g_strdup_printf ("create or attach to %s device “%s”",
+        g_autofree char *what = g_strdup_printf (_("create or attach to %s device “%s”"),
                                                  kind, display_name);
         tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_OPEN, what, NULL, NULL);
       }
@@ -246,9 +248,9 @@ tun_tap_kernel_set_owner (int          fd,
 
   g_set_error (error, G_IO_ERROR,
                errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
-               "Cannot make uid %" G_GINT64_FORMAT " the owner of “%s”: %s%s",
-               owner, name, g_strerror (errsv),
-               errsv == EINVAL ? " (the uid is not mapped in this user namespace)" : "");
+               _("Cannot make uid %lld the owner of “%s”: %s%s"),
+               (long long) owner, name, g_strerror (errsv),
+               errsv == EINVAL ? _(" (the uid is not mapped in this user namespace)") : "");
   return FALSE;
 }
 
@@ -277,9 +279,9 @@ tun_tap_kernel_apply_access (int          fd,
     {
       g_set_error (error, G_IO_ERROR,
                    errsv == EINVAL ? G_IO_ERROR_INVALID_ARGUMENT : tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
-                   "Cannot make gid %" G_GINT64_FORMAT " the group of “%s”: %s%s",
-                   group, name, g_strerror (errsv),
-                   errsv == EINVAL ? " (the gid is not mapped in this user namespace)" : "");
+                   _("Cannot make gid %lld the group of “%s”: %s%s"),
+                   (long long) group, name, g_strerror (errsv),
+                   errsv == EINVAL ? _(" (the gid is not mapped in this user namespace)") : "");
       return FALSE;
     }
 
@@ -358,9 +360,9 @@ tun_tap_kernel_open (const char                *name,
       close (fd);
       if (options->exclusive && errsv == EBUSY)
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
-                     "An interface named “%s” already exists and the device was "
+                     _("An interface named “%s” already exists and the device was "
                      "opened exclusively; choose another name or attach without "
-                     "“exclusive”", display_name);
+                     "“exclusive”"), display_name);
       else
         set_setiff_error (error, errsv, display_name, mode, netns_fd);
       return -1;
@@ -407,7 +409,7 @@ tun_tap_kernel_negotiate_offloads (int          fd,
 
   if (ioctl (fd, TUNSETVNETHDRSZ, &size) != 0)
     {
-      g_autofree char *what = g_strdup_printf ("set the virtio-net header size of “%s”", name);
+      g_autofree char *what = g_strdup_printf (_("set the virtio-net header size of “%s”"), name);
 
       tun_tap_set_error (error, errno, TUN_TAP_ERRNO_FD, what, NULL, NULL);
       return -1;
@@ -419,7 +421,7 @@ tun_tap_kernel_negotiate_offloads (int          fd,
       return (int) chain[i];
     else if (errsv != EINVAL)
       {
-        g_autofree char *what = g_strdup_printf ("set the offloads of “%s”", name);
+        g_autofree char *what = g_strdup_printf (_("set the offloads of “%s”"), name);
 
         tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_FD, what, NULL, NULL);
         return -1;
@@ -488,11 +490,12 @@ tun_tap_kernel_set_persistent (int          fd,
     return TRUE;
 
   if (errsv == EBADFD)
-    tun_tap_kernel_set_io_error (error, errsv, name, "change persistence");
+    tun_tap_kernel_set_io_error (error, errsv, name, _("change persistence"));
   else
     g_set_error (error, G_IO_ERROR, tun_tap_error_code (errsv, TUN_TAP_ERRNO_FD),
-                 "Cannot make “%s” %s: %s", name,
-                 persistent ? "persistent" : "non-persistent", g_strerror (errsv));
+                 persistent ? _("Cannot make “%s” persistent: %s")
+                            : _("Cannot make “%s” non-persistent: %s"),
+                 name, g_strerror (errsv));
   return FALSE;
 }
 
@@ -515,14 +518,17 @@ tun_tap_kernel_set_queue_enabled (int          fd,
     return TRUE;
 
   if (errno == EBADFD)
-    tun_tap_kernel_set_io_error (error, errno, name, "change the queue");
+    tun_tap_kernel_set_io_error (error, errno, name, _("change the queue"));
   else if (errno == EINVAL)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                 "Cannot %s the queue of “%s”: only a multi-queue device has queues "
-                 "to attach and detach", enabled ? "attach" : "detach", name);
+                 enabled ? _("Cannot attach the queue of “%s”: only a multi-queue device "
+                             "has queues to attach and detach")
+                         : _("Cannot detach the queue of “%s”: only a multi-queue device "
+                             "has queues to attach and detach"), name);
   else
     g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
-                 "Cannot %s the queue of “%s”: %s", enabled ? "attach" : "detach",
+                 enabled ? _("Cannot attach the queue of “%s”: %s")
+                         : _("Cannot detach the queue of “%s”: %s"),
                  name, g_strerror (errno));
   return FALSE;
 }
@@ -546,23 +552,23 @@ tun_tap_kernel_set_carrier (int          fd,
   switch (errno)
     {
     case EBADFD:
-      tun_tap_kernel_set_io_error (error, errno, name, "change the carrier");
+      tun_tap_kernel_set_io_error (error, errno, name, _("change the carrier"));
       break;
     case EINVAL:
     case ENOTTY:
     case EOPNOTSUPP:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Cannot change the carrier of “%s”: this kernel does not support "
-                   "TUNSETCARRIER (Linux 4.19 or later)", name);
+                   _("Cannot change the carrier of “%s”: this kernel does not support "
+                   "TUNSETCARRIER (Linux 4.19 or later)"), name);
       break;
     case EPERM:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                   "Cannot switch the carrier of “%s” on: the device has no attached "
-                   "queue; attach one first (tun_tap_device_set_queue_enabled())", name);
+                   _("Cannot switch the carrier of “%s” on: the device has no attached "
+                   "queue; attach one first (the device’s set_queue_enabled())"), name);
       break;
     default:
       g_set_error (error, G_IO_ERROR, tun_tap_error_code (errno, TUN_TAP_ERRNO_FD),
-                   "Cannot change the carrier of “%s”: %s", name, g_strerror (errno));
+                   _("Cannot change the carrier of “%s”: %s"), name, g_strerror (errno));
       break;
     }
   return FALSE;
@@ -580,8 +586,8 @@ tun_tap_kernel_adopt (int                fd,
   if (fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "File descriptor %d is not valid; pass an open TUN/TAP file "
-                   "descriptor", fd);
+                   _("File descriptor %d is not valid; pass an open TUN/TAP file "
+                   "descriptor"), fd);
       return FALSE;
     }
 
@@ -589,8 +595,8 @@ tun_tap_kernel_adopt (int                fd,
     {
       int errsv = errno;
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "File descriptor %d is not open (%s); pass an open TUN/TAP file "
-                   "descriptor", fd, g_strerror (errsv));
+                   _("File descriptor %d is not open (%s); pass an open TUN/TAP file "
+                   "descriptor"), fd, g_strerror (errsv));
       return FALSE;
     }
 
@@ -600,8 +606,8 @@ tun_tap_kernel_adopt (int                fd,
   if (!S_ISCHR (st.st_mode) || (r = ioctl (fd, TUNGETIFF, &ifr)) < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "File descriptor %d is not attached to a TUN/TAP interface; pass "
-                   "a file descriptor of " TUN_TAP_CLONE_DEVICE " after TUNSETIFF", fd);
+                   _("File descriptor %d is not attached to a TUN/TAP interface; pass "
+                   "a file descriptor of /dev/net/tun after TUNSETIFF"), fd);
       return FALSE;
     }
 
@@ -611,10 +617,10 @@ tun_tap_kernel_adopt (int                fd,
   if (flags < 0 || (flags & O_ACCMODE) != O_RDWR)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "File descriptor %d (“%.*s”) was opened %s; open " TUN_TAP_CLONE_DEVICE
-                   " with O_RDWR so packets can be both read and sent", fd, IFNAMSIZ,
+                   _("File descriptor %d (“%.*s”) was opened %s; open /dev/net/tun"
+                   " with O_RDWR so packets can be both read and sent"), fd, IFNAMSIZ,
                    ifr.ifr_name, flags >= 0 && (flags & O_ACCMODE) == O_WRONLY ?
-                   "write-only" : "read-only");
+                   _("write-only") : _("read-only"));
       return FALSE;
     }
 
@@ -630,9 +636,9 @@ tun_tap_kernel_adopt (int                fd,
   if (info->vnet_hdr && info->mode == TUN_TAP_MODE_TAP)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "File descriptor %d (“%.*s”) is a TAP device opened with IFF_VNET_HDR; "
+                   _("File descriptor %d (“%.*s”) is a TAP device opened with IFF_VNET_HDR; "
                    "TunTapDevice handles the virtio-net header on TUN only: open it "
-                   "without IFF_VNET_HDR", fd, IFNAMSIZ, ifr.ifr_name);
+                   "without IFF_VNET_HDR"), fd, IFNAMSIZ, ifr.ifr_name);
       return FALSE;
     }
 
@@ -675,10 +681,10 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
   if (len <= header)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "Cannot send a %" G_GSIZE_FORMAT "-byte packet on “%s”: %s",
+                   _("Cannot send a %zu-byte packet on “%s”: %s"),
                    len, name, packet_info ?
-                   "it needs the 4-byte packet-information header and a packet after it" :
-                   "it is empty");
+                   _("it needs the 4-byte packet-information header and a packet after it") :
+                   _("it is empty"));
       return FALSE;
     }
 
@@ -689,8 +695,8 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
       if (data[0] != 0 || data[1] != 0)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "Cannot send on “%s”: the packet-information flags must be 0 "
-                       "(found 0x%02x%02x)", name, data[0], data[1]);
+                       _("Cannot send on “%s”: the packet-information flags must be 0 "
+                       "(found 0x%02x%02x)"), name, data[0], data[1]);
           return FALSE;
         }
     }
@@ -700,8 +706,8 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
       if (len - header < TUN_TAP_ETH_HEADER_SIZE)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "Cannot send on “%s”: a TAP device takes Ethernet frames of at "
-                       "least 14 bytes, this one has %" G_GSIZE_FORMAT,
+                       _("Cannot send on “%s”: a TAP device takes Ethernet frames of at "
+                       "least 14 bytes, this one has %zu"),
                        name, len - header);
           return FALSE;
         }
@@ -712,8 +718,8 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
   if (version != 4 && version != 6)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "Cannot send on “%s”: a TUN device takes IPv4 or IPv6 packets, and "
-                   "this one starts with IP version %d", name, version);
+                   _("Cannot send on “%s”: a TUN device takes IPv4 or IPv6 packets, and "
+                   "this one starts with IP version %d"), name, version);
       return FALSE;
     }
 
@@ -722,8 +728,8 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
   if (packet_info && proto != (version == 4 ? 0x0800 : 0x86dd))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "Cannot send on “%s”: the packet-information header says EtherType "
-                   "0x%04x but the packet is IPv%d (use 0x%04x)", name, proto, version,
+                   _("Cannot send on “%s”: the packet-information header says EtherType "
+                   "0x%04x but the packet is IPv%d (use 0x%04x)"), name, proto, version,
                    version == 4 ? 0x0800 : 0x86dd);
       return FALSE;
     }
@@ -770,11 +776,11 @@ tun_tap_kernel_set_io_error (GError     **error,
                              const char  *name,
                              const char  *operation)
 {
-  g_autofree char *what = g_strdup_printf ("%s on “%s”", operation, name);
+  g_autofree char *what = g_strdup_printf (_("%s on “%s”"), operation, name);
   const char *hint = NULL;
 
   if (errsv == EINVAL)
-    hint = "a TUN device takes IPv4 or IPv6 packets, a TAP device Ethernet frames of "
-           "at least 14 bytes";
+    hint = _("a TUN device takes IPv4 or IPv6 packets, a TAP device Ethernet frames of "
+           "at least 14 bytes");
   tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, hint);
 }

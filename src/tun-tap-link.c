@@ -25,6 +25,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
 #include "tun-tap-netns.h"
@@ -163,8 +165,8 @@ learn_identity (TunTapDevice  *self,
       if (!first)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                       "Cannot follow “%s” into another network namespace without "
-                       "CAP_NET_ADMIN", tun_tap_device_display_name (self));
+                       _("Cannot follow “%s” into another network namespace without "
+                       "CAP_NET_ADMIN"), tun_tap_device_display_name (self));
           return FALSE;
         }
       if (self->request_netns >= 0)
@@ -193,8 +195,8 @@ learn_identity (TunTapDevice  *self,
           /* Without the namespace, a name can belong to another interface
            * of ours: better no link state than someone else's. */
           g_set_error (&local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "“%s” here is not the interface of this fd (it is in a network "
-                       "namespace this process cannot ask about without CAP_NET_ADMIN)",
+                       _("“%s” here is not the interface of this fd (it is in a network "
+                       "namespace this process cannot ask about without CAP_NET_ADMIN)"),
                        name);
           found = FALSE;
           break;
@@ -203,12 +205,12 @@ learn_identity (TunTapDevice  *self,
   if (!found)
     {
       if (errsv == EBADFD)
-        tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_FD, "find the interface", NULL, NULL);
+        tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_FD, _("find the interface"), NULL, NULL);
       else if (local != NULL)
         g_propagate_error (error, g_steal_pointer (&local));
       else
         g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                     "Cannot find the interface of “%s” in its network namespace", name);
+                     _("Cannot find the interface of “%s” in its network namespace"), name);
       return FALSE;
     }
 

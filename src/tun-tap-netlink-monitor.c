@@ -17,6 +17,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-netlink-private.h"
 #include "tun-tap-netns.h"
 #include "tun-tap-context.h"
@@ -456,8 +458,8 @@ monitor_process (TunTapNetlinkMonitor *monitor,
 
   if (broken)
     {
-      g_warning ("The rtnetlink monitor socket failed (%s); link and address changes "
-                 "made by other programs are no longer reported",
+      g_warning (_("The rtnetlink monitor socket failed (%s); link and address changes "
+                 "made by other programs are no longer reported"),
                  g_strerror (errsv != 0 ? errsv : EIO));
       forget_monitor (monitor);
     }
@@ -481,8 +483,8 @@ monitor_dispatch (int          fd,
 
   if (condition & (G_IO_HUP | G_IO_NVAL))
     {
-      g_warning ("The rtnetlink monitor socket was closed; link and address changes "
-                 "made by other programs are no longer reported");
+      g_warning (_("The rtnetlink monitor socket was closed; link and address changes "
+                 "made by other programs are no longer reported"));
       forget_monitor (monitor);
       return G_SOURCE_REMOVE;
     }
@@ -570,7 +572,7 @@ fail:
   g_set_error (error, G_IO_ERROR,
                errsv == EPERM || errsv == EACCES ? G_IO_ERROR_PERMISSION_DENIED
                                                  : g_io_error_from_errno (errsv),
-               "Cannot listen to link and address changes over rtnetlink: %s",
+               _("Cannot listen to link and address changes over rtnetlink: %s"),
                g_strerror (errsv));
   return NULL;
 }

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-netlink-private.h"
 
 #include <errno.h>
@@ -85,7 +87,7 @@ tun_tap_netlink_get_link (TunTapNetlink   *nl,
   if (errsv != 0)
     {
       g_autofree char *dev = device_label (ifindex, NULL);
-      g_autofree char *what = g_strdup_printf ("read the state of %s", dev);
+      g_autofree char *what = g_strdup_printf (_("read the state of %s"), dev);
 
       netlink_set_error (error, errsv, extack, NULL, what);
       return FALSE;
@@ -108,7 +110,7 @@ tun_tap_netlink_get_link_by_name (TunTapNetlink   *nl,
   errsv = get_link (nl, 0, name, info, &extack);
   if (errsv != 0)
     {
-      g_autofree char *what = g_strdup_printf ("read the state of “%s”", name);
+      g_autofree char *what = g_strdup_printf (_("read the state of “%s”"), name);
 
       netlink_set_error (error, errsv, extack, NULL, what);
       return FALSE;
@@ -141,7 +143,7 @@ tun_tap_netlink_set_up (TunTapNetlink      *nl,
   if (errsv != 0)
     {
       g_autofree char *dev = device_label (ifindex, devname);
-      g_autofree char *what = g_strdup_printf ("bring %s %s", dev, up ? "up" : "down");
+      g_autofree char *what = g_strdup_printf (up ? _("bring %s up") : _("take %s down"), dev);
 
       netlink_set_error (error, errsv, extack, NULL, what);
       return FALSE;
@@ -187,10 +189,10 @@ tun_tap_netlink_set_mtu (TunTapNetlink      *nl,
     return TRUE;
 
   dev = device_label (ifindex, devname);
-  what = g_strdup_printf ("set the MTU of %s to %u", dev, mtu);
+  what = g_strdup_printf (_("set the MTU of %s to %u"), dev, mtu);
   netlink_set_error (error, errsv, extack,
-             errsv == EINVAL ? "the MTU must be 68 to 65535 on a TUN device and 68 to "
-                               "65521 on a TAP device" : NULL,
+             errsv == EINVAL ? _("the MTU must be 68 to 65535 on a TUN device and 68 to "
+                                 "65521 on a TAP device") : NULL,
              what);
   return FALSE;
 }
@@ -221,12 +223,12 @@ tun_tap_netlink_set_hwaddr (TunTapNetlink      *nl,
     return TRUE;
 
   dev = device_label (ifindex, devname);
-  what = g_strdup_printf ("set the hardware address of %s to %02x:%02x:%02x:%02x:%02x:%02x",
+  what = g_strdup_printf (_("set the hardware address of %s to %02x:%02x:%02x:%02x:%02x:%02x"),
                           dev, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
   if (errsv == EOPNOTSUPP)
-    hint = "a TUN device has no hardware address; only a TAP device has one";
+    hint = _("a TUN device has no hardware address; only a TAP device has one");
   else if (errsv == EADDRNOTAVAIL)
-    hint = "use a unicast address that is not all zeros, such as 02:00:00:00:00:01";
+    hint = _("use a unicast address that is not all zeros, such as 02:00:00:00:00:01");
   netlink_set_error (error, errsv, extack, hint, what);
   return FALSE;
 }
@@ -438,8 +440,8 @@ check_address_family (GInetAddressMask *address,
   local_text = g_inet_address_to_string (local);
   other_text = g_inet_address_to_string (other);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               "Cannot %s: the %s %s is not of the same family as %s; give both as "
-               "IPv4 or both as IPv6", what, role, other_text, local_text);
+               _("Cannot %s: the %s %s is not of the same family as %s; give both as "
+               "IPv4 or both as IPv6"), what, role, other_text, local_text);
   return FALSE;
 }
 
@@ -473,12 +475,12 @@ tun_tap_netlink_add_address (TunTapNetlink      *nl,
   if (peer != NULL)
     {
       g_autofree char *peer_text = g_inet_address_to_string (peer);
-      what = g_strdup_printf ("add address %s with peer %s to %s", prefix, peer_text, dev);
+      what = g_strdup_printf (_("add address %s with peer %s to %s"), prefix, peer_text, dev);
     }
   else
-    what = g_strdup_printf ("add address %s to %s", prefix, dev);
+    what = g_strdup_printf (_("add address %s to %s"), prefix, dev);
 
-  if (!check_address_family (address, peer, what, "peer", error))
+  if (!check_address_family (address, peer, what, _("peer"), error))
     return FALSE;
 
   local_bytes = g_inet_address_to_bytes (local);
@@ -491,10 +493,10 @@ tun_tap_netlink_add_address (TunTapNetlink      *nl,
       const char *hint = NULL;
 
       if (errsv == EINVAL && family == AF_INET6)
-        hint = "check the prefix length (at most 128); IPv6 also needs an MTU of at "
-               "least 1280";
+        hint = _("check the prefix length (at most 128); IPv6 also needs an MTU of at "
+               "least 1280");
       else if (errsv == EINVAL)
-        hint = "check the prefix length (at most 32)";
+        hint = _("check the prefix length (at most 32)");
       netlink_set_error (error, errsv, extack, hint, what);
       return FALSE;
     }
@@ -507,7 +509,7 @@ tun_tap_netlink_add_address (TunTapNetlink      *nl,
       if (errsv != 0 && errsv != ENETDOWN)
         {
           g_autofree char *ignored = NULL;
-          g_autofree char *route_what = g_strdup_printf ("add the route to the peer of %s on %s",
+          g_autofree char *route_what = g_strdup_printf (_("add the route to the peer of %s on %s"),
                                                          prefix, dev);
 
           netlink_set_error (error, errsv, extack, NULL, route_what);
@@ -574,12 +576,12 @@ tun_tap_netlink_remove_address (TunTapNetlink      *nl,
   if (peer != NULL)
     {
       g_autofree char *peer_text = g_inet_address_to_string (peer);
-      what = g_strdup_printf ("remove address %s with peer %s from %s", prefix, peer_text, dev);
+      what = g_strdup_printf (_("remove address %s with peer %s from %s"), prefix, peer_text, dev);
     }
   else
-    what = g_strdup_printf ("remove address %s from %s", prefix, dev);
+    what = g_strdup_printf (_("remove address %s from %s"), prefix, dev);
 
-  if (!check_address_family (address, peer, what, "peer", error))
+  if (!check_address_family (address, peer, what, _("peer"), error))
     return FALSE;
 
   /* Look the address up first: the kernel matches an IPv4 address by its
@@ -648,7 +650,7 @@ tun_tap_netlink_get_addresses (TunTapNetlink *nl,
   if (errsv != 0)
     {
       g_autofree char *dev = device_label (ifindex, NULL);
-      g_autofree char *what = g_strdup_printf ("list the addresses of %s", dev);
+      g_autofree char *what = g_strdup_printf (_("list the addresses of %s"), dev);
 
       netlink_set_error (error, errsv, extack, NULL, what);
       return NULL;
@@ -657,7 +659,7 @@ tun_tap_netlink_get_addresses (TunTapNetlink *nl,
 }
 
 static char *
-describe_route (const char       *verb,
+describe_route (gboolean          add,
                 const char       *dev,
                 GInetAddressMask *destination,
                 GInetAddress     *gateway)
@@ -667,8 +669,10 @@ describe_route (const char       *verb,
   g_autofree char *via = gateway != NULL ? g_inet_address_to_string (gateway) : NULL;
 
   if (via != NULL)
-    return g_strdup_printf ("%s the route to %s via %s on %s", verb, prefix, via, dev);
-  return g_strdup_printf ("%s the route to %s on %s", verb, prefix, dev);
+    return add ? g_strdup_printf (_("add the route to %s via %s on %s"), prefix, via, dev)
+               : g_strdup_printf (_("remove the route to %s via %s on %s"), prefix, via, dev);
+  return add ? g_strdup_printf (_("add the route to %s on %s"), prefix, dev)
+             : g_strdup_printf (_("remove the route to %s on %s"), prefix, dev);
 }
 
 static gboolean
@@ -692,8 +696,8 @@ change_route (TunTapNetlink     *nl,
   g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), FALSE);
 
   dev = device_label (ifindex, devname);
-  what = describe_route (add ? "add" : "remove", dev, destination, gateway);
-  if (!check_address_family (destination, gateway, what, "gateway", error))
+  what = describe_route (add, dev, destination, gateway);
+  if (!check_address_family (destination, gateway, what, _("gateway"), error))
     return FALSE;
 
   network = g_inet_address_mask_get_address (destination);
@@ -720,12 +724,12 @@ change_route (TunTapNetlink     *nl,
     {
     case ENETUNREACH:
     case EHOSTUNREACH:
-      hint = "the gateway must be reachable through this link; add an address whose "
-             "prefix contains it first";
+      hint = _("the gateway must be reachable through this link; add an address whose "
+             "prefix contains it first");
       break;
     case EINVAL:
-      hint = "check the prefix length and that the destination has no bits set "
-             "beyond it";
+      hint = _("check the prefix length and that the destination has no bits set "
+             "beyond it");
       break;
     default:
       break;

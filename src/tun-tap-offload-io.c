@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
 #include "tun-tap-offload.h"
@@ -126,8 +128,8 @@ coalescing_failed (TunTapDevice   *self,
         return;
     }
   while (!g_atomic_int_compare_and_exchange (&self->coalesce, old, old & ~(gint) protocol));
-  g_warning ("The kernel refused a coalesced %s write on “%s” (%s); sending such packets "
-             "one by one from now on", protocol == TUN_TAP_COALESCE_UDP ? "UDP" : "TCP",
+  g_warning (_("The kernel refused a coalesced %s write on “%s” (%s); sending such packets "
+             "one by one from now on"), protocol == TUN_TAP_COALESCE_UDP ? "UDP" : "TCP",
              tun_tap_device_display_name (self), g_strerror (errsv));
   idle = g_idle_source_new ();
   g_source_set_callback (idle, notify_coalesce, tun_tap_device_ref_ref (self->weak),
@@ -229,7 +231,7 @@ write_plan (TunTapDevice             *self,
                 }
               if (errsv != EINVAL)
                 {
-                  g_autofree char *what = g_strdup_printf ("send a packet on “%s”",
+                  g_autofree char *what = g_strdup_printf (_("send a packet on “%s”"),
                                                            tun_tap_device_display_name (self));
 
                   tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);

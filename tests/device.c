@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <libintl.h>
 #include <sched.h>
 
 #include <tuntap-glib/tuntap-glib.h>
@@ -1185,6 +1186,21 @@ test_adopt_refused (void)
   }
 }
 
+static void
+test_i18n_domain (void)
+{
+  const char *dir;
+
+  g_test_summary ("The library binds its gettext domain (UTF-8, the install's locale "
+                  "directory) before any of its messages can be made");
+
+  g_type_class_unref (g_type_class_ref (TUN_TAP_TYPE_DEVICE));
+  /* NULL asks without changing: set only by the library's binding. */
+  g_assert_cmpstr (bind_textdomain_codeset (TUN_TAP_TEST_GETTEXT_PACKAGE, NULL), ==, "UTF-8");
+  dir = bindtextdomain (TUN_TAP_TEST_GETTEXT_PACKAGE, NULL);
+  g_assert_cmpstr (dir, ==, TUN_TAP_TEST_LOCALEDIR);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1199,6 +1215,7 @@ main (int argc, char *argv[])
       return g_test_run ();
     }
 
+  g_test_add_func ("/tun-tap/device/i18n/domain", test_i18n_domain);
   g_test_add_func ("/tun-tap/device/create/fixed-name", test_create_fixed_name);
   g_test_add_func ("/tun-tap/device/create/template", test_create_template);
   g_test_add_func ("/tun-tap/device/create/null-name", test_create_null_name);

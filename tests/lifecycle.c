@@ -654,7 +654,7 @@ test_unprivileged_other_uid (void)
 static void
 test_unprivileged_no_node_access (void)
 {
-  g_test_summary ("/dev/net/tun mode 0600: PERMISSION_DENIED pointing at the udev rule in data/");
+  g_test_summary ("/dev/net/tun mode 0600: PERMISSION_DENIED pointing at a udev rule (spelled out: no source-tree path)");
 
   if (!can_switch_uid ())
     {
@@ -676,7 +676,8 @@ test_unprivileged_no_node_access (void)
       g_test_message ("%s", error->message);
       assert_contains (error->message, "/dev/net/tun");
       assert_contains (error->message, "“tl-nonode”");
-      assert_contains (error->message, "data/60-tuntap-glib.rules");
+      assert_contains (error->message, "udev rule");
+      g_assert_null (strstr (error->message, "data/"));
       return;
     }
 

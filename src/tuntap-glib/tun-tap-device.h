@@ -121,6 +121,22 @@ gboolean      tun_tap_device_send_bytes   (TunTapDevice   *self,
                                            GError        **error);
 
 TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_get_receiving (TunTapDevice  *self);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_set_receiving (TunTapDevice  *self,
+                                            gboolean       receiving);
+TUN_TAP_AVAILABLE_IN_0_1
+void          tun_tap_device_receive_async (TunTapDevice        *self,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+TUN_TAP_AVAILABLE_IN_0_1
+GBytes       *tun_tap_device_receive_finish (TunTapDevice  *self,
+                                             GAsyncResult  *result,
+                                             GArray       **lengths,
+                                             GError       **error);
+
+TUN_TAP_AVAILABLE_IN_0_1
 void          tun_tap_device_close        (TunTapDevice   *self);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_is_closed    (TunTapDevice   *self);

@@ -105,12 +105,7 @@ class DeviceTest(unittest.TestCase):
         return payloads
 
     def run_until(self, done, seconds=5):
-        """Iterates the default context until done() or the time is up."""
-        context = GLib.MainContext.default()
-        deadline = GLib.get_monotonic_time() + int(seconds * 1e6)
-        while not done() and GLib.get_monotonic_time() < deadline:
-            context.iteration(False) or GLib.usleep(1000)
-        return done()
+        return tuntaptest.run_until(done, seconds)
 
     def receive(self, s, count, seconds=2.0):
         """Up to @count datagrams from non-blocking socket @s, waiting at

@@ -17,7 +17,7 @@ gi.require_version("TunTap", "1.0")
 from gi.repository import GLib, Gio, GObject, TunTap  # noqa: E402
 
 __all__ = ["GLib", "Gio", "TunTap", "assert_io_error", "ensure_private_netns",
-           "ip", "load_example", "main", "run_loop", "snmp"]
+           "ip", "load_example", "main", "run_loop", "run_until", "snmp"]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EXAMPLES = os.path.join(HERE, "..", "..", "examples")
@@ -99,6 +99,16 @@ def run_loop(loop, seconds):
     if not timed_out:
         GLib.source_remove(source)
     return not timed_out
+
+
+def run_until(done, seconds=5):
+    """Iterates the default context until done() or the time is up;
+    returns done()."""
+    context = GLib.MainContext.default()
+    deadline = GLib.get_monotonic_time() + int(seconds * 1e6)
+    while not done() and GLib.get_monotonic_time() < deadline:
+        context.iteration(False) or GLib.usleep(1000)
+    return done()
 
 
 class TapResult(unittest.TestResult):

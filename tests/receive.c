@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Backpressure and the pull receive, through the public API, in a private
+ * network namespace: the `receiving` property (a paused device reads
+ * nothing and the kernel's queue drops, deletion is still noticed, resume
+ * delivers), no read while nobody listens, and receive_async() with each
+ * of its rules (packets instead of the signals, CLOSED, NO_SUCH_DEVICE,
+ * CANCELLED without consuming a packet, PENDING).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <tuntap-glib/tuntap-glib.h>
+#include "tun-tap-test-util.h"
+
+#define PORT 4300
+#define QUEUE_LEN 16
+
+/* ---- helpers ---------------------------------------------------------- */
+
+typedef struct {
+  guint     udp;           /* UDP datagrams to PORT seen by the handlers */
+  guint     batches;
+  guint     closed;
+  GError   *closed_error;
+  guint     notifies;
+  gboolean  pause_in_handler;
+} Seen;
+
+static gboolean
+is_test_datagram (const guint8 *data, gsize len)
+{
+  /* IPv4, UDP, to PORT (IPv6 router solicitations also arrive). */
+  return len >= 28 && data[0] == 0x45 && data[9] == 17 &&
+         ((data[22] << 8) | data[23]) == PORT;
+}
+
+static guint
+count_datagrams (GBytes *packets, GArray *lengths)
+{
+  gsize len, offset = 0;
+  const guint8 *data = g_bytes_get_data (packets, &len);
+  guint n = 0;
+
+  for (guint i = 0; i < lengths->len; i++)
+    {
+      guint l = g_array_index (lengths, guint, i);
+
+      g_assert_cmpuint (offset + l, <=, len);
+      n += is_test_datagram (data + offset, l);
+      offset += l;
+    }
+  g_assert_cmpuint (offset, ==, len);
+  return n;
+}
+
+static void
+on_packet (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Seen *seen = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (packet, &len);
+
+  if (!is_test_datagram (data, len))
+    return;
+  seen->udp++;
+  if (seen->pause_in_handler)
+    tun_tap_device_set_receiving (device, FALSE);
+}
+
+static void
+on_packets (TunTapDevice *device, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  Seen *seen = user_data;
+
+  seen->batches++;
+  seen->udp += count_datagrams (packets, lengths);
+}
+
+static void
+on_closed (TunTapDevice *device, const GError *error, gpointer user_data)
+{
+  Seen *seen = user_data;
+
+  seen->closed++;
+  g_clear_error (&seen->closed_error);
+  if (error != NULL)
+    seen->closed_error = g_error_copy (error);
+}
+
+static void
+on_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  ((Seen *) user_data)->notifies++;
+}
+
+static TunTapDevice *
+new_device (const char *name, const char *local, const char *peer, Seen *seen)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapDevice *device = tun_tap_device_new (name, TUN_TAP_MODE_TUN, &error);
+
+  g_assert_no_error (error);
+  g_signal_connect (device, "closed", G_CALLBACK (on_closed), seen);
+  g_signal_connect (device, "notify::receiving", G_CALLBACK (on_notify), seen);
+  /* A short queue, so that what the kernel drops shows quickly; no IPv6,
+   * so that no router solicitation completes a receive the test expects
+   * to stay pending. */
+  g_free (tun_tap_test_run (FALSE, "echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6 && "
+                            "ip link set %s txqueuelen %d && "
+                            "ip addr add %s peer %s dev %s && ip link set %s up",
+                            name, name, QUEUE_LEN, local, peer, name, name));
+  return device;
+}
+
+static void
+seen_clear (Seen *seen)
+{
+  g_clear_error (&seen->closed_error);
+}
+
+/* Sends @n datagrams to @dst:PORT, all before the loop runs again. */
+static void
+send_datagrams (const char *dst, guint n)
+{
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (PORT) };
+
+  g_assert_cmpint (s, >=, 0);
+  inet_pton (AF_INET, dst, &sin.sin_addr);
+  for (guint i = 0; i < n; i++)
+    {
+      char payload[32];
+      int len = g_snprintf (payload, sizeof payload, "datagram %u", i);
+
+      g_assert_cmpint (sendto (s, payload, len, 0, (struct sockaddr *) &sin, sizeof sin),
+                       ==, len);
+    }
+  close (s);
+}
+
+/* The interface's TX dropped counter, from /proc/net/dev (this namespace's). */
+static guint64
+tx_dropped (const char *name)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/net/dev", &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *colon = strchr (lines[i], ':');
+      g_autofree char *ifname = NULL;
+      g_auto(GStrv) fields = NULL;
+      guint n = 0;
+      char *field[16];
+
+      if (colon == NULL)
+        continue;
+      ifname = g_strstrip (g_strndup (lines[i], colon - lines[i]));
+      if (strcmp (ifname, name) != 0)
+        continue;
+      fields = g_strsplit_set (colon + 1, " ", -1);
+      for (guint k = 0; fields[k] != NULL && n < G_N_ELEMENTS (field); k++)
+        if (fields[k][0] != '\0')
+          field[n++] = fields[k];
+      /* rx: bytes packets errs drop fifo frame compressed multicast;
+       * tx: bytes packets errs drop ... */
+      g_assert_cmpuint (n, >=, 12);
+      return g_ascii_strtoull (field[11], NULL, 10);
+    }
+  g_assert_not_reached ();
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void
+test_paused_reads_nothing (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pause", "192.0.2.1", "192.0.2.2", &seen);
+  guint64 dropped;
+
+  g_signal_connect (device, "packets-received", G_CALLBACK (on_packets), &seen);
+  g_assert_true (tun_tap_device_get_receiving (device));
+  tun_tap_device_set_receiving (device, FALSE);
+  g_assert_false (tun_tap_device_get_receiving (device));
+  g_assert_cmpuint (seen.notifies, ==, 1);
+  tun_tap_device_set_receiving (device, FALSE);
+  g_assert_cmpuint (seen.notifies, ==, 1);
+
+  dropped = tx_dropped ("tt-pause");
+  send_datagrams ("192.0.2.2", 4 * QUEUE_LEN);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 0);
+  /* The kernel kept at most its queue and dropped the rest. */
+  g_assert_cmpuint (tx_dropped ("tt-pause") - dropped, >=, 3 * QUEUE_LEN);
+
+  /* Resumed: what the queue kept arrives. */
+  g_object_set (device, "receiving", TRUE, NULL);
+  g_assert_cmpuint (seen.notifies, ==, 2);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, >=, 1);
+  g_assert_cmpuint (seen.udp, <=, QUEUE_LEN);
+
+  /* And new packets flow as before. */
+  seen.udp = 0;
+  send_datagrams ("192.0.2.2", 5);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 5);
+  g_assert_cmpuint (seen.closed, ==, 0);
+  seen_clear (&seen);
+}
+
+static void
+test_pause_in_handler (void)
+{
+  Seen seen = { .pause_in_handler = TRUE };
+  g_autoptr(TunTapDevice) device = new_device ("tt-hpause", "192.0.2.5", "192.0.2.6", &seen);
+
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), &seen);
+  /* Let router solicitations and the like go first. */
+  tun_tap_test_spin (NULL, 100);
+  send_datagrams ("192.0.2.6", 10);
+  tun_tap_test_spin (NULL, 300);
+  /* Paused by the handler of the first: no read(2) after it. */
+  g_assert_cmpuint (seen.udp, ==, 1);
+  g_assert_false (tun_tap_device_get_receiving (device));
+
+  seen.pause_in_handler = FALSE;
+  tun_tap_device_set_receiving (device, TRUE);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 10);
+  seen_clear (&seen);
+}
+
+static void
+test_deleted_while_paused (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pdel", "192.0.2.9", "192.0.2.10", &seen);
+  gint64 cpu;
+
+  g_signal_connect (device, "packets-received", G_CALLBACK (on_packets), &seen);
+  tun_tap_device_set_receiving (device, FALSE);
+  send_datagrams ("192.0.2.10", 3);
+  g_free (tun_tap_test_run (FALSE, "ip link del tt-pdel"));
+  for (gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+       seen.closed == 0 && g_get_monotonic_time () < end;)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (seen.closed, ==, 1);
+  g_assert_error (seen.closed_error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  g_assert_cmpuint (seen.udp, ==, 0);
+
+  /* Nothing keeps waking up, and ::closed stays at one. */
+  cpu = tun_tap_test_cpu_time_us ();
+  tun_tap_test_spin (NULL, 500);
+  g_assert_cmpint (tun_tap_test_cpu_time_us () - cpu, <, 20000);
+  g_assert_cmpuint (seen.closed, ==, 1);
+  tun_tap_device_set_receiving (device, TRUE);
+  tun_tap_test_spin (NULL, 100);
+  g_assert_cmpuint (seen.closed, ==, 1);
+  seen_clear (&seen);
+}
+
+static void
+test_no_listener_no_read (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-nobody", "192.0.2.13", "192.0.2.14", &seen);
+  guint64 dropped;
+  gulong handler;
+  gint64 cpu;
+
+  tun_tap_test_spin (NULL, 100);
+  dropped = tx_dropped ("tt-nobody");
+  send_datagrams ("192.0.2.14", 4 * QUEUE_LEN);
+  cpu = tun_tap_test_cpu_time_us ();
+  tun_tap_test_spin (NULL, 300);
+  /* Not read (and discarded): left to the kernel, which dropped the
+   * excess; and waiting for a listener costs nothing. */
+  g_assert_cmpuint (tx_dropped ("tt-nobody") - dropped, >=, 3 * QUEUE_LEN);
+  g_assert_cmpint (tun_tap_test_cpu_time_us () - cpu, <, 20000);
+
+  /* A handler connected now is noticed, and gets what the queue kept. */
+  handler = g_signal_connect (device, "packets-received", G_CALLBACK (on_packets), &seen);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, >=, 1);
+  g_assert_cmpuint (seen.udp, <=, QUEUE_LEN);
+
+  /* Blocked, the handler does not count; unblocked, it gets what the
+   * queue kept. */
+  g_signal_handler_block (device, handler);
+  dropped = tx_dropped ("tt-nobody");
+  seen.udp = 0;
+  send_datagrams ("192.0.2.14", 4 * QUEUE_LEN);
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (tx_dropped ("tt-nobody") - dropped, >=, 3 * QUEUE_LEN);
+  g_signal_handler_unblock (device, handler);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, >=, 1);
+  g_assert_cmpuint (seen.udp, <=, QUEUE_LEN);
+
+  /* Disconnected again: no read after the next wake-up. */
+  g_signal_handler_disconnect (device, handler);
+  send_datagrams ("192.0.2.14", 2);
+  tun_tap_test_spin (NULL, 200);
+  dropped = tx_dropped ("tt-nobody");
+  send_datagrams ("192.0.2.14", 4 * QUEUE_LEN);
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (tx_dropped ("tt-nobody") - dropped, >=, 3 * QUEUE_LEN);
+  seen_clear (&seen);
+}
+
+/* ---- receive_async ------------------------------------------------------ */
+
+typedef struct {
+  gboolean  done;
+  GBytes   *packets;
+  GArray   *lengths;
+  GError   *error;
+} Pulled;
+
+static void
+pulled_clear (Pulled *p)
+{
+  g_clear_pointer (&p->packets, g_bytes_unref);
+  g_clear_pointer (&p->lengths, g_array_unref);
+  g_clear_error (&p->error);
+  p->done = FALSE;
+}
+
+static void
+on_received (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pulled *p = user_data;
+
+  g_assert_false (p->done);
+  p->packets = tun_tap_device_receive_finish (TUN_TAP_DEVICE (source), result,
+                                              &p->lengths, &p->error);
+  g_assert_true ((p->packets == NULL) == (p->error != NULL));
+  g_assert_true ((p->packets == NULL) == (p->lengths == NULL));
+  p->done = TRUE;
+}
+
+/* Pulls until a batch holds test datagrams (router solicitations may come
+ * first); returns how many it held. */
+static guint
+pull_datagrams (TunTapDevice *device, GCancellable *cancellable)
+{
+  for (int attempt = 0; attempt < 10; attempt++)
+    {
+      Pulled p = { 0 };
+      guint n;
+
+      tun_tap_device_receive_async (device, cancellable, on_received, &p);
+      g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+      g_assert_no_error (p.error);
+      n = count_datagrams (p.packets, p.lengths);
+      pulled_clear (&p);
+      if (n > 0)
+        return n;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+test_receive_async (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pull", "192.0.2.17", "192.0.2.18", &seen);
+  guint n = 0;
+
+  /* A pending receive takes the packets: the signals see none of them. */
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), &seen);
+  g_signal_connect (device, "packets-received", G_CALLBACK (on_packets), &seen);
+  tun_tap_device_set_receiving (device, FALSE);
+  send_datagrams ("192.0.2.18", 5);
+  tun_tap_device_set_receiving (device, TRUE);
+  while (n < 5)
+    n += pull_datagrams (device, NULL);
+  g_assert_cmpuint (n, ==, 5);
+  g_assert_cmpuint (seen.udp, ==, 0);
+
+  /* With none pending, the signals have them again. */
+  send_datagrams ("192.0.2.18", 3);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 6);   /* 3 per packet + 3 in batches */
+  seen_clear (&seen);
+}
+
+static void
+test_receive_async_closed (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pullc", "192.0.2.21", "192.0.2.22", &seen);
+  g_autoptr(TunTapDevice) deleted = new_device ("tt-pulld", "192.0.2.25", "192.0.2.26", &seen);
+  g_autoptr(TunTapDevice) fresh = g_object_new (TUN_TAP_TYPE_DEVICE, "name", "tt-pulln", NULL);
+  Pulled p = { 0 };
+
+  /* close() completes a pending receive with CLOSED. */
+  tun_tap_device_receive_async (device, NULL, on_received, &p);
+  tun_tap_test_spin (NULL, 50);
+  g_assert_false (p.done);
+  tun_tap_device_close (device);
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_assert_nonnull (strstr (p.error->message, "tt-pullc"));
+  pulled_clear (&p);
+
+  /* On a closed device: CLOSED at once. */
+  tun_tap_device_receive_async (device, NULL, on_received, &p);
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  pulled_clear (&p);
+
+  /* Deletion: NO_SUCH_DEVICE. */
+  tun_tap_device_receive_async (deleted, NULL, on_received, &p);
+  g_free (tun_tap_test_run (FALSE, "ip link del tt-pulld"));
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_NO_SUCH_DEVICE);
+  pulled_clear (&p);
+
+  /* Never initialised. */
+  tun_tap_device_receive_async (fresh, NULL, on_received, &p);
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED);
+  pulled_clear (&p);
+  seen_clear (&seen);
+}
+
+static void
+test_receive_async_cancel (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pullx", "192.0.2.29", "192.0.2.30", &seen);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  Pulled p = { 0 };
+  guint n = 0;
+
+  tun_tap_test_spin (NULL, 100);
+  /* Packets are queued in the kernel while the receive is cancelled. */
+  tun_tap_device_set_receiving (device, FALSE);
+  send_datagrams ("192.0.2.30", 4);
+  tun_tap_device_receive_async (device, cancellable, on_received, &p);
+  g_cancellable_cancel (cancellable);
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  pulled_clear (&p);
+
+  /* Already cancelled: CANCELLED at once. */
+  g_cancellable_cancel (cancelled);
+  tun_tap_device_receive_async (device, cancelled, on_received, &p);
+  g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+  g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  pulled_clear (&p);
+
+  /* No packet was consumed: all four come to the next receive. */
+  tun_tap_device_set_receiving (device, TRUE);
+  g_cancellable_reset (cancellable);
+  while (n < 4)
+    n += pull_datagrams (device, cancellable);
+  g_assert_cmpuint (n, ==, 4);
+  seen_clear (&seen);
+}
+
+static void
+test_receive_async_pending (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-pullp", "192.0.2.33", "192.0.2.34", &seen);
+  Pulled first = { 0 }, second = { 0 };
+
+  tun_tap_device_receive_async (device, NULL, on_received, &first);
+  tun_tap_device_receive_async (device, NULL, on_received, &second);
+  g_assert_true (tun_tap_test_wait_for (NULL, &second.done, 5000));
+  g_assert_error (second.error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  pulled_clear (&second);
+
+  /* The first is untouched and still works. */
+  send_datagrams ("192.0.2.34", 1);
+  g_assert_true (tun_tap_test_wait_for (NULL, &first.done, 5000));
+  g_assert_no_error (first.error);
+  g_assert_cmpuint (first.lengths->len, >=, 1);
+  pulled_clear (&first);
+  seen_clear (&seen);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autofree char *reason = NULL;
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_summary ("Backpressure (receiving) and the pull receive (receive_async), in a "
+                  "private network namespace");
+
+  if (!tun_tap_test_enter_netns (&reason))
+    {
+      g_test_skip (reason);
+      return g_test_run ();
+    }
+
+  g_test_add_func ("/tun-tap/receive/receiving/paused-reads-nothing", test_paused_reads_nothing);
+  g_test_add_func ("/tun-tap/receive/receiving/pause-in-handler", test_pause_in_handler);
+  g_test_add_func ("/tun-tap/receive/receiving/deleted-while-paused", test_deleted_while_paused);
+  g_test_add_func ("/tun-tap/receive/receiving/no-listener-no-read", test_no_listener_no_read);
+  g_test_add_func ("/tun-tap/receive/async/takes-the-packets", test_receive_async);
+  g_test_add_func ("/tun-tap/receive/async/closed", test_receive_async_closed);
+  g_test_add_func ("/tun-tap/receive/async/cancel", test_receive_async_cancel);
+  g_test_add_func ("/tun-tap/receive/async/pending", test_receive_async_pending);
+
+  return g_test_run ();
+}
