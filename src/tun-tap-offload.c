@@ -1,4 +1,42 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Offloads, the byte-level part (see tun-tap-offload.h for each function):
+ * the Internet checksum, the split of GSO super-packets read from the
+ * kernel, the plan of send_many()'s writes, and the registry of the
+ * batches handed out.
+ *
+ * THE CHECKSUM RULE OF COALESCING
+ *
+ * A packet is merged into a super-packet (written with NEEDS_CSUM, so the
+ * kernel computes its segments' checksums and verifies nothing) only when
+ * its checksums are known to be right. Known means one of:
+ *
+ * - verified here, against its own bytes, before merging (a head only once
+ *   a second packet wants to join it: alone, it goes with a zero header and
+ *   the kernel verifies it);
+ * - or it is, exactly, a packet this library computed the checksums of:
+ *   split from a super-packet or its partial checksum finished, in the
+ *   batch of a packets-received emission (or receive_finish()) whose
+ *   GBytes is still alive. Exactly: send_many()'s packet starts at the
+ *   address where that packet starts in the batch's memory, has its
+ *   length, and its L4 checksum field holds what the library put there.
+ *
+ * The second is sound because a GBytes is immutable: no one may change the
+ * batch's bytes while it lives, and while it lives its memory belongs to
+ * it, so an address inside it cannot be another buffer's. The registry
+ * forgets a batch in the GBytes' free function, before the memory is
+ * freed, under the same lock the lookup holds, so a buffer that later
+ * lands at the same address is never mistaken for it. Anything else is
+ * verified: a copy (as the bindings make: PyGObject's get_data(), and
+ * whatever a program assembles), a slice that starts elsewhere, another
+ * length, a batch the registry had no room for (32 at most), a packet
+ * whose checksum field was changed, packets whose checksums the kernel
+ * gave and the library only passed on. A program that writes into a
+ * batch's memory anyway, keeping the checksum field as it was, breaks the
+ * GBytes contract; the kernel then computes the checksum over what it
+ * gets, so such a packet arrives with a checksum made right rather than
+ * dropped. That is the whole difference the rule can make.
+ */
 #include "config.h"
 
 #include "tun-tap-offload.h"

@@ -5,10 +5,14 @@
  * GSO super-packet (TCP over IPv4/IPv6, UDP_L4) into the MTU-sized packets
  * it stands for, every length, IP ID, sequence number, flag and checksum
  * as if the kernel had sent them one by one; partial checksums
- * (NEEDS_CSUM) on ordinary packets are completed. No I/O: the input is
- * untrusted bytes from the kernel, and this file is fuzzed
- * (tests/fuzz/fuzz-offload-split.c). The facts it follows are in
- * shared/docs/offloads.md §1.2 and linux-tun-behaviour.md §6.
+ * (NEEDS_CSUM) on ordinary packets are completed; and the other way, the
+ * plan that merges the packets of one send_many() call into super-packets
+ * per flow. No I/O: the input is untrusted bytes (the kernel's, the
+ * application's), and both are fuzzed (tests/fuzz/fuzz-offload-split.c,
+ * fuzz-offload-coalesce.c). Plus the registry of the batches handed out,
+ * which says when a packet's checksums need not be verified again (the
+ * rule is in tun-tap-offload.c's top comment). The facts it follows are
+ * in shared/docs/offloads.md §1.2 and linux-tun-behaviour.md §6.
  */
 #pragma once
 
