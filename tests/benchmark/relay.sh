@@ -7,7 +7,9 @@
 # limit, bench-raw-relay), the library in C with offloads off and on
 # (bench-relay) and from Python (relay.py). Variants alternate in rounds;
 # reports Gbit/s and the relay's CPU seconds per GB (utime + stime), and
-# the counters that give packets per read. Needs root; installs iperf3 (a
+# the counters that give packets per read; before them, the library's own
+# CPU per GB on that path without the kernel (bench-offload-cpu). Needs
+# root; installs iperf3 (a
 # benchmark-only dependency) when missing. Everything happens in two
 # network namespaces made here (unshare -n), removed at the end.
 #
@@ -55,6 +57,9 @@ run () {
   grep -E '^A|^B|^raw' "$out" | sed 's/^/    /'
   rm -f "$out"
 }
+
+# The library's own share first: no kernel, no noise from it.
+"$build/tests/benchmark/bench-offload-cpu"
 
 # VARIANTS="raw-tso c-offload" runs only those (all five by default).
 variants=${VARIANTS:-raw-tso c-plain c-offload py-plain py-offload}
