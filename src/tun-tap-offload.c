@@ -483,12 +483,16 @@ tun_tap_offload_split (const guint8 *data,
       if (protocol == IPPROTO_TCP_)
         {
           guint32 s = seq + (guint32) (i * hdr.gso_size);
+          guint8 flags = packet[l4 + 13];
 
           put32 (p + l4 + 4, s);
-          /* FIN and PSH belong to the last segment only. */
+          /* FIN and PSH belong to the last segment only. (From the
+           * source, not read back: a load over a byte just stored waits
+           * for it.) */
           if (i + 1 < segments)
-            p[l4 + 13] &= (guint8) ~(0x01 | 0x08);
-          sum += (s >> 16) + (s & 0xffff) + get16 (p + l4 + 12);
+            flags &= (guint8) ~(0x01 | 0x08);
+          p[l4 + 13] = flags;
+          sum += (s >> 16) + (s & 0xffff) + (guint32) (packet[l4 + 12] << 8 | flags);
         }
       else
         {
