@@ -216,9 +216,11 @@ write_plan (TunTapDevice             *self,
 
           header_len = tun_tap_offload_header (data, offsets, lengths, write, header,
                                                &payload_offset);
-          protocol = header[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
-                                                          : TUN_TAP_COALESCE_TCP;
-          /* Unless refused earlier in this call: then one by one. */
+          protocol = header_len == 0 ? TUN_TAP_COALESCE_NONE
+                   : header[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
+                   : TUN_TAP_COALESCE_TCP;
+          /* Unless refused earlier in this call (or the packets changed
+           * under us, from another thread): then one by one. */
           if (g_atomic_int_get (&self->coalesce) & (gint) protocol)
             {
               if (write_coalesced (self, data, offsets, lengths, next, write, header, header_len,

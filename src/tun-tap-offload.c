@@ -930,9 +930,11 @@ tun_tap_offload_header (const guint8             *data,
   guint32 sum;
   guint16 v;
 
-  /* The plan parsed it as a candidate already: it still is one. */
-  if (!candidate (p, lengths[write->head], p[0] >> 4 == 4 ? p[9] : p[6], &head))
-    g_return_val_if_reached (0);
+  /* The plan parsed it as a candidate already: it still is one, unless
+   * the caller changed it meanwhile (then 0: no super-packet). */
+  if (lengths[write->head] < 20 ||
+      !candidate (p, lengths[write->head], p[0] >> 4 == 4 ? p[9] : p[6], &head))
+    return 0;
 
   l4_len = head.hdr_len - head.iph + write->payload;
   csum_offset = head.protocol == IPPROTO_TCP_ ? 16 : 6;
