@@ -67,18 +67,23 @@ tun_tap_offload_deliver (TunTapDevice  *self,
       tun_tap_counter_add (&self->split_packets, count);
     }
   *delivered += count;
-  /* Which packets of the batch have checksums computed here: see
-   * tun_tap_offload_batch_publish(). */
+  /* Which packets of the batch have checksums computed here (see
+   * tun_tap_offload_batch_publish()): one flag per packet that went in. */
   flag = computed ? 1 : 0;
-  if (*batch != NULL)
-    for (guint i = 0; i < count; i++)
-      g_byte_array_append (self->computed, &flag, 1);
   if (direct)
-    return TRUE;
+    {
+      for (guint i = 0; i < count; i++)
+        g_byte_array_append (self->computed, &flag, 1);
+      return TRUE;
+    }
   for (guint i = 0; i < count; i++)
     {
       guint len = g_array_index (self->split_lengths, guint, i);
 
+      /* tun_tap_io_deliver() puts it in the batch before packet-received,
+       * whose handler may close the device (and free self->computed). */
+      if (*batch != NULL)
+        g_byte_array_append (self->computed, &flag, 1);
       if (!tun_tap_io_deliver (self, self->split->data + offset, len, want_one, batch, lengths))
         return FALSE;
       offset += len;
@@ -91,9 +96,10 @@ tun_tap_offload_batch_bytes (TunTapDevice *self,
                              GByteArray   *batch,
                              GArray       *lengths)
 {
-  if (!self->offload)
+  /* Closed during the wake-up (by a handler, or the interface deleted):
+   * the device's buffers are gone, and nobody gets this batch. */
+  if (!self->offload || self->computed == NULL || self->computed->len != lengths->len)
     return g_byte_array_free_to_bytes (batch);
-  g_return_val_if_fail (self->computed->len == lengths->len, g_byte_array_free_to_bytes (batch));
   return tun_tap_offload_batch_publish (batch, (const guint *) lengths->data,
                                         self->computed->data, lengths->len);
 }
