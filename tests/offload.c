@@ -1011,6 +1011,73 @@ test_batch_registry (void)
   packets_clear (&b);
 }
 
+/* The registry from several threads at once, as send_many() (any thread)
+ * and the batches' last unrefs (any thread) use it: a batch held stays
+ * known while others come and go; a copy never is. (The suite's
+ * ThreadSanitizer run watches this.) */
+typedef struct {
+  Packets *flow;
+  gint     stop;
+} Churn;
+
+static gpointer
+churn_batches (gpointer data)
+{
+  Churn *churn = data;
+  guint8 yes[64];
+
+  memset (yes, 1, sizeof yes);
+  while (!g_atomic_int_get (&churn->stop))
+    {
+      GByteArray *batch = g_byte_array_new ();
+      GBytes *bytes;
+
+      g_byte_array_append (batch, churn->flow->data->data, churn->flow->data->len);
+      bytes = tun_tap_offload_batch_publish (batch, (guint *) churn->flow->lengths->data, yes,
+                                             churn->flow->lengths->len);
+      g_bytes_unref (bytes);
+    }
+  return NULL;
+}
+
+static void
+test_batch_registry_threads (void)
+{
+  Spec v4 = { 4, 6, 8 * 1000, 1000, 0x10, 12, 0, 0 };
+  Packets flow = flow_packets (&v4);
+  guint n = flow.lengths->len;
+  guint8 yes[64], known[64];
+  GByteArray *batch = g_byte_array_new ();
+  g_autoptr(GBytes) held = NULL;
+  g_autofree guint8 *copy = NULL;
+  Churn churn = { &flow, 0 };
+  GThread *threads[2];
+  const guint8 *data;
+
+  memset (yes, 1, sizeof yes);
+  g_byte_array_append (batch, flow.data->data, flow.data->len);
+  held = tun_tap_offload_batch_publish (batch, (guint *) flow.lengths->data, yes, n);
+  data = g_bytes_get_data (held, NULL);
+  copy = g_memdup2 (data, flow.data->len);
+
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    threads[t] = g_thread_new ("churn", churn_batches, &churn);
+  for (guint i = 0; i < 2000; i++)
+    {
+      tun_tap_offload_batch_known_good (data, (gsize *) flow.offsets->data,
+                                        (guint *) flow.lengths->data, n, known);
+      g_assert_cmpmem (known, n, yes, n);
+      tun_tap_offload_batch_known_good (copy, (gsize *) flow.offsets->data,
+                                        (guint *) flow.lengths->data, n, known);
+      for (guint k = 0; k < n; k++)
+        g_assert_cmpuint (known[k], ==, 0);
+    }
+  g_atomic_int_set (&churn.stop, 1);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+  packets_clear (&flow);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1031,6 +1098,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload/coalesce/many-flows", test_coalesce_many_flows);
   g_test_add_func ("/tun-tap/offload/coalesce/known-good", test_coalesce_known_good);
   g_test_add_func ("/tun-tap/offload/coalesce/batch-registry", test_batch_registry);
+  g_test_add_func ("/tun-tap/offload/coalesce/batch-registry-threads",
+                   test_batch_registry_threads);
 
   return g_test_run ();
 }
