@@ -9,6 +9,7 @@
  * Only a peer running as --helper-uid (root by default) may hand it a
  * device; the socket should live in a directory only this user can write.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,9 @@ main (int   argc,
     G_OPTION_ENTRY_NULL
   };
 
+  /* GOption prints its help in the user's language and charset ("[OPTION…]"). */
+  setlocale (LC_ALL, "");
+
   context = g_option_context_new ("- echo packets through a TUN/TAP fd received from tun-helper");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -214,7 +218,7 @@ main (int   argc,
   g_main_loop_run (loop);
 
   if (!quiet)
-    printf ("%s: %" G_GUINT64_FORMAT " packets received, %" G_GUINT64_FORMAT " sent\n",
+    printf ("%s: packets received: %" G_GUINT64_FORMAT ", sent: %" G_GUINT64_FORMAT "\n",
             tun_tap_device_get_name (device), echo.received, echo.sent);
 
   tun_tap_device_close (device);

@@ -4,6 +4,7 @@
  * Every packet the kernel routes into the device is printed and written
  * back; with --reply, requests are turned into answers so ping works.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,9 @@ main (int   argc,
   address_options = g_array_new (FALSE, TRUE, sizeof (AddressOption));
   g_array_set_clear_func (address_options, address_option_clear);
 
+  /* GOption prints its help in the user's language and charset ("[OPTION…]"). */
+  setlocale (LC_ALL, "");
+
   context = g_option_context_new ("- echo packets through a TUN/TAP device");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -287,7 +291,7 @@ main (int   argc,
   g_main_loop_run (echo.loop);
 
   if (!quiet)
-    printf ("%s: %" G_GUINT64_FORMAT " packets received, %" G_GUINT64_FORMAT " sent\n",
+    printf ("%s: packets received: %" G_GUINT64_FORMAT ", sent: %" G_GUINT64_FORMAT "\n",
             tun_tap_device_get_name (echo.device), echo.received, echo.sent);
 
   tun_tap_device_close (echo.device);

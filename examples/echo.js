@@ -7,20 +7,24 @@
 // logic is a port of echo-reflect.c, and the output is the same line for
 // line. --address CIDR [--peer ADDR] (repeatable) and --mtu N configure the
 // link through the library and bring it up, so no `ip` or `ifconfig` is
-// needed. Run it with `gjs -m echo.js`.
+// needed. Run it with `gjs -m echo.js`, or from the build tree with
+// `meson devenv -C _build gjs -m $PWD/examples/echo.js`. The options are
+// GOption's, declared on a Gio.Application.
 //
 // Packets arrive in batches, one ::packets-received per main-loop wake-up,
-// and go back with one send_many(): the handler and the send cross between
-// C and JavaScript once per batch rather than once per packet, and nothing
-// is allocated per packet. Far fewer signal emissions also make gjs's
-// refusal to run a handler while the garbage collector sweeps (a
-// Gjs-CRITICAL and a lost packet with ::packet-received under load)
-// unseen in practice.
+// read through a view and answered with one send_many(): the handler and
+// the send cross between C and JavaScript once per batch rather than once
+// per packet, and nothing is allocated per packet. That also keeps gjs
+// 1.74 from sweeping its garbage often; it refuses to call JavaScript while
+// it sweeps, and with ::packet-received under a flood it refuses the
+// handler (each time a packet lost), then timers and everything else
+// (tests/bindings/gc-flood.sh).
 //
 // Importing this module runs nothing: the tests use describe(), reflect(),
 // reflectBatch() and sendMany().
 
 import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
 import TunTap from 'gi://TunTap?version=1.0';
 import System from 'system';
 
@@ -57,56 +61,9 @@ export function ntop4(p, o) {
     return `${p[o]}.${p[o + 1]}.${p[o + 2]}.${p[o + 3]}`;
 }
 
-/** Formats the IPv6 address at p[o..o+16] as glibc's inet_ntop() does. */
-export function ntop6(p, o) {
-    const words = new Array(8);
-    let best = -1, bestLen = 0, cur = -1, curLen = 0;
-
-    // The longest run of zero words, the first one if tied, becomes "::".
-    for (let i = 0; i < 8; i++) {
-        words[i] = get16(p, o + 2 * i);
-        if (words[i] === 0) {
-            if (cur === -1) {
-                cur = i;
-                curLen = 1;
-            } else {
-                curLen++;
-            }
-        } else if (cur !== -1) {
-            if (best === -1 || curLen > bestLen) {
-                best = cur;
-                bestLen = curLen;
-            }
-            cur = -1;
-        }
-    }
-    if (cur !== -1 && (best === -1 || curLen > bestLen)) {
-        best = cur;
-        bestLen = curLen;
-    }
-    if (best !== -1 && bestLen < 2)
-        best = -1;
-
-    let s = '';
-    for (let i = 0; i < 8; i++) {
-        if (best !== -1 && i >= best && i < best + bestLen) {
-            if (i === best)
-                s += ':';
-            continue;
-        }
-        if (i !== 0)
-            s += ':';
-        // IPv4-compatible and IPv4-mapped addresses end in dotted quad.
-        if (i === 6 && best === 0 &&
-            (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
-            s += ntop4(p, o + 12);
-            break;
-        }
-        s += words[i].toString(16);
-    }
-    if (best !== -1 && best + bestLen === 8)
-        s += ':';
-    return s;
+/** Formats the IPv6 address at p[o..o+16], as GLib (and inet_ntop()) does. */
+function ntop6(p, o) {
+    return Gio.InetAddress.new_from_bytes(p.subarray(o, o + 16), Gio.SocketFamily.IPV6).to_string();
 }
 
 // The IP header at p[o..o+n]: [l4, version, proto] where l4 is the L4
@@ -442,88 +399,70 @@ export function sendMany(device, data, lengths) {
     return [sent, errors];
 }
 
-const USAGE = `Usage:
-  echo.js [OPTION…] - echo packets through a TUN/TAP device
-
-Options:
-  -h, --help          Show help options
-  -n, --name=NAME     Interface name or template (default tun%d / tap%d)
-  --tap               Open a TAP (Ethernet) device instead of TUN
-  --offload           TUN offloads: the kernel's super-packets split in the library, replies coalesced
-  -r, --reply         Answer pings (and reflect UDP/TCP) instead of echoing verbatim
-  -q, --quiet         Do not print a line per packet
-  -a, --address=CIDR  Add an address, IPv4 or IPv6 (repeatable), and bring the link up
-  -p, --peer=ADDR     Point-to-point peer of the preceding --address
-  -m, --mtu=N         Set the MTU and bring the link up
-`;
+const OPTIONS = [
+    // long name, short name, argument, description, argument name
+    ['name', 'n', GLib.OptionArg.STRING, 'Interface name or template (default tun%d / tap%d)', 'NAME'],
+    ['tap', '', GLib.OptionArg.NONE, 'Open a TAP (Ethernet) device instead of TUN', null],
+    ['offload', '', GLib.OptionArg.NONE,
+        'TUN offloads: the kernel\'s super-packets split in the library, replies coalesced', null],
+    ['reply', 'r', GLib.OptionArg.NONE, 'Answer pings (and reflect UDP/TCP) instead of echoing verbatim', null],
+    ['quiet', 'q', GLib.OptionArg.NONE, 'Do not print a line per packet', null],
+    ['address', 'a', GLib.OptionArg.STRING_ARRAY, 'Add an address, IPv4 or IPv6 (repeatable), and bring the link up', 'CIDR'],
+    ['peer', 'p', GLib.OptionArg.STRING_ARRAY, 'Point-to-point peer of the preceding --address', 'ADDR'],
+    ['mtu', 'm', GLib.OptionArg.INT, 'Set the MTU and bring the link up', 'N'],
+];
 
 class UsageError extends Error {}
 
-// Parses the options as GOption does for echo-gmain.
-function parseArgs(argv) {
-    const opts = {
-        name: null, tap: false, reply: false, quiet: false, help: false, offload: false,
-        // [address, peer] in command-line order; a --peer belongs to the
-        // --address before it.
-        addresses: [], mtu: null,
-    };
-    const long = new Map([
-        ['--tap', 'tap'], ['--reply', 'reply'], ['--quiet', 'quiet'], ['--help', 'help'],
-        ['--offload', 'offload'],
-    ]);
-    const short = new Map([['r', 'reply'], ['q', 'quiet'], ['h', 'help']]);
-    // The options that take a value, by long and short name.
-    const valued = new Map([
-        ['--name', 'name'], ['-n', 'name'], ['--address', 'address'], ['-a', 'address'],
-        ['--peer', 'peer'], ['-p', 'peer'], ['--mtu', 'mtu'], ['-m', 'mtu'],
-    ]);
-    const setValue = (option, key, value) => {
-        switch (key) {
-        case 'name':
-            opts.name = value;
-            break;
-        case 'address':
-            opts.addresses.push([value, null]);
-            break;
-        case 'peer': {
-            const last = opts.addresses[opts.addresses.length - 1];
-            if (last === undefined)
-                throw new UsageError(`--peer ${value} must follow the --address it belongs to`);
-            if (last[1] !== null)
-                throw new UsageError(`--address ${last[0]} has two peers`);
-            last[1] = value;
-            break;
-        }
-        case 'mtu':
-            // An int, as GOption reads it; the library judges the range.
-            if (!/^\s*\+?\d+$/.test(value) || Number(value) > 0x7fffffff)
-                throw new UsageError(`Cannot parse integer value “${value}” for ${option}`);
-            opts.mtu = Number(value);
-            break;
-        }
-    };
-
-    for (let i = 0; i < argv.length; i++) {
+/**
+ * Pairs the --address and --peer values GOption collected: a --peer belongs
+ * to the --address before it. GOption keeps each option's values in order,
+ * not their order relative to each other, so argv (which it has already
+ * checked) is read for the order of the two options alone.
+ *
+ * @returns {Array} [address, peer or null] in command-line order
+ */
+function pairAddresses(argv, addresses, peers) {
+    const order = [];   // 'a' or 'p' per occurrence
+    const valued = new Set(['n', 'a', 'p', 'm']);
+    const longs = new Map([['name', 'n'], ['address', 'a'], ['peer', 'p'], ['mtu', 'm']]);
+    for (let i = 1; i < argv.length && argv[i] !== '--'; i++) {
         const arg = argv[i];
-        let m;
-        if (valued.has(arg)) {
-            if (i + 1 >= argv.length)
-                throw new UsageError(`Missing argument for ${arg}`);
-            setValue(arg, valued.get(arg), argv[++i]);
-        } else if ((m = /^(--[a-z]+)=(.*)$/s.exec(arg)) && valued.has(m[1])) {
-            setValue(m[1], valued.get(m[1]), m[2]);
-        } else if ((m = /^(-[napm])(.+)$/s.exec(arg))) {
-            setValue(m[1], valued.get(m[1]), m[2]);
-        } else if (long.has(arg)) {
-            opts[long.get(arg)] = true;
-        } else if (/^-[rqh]+$/.test(arg)) {
-            for (const c of arg.slice(1))
-                opts[short.get(c)] = true;
-        } else {
-            throw new UsageError(`Unknown option ${arg}`);
+        if (arg.startsWith('--')) {
+            const [long, value] = arg.slice(2).split(/=(.*)/s);
+            const key = longs.get(long);
+            if (key === 'a' || key === 'p')
+                order.push(key);
+            if (key !== undefined && value === undefined)
+                i++;   // the value is the next argument
+        } else if (arg.startsWith('-')) {
+            // Short options, grouped: each one taking a value takes the
+            // next argument.
+            for (const c of arg.slice(1)) {
+                if (c === 'a' || c === 'p')
+                    order.push(c);
+                if (valued.has(c))
+                    i++;
+            }
         }
     }
-    return opts;
+
+    const pairs = [];
+    let a = 0, p = 0;
+    for (const key of order) {
+        if (key === 'a') {
+            pairs.push([addresses[a++], null]);
+            continue;
+        }
+        const peer = peers[p++];
+        const last = pairs[pairs.length - 1];
+        if (last === undefined)
+            throw new UsageError(`--peer ${peer} must follow the --address it belongs to`);
+        if (last[1] !== null)
+            throw new UsageError(`--address ${last[0]} has two peers`);
+        last[1] = peer;
+    }
+    return pairs;
 }
 
 /**
@@ -539,20 +478,50 @@ function configureLink(device, mtu, addresses) {
         device.set_up(true);
 }
 
+/**
+ * The echo, as a Gio.Application (no application ID: nothing registered on
+ * D-Bus, any number may run); its options are GOption's, as echo-gmain's.
+ */
 function main(argv) {
-    let opts;
-    try {
-        opts = parseArgs(argv);
-    } catch (e) {
-        if (!(e instanceof UsageError))
-            throw e;
-        printerr(`echo.js: ${e.message}`);
-        return 2;
+    GLib.set_prgname('echo.js');
+    const app = new Gio.Application({flags: Gio.ApplicationFlags.NON_UNIQUE});
+    app.set_option_context_parameter_string('- echo packets through a TUN/TAP device');
+    for (const [long, short, arg, description, argName] of OPTIONS) {
+        app.add_main_option(long, short ? short.charCodeAt(0) : 0, GLib.OptionFlags.NONE, arg,
+            description, argName);
     }
-    if (opts.help) {
-        print(USAGE);
-        return 0;
-    }
+
+    let opts = null;
+    app.connect('handle-local-options', (_app, dict) => {
+        const o = dict.end().recursiveUnpack();
+        try {
+            opts = {
+                name: o.name ?? null, tap: o.tap ?? false, offload: o.offload ?? false,
+                reply: o.reply ?? false, quiet: o.quiet ?? false, mtu: o.mtu ?? null,
+                addresses: pairAddresses(argv, o.address ?? [], o.peer ?? []),
+            };
+        } catch (e) {
+            if (!(e instanceof UsageError))
+                throw e;
+            printerr(`echo.js: ${e.message}`);
+            return 2;
+        }
+        return -1;   // go on: activate
+    });
+    let status = 0;
+    app.connect('activate', () => {
+        status = echo(app, opts, s => (status = s));
+    });
+    const exit = app.run(argv);
+    return exit !== 0 ? exit : status;
+}
+
+/**
+ * Starts the echo with the parsed options, holding app until SIGINT,
+ * SIGTERM or the device closes; then calls done(exit status). Returns the
+ * exit status so far (1 when the device could not be made).
+ */
+function echo(app, opts, done) {
     const {tap, reply, quiet} = opts;
 
     let device;
@@ -574,8 +543,18 @@ function main(argv) {
     }
 
     const name = device.get_name();
-    const loop = new GLib.MainLoop(null, false);
-    let received = 0, sent = 0, status = 0;
+    let received = 0, sent = 0, status = 0, sources = [];
+    const finish = () => {
+        if (sources.length === 0)
+            return;   // finished already
+        sources.forEach(id => GLib.source_remove(id));
+        sources = [];
+        if (!quiet)
+            print(`${name}: packets received: ${received}, sent: ${sent}`);
+        device.close();
+        done(status);
+        app.release();
+    };
 
     // One call per main-loop wake-up with every packet read in it,
     // answered with one send_many(). print() flushes every line, so each
@@ -607,30 +586,23 @@ function main(argv) {
             printerr(`echo.js: ${error.message}`);
             status = 1;
         }
-        loop.quit();
+        finish();
     });
     const onSignal = () => {
-        loop.quit();
-        return GLib.SOURCE_CONTINUE;
+        finish();
+        return GLib.SOURCE_REMOVE;
     };
     const SIGINT = 2, SIGTERM = 15;
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, SIGINT, onSignal);
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, SIGTERM, onSignal);
+    sources = [SIGINT, SIGTERM].map(signal => GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal, onSignal));
 
+    app.hold();
     print(name);
-
-    loop.run();
-
-    if (!quiet)
-        print(`${name}: ${received} packets received, ${sent} sent`);
-
-    device.close();
-    return status;
+    return 0;
 }
 
 // Run only as the program, not when imported by the tests.
 if (GLib.filename_from_uri(import.meta.url)[0] === System.programPath) {
-    const status = main(System.programArgs);
+    const status = main([System.programInvocationName, ...System.programArgs]);
     if (status !== 0)
         System.exit(status);
 }

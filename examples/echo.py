@@ -24,7 +24,16 @@ import sys
 
 import gi
 
-gi.require_version("TunTap", "1.0")
+try:
+    gi.require_version("TunTap", "1.0")
+except ValueError:
+    sys.exit(
+        "echo.py: the TunTap-1.0 typelib is not installed where GObject Introspection "
+        "looks. From the build tree: meson devenv -C _build /usr/bin/python3 "
+        "$PWD/examples/echo.py; after an install into /usr/local: "
+        "GI_TYPELIB_PATH=/usr/local/lib/x86_64-linux-gnu/girepository-1.0 "
+        "LD_LIBRARY_PATH=/usr/local/lib/x86_64-linux-gnu (see README.md)"
+    )
 from gi.repository import GLib, TunTap  # noqa: E402
 
 ETH_HLEN = 14
@@ -502,7 +511,7 @@ def main(argv=None):
     loop.run()
 
     if not quiet:
-        print(f"{name}: {received} packets received, {sent} sent")
+        print(f"{name}: packets received: {received}, sent: {sent}")
 
     device.close()
     return status

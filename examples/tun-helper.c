@@ -19,6 +19,7 @@
  * The helper never runs a main loop, so it never reads a packet meant for
  * the client.
  */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <gio/gio.h>
@@ -81,6 +82,9 @@ main (int   argc,
     { "up", 0, 0, G_OPTION_ARG_NONE, &up, "Bring the link up", NULL },
     G_OPTION_ENTRY_NULL
   };
+
+  /* GOption prints its help in the user's language and charset ("[OPTION…]"). */
+  setlocale (LC_ALL, "");
 
   context = g_option_context_new ("NAME - create a TUN/TAP device and pass its fd to a client");
   g_option_context_add_main_entries (context, entries, NULL);

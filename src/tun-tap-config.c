@@ -43,13 +43,15 @@ check_configurable (TunTapDevice  *self,
 }
 
 /* The owning-context rule, the checks, the request, and the follow-up:
- * the request's own notification applied before returning. */
+ * the request's own notification applied before returning (@addresses:
+ * a request about addresses). */
 static gboolean
 configure (TunTapDevice  *self,
            const char    *call,
            const char    *what,
            LinkRequest    request,
            gconstpointer  data,
+           gboolean       addresses,
            GError       **error)
 {
   g_auto(TunTapContextGuard) guard = { NULL };
@@ -68,7 +70,7 @@ configure (TunTapDevice  *self,
       if (request (self, g_atomic_int_get (&self->ifindex),
                    tun_tap_device_display_name (self), data, &local))
         {
-          tun_tap_link_sync (self);
+          tun_tap_link_sync (self, addresses);
           return TRUE;
         }
       if (attempt == 0 && tun_tap_link_moved (self, local) &&
@@ -111,7 +113,7 @@ tun_tap_device_set_up (TunTapDevice  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return configure (self, G_STRFUNC, up ? _("bring the link up") : _("take the link down"),
-                    request_up, GINT_TO_POINTER (!!up), error);
+                    request_up, GINT_TO_POINTER (!!up), FALSE, error);
 }
 
 static gboolean
@@ -156,7 +158,7 @@ tun_tap_device_set_mtu (TunTapDevice  *self,
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, _("set the MTU"), request_mtu, GUINT_TO_POINTER (mtu), error);
+  return configure (self, G_STRFUNC, _("set the MTU"), request_mtu, GUINT_TO_POINTER (mtu), FALSE, error);
 }
 
 /**
@@ -265,136 +267,201 @@ tun_tap_device_set_hardware_address (TunTapDevice  *self,
       return FALSE;
     }
 
-  return configure (self, G_STRFUNC, _("set the hardware address"), request_hwaddr, mac, error);
+  return configure (self, G_STRFUNC, _("set the hardware address"), request_hwaddr, mac, FALSE, error);
 }
-
-static gboolean
-check_address_family (TunTapDevice     *self,
-                      GInetAddressMask *address,
-                      GInetAddress     *other,
-                      const char       *what,
-                      GError          **error)
-{
-  if (address == NULL || !G_IS_INET_ADDRESS_MASK (address))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Cannot %s on “%s”: no address given"),
-                   what, tun_tap_device_display_name (self));
-      return FALSE;
-    }
-  if (other != NULL &&
-      g_inet_address_get_family (other) != g_inet_address_mask_get_family (address))
-    {
-      g_autofree char *a = g_inet_address_mask_to_string (address);
-      g_autofree char *b = g_inet_address_to_string (other);
-
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("Cannot %s on “%s”: %s and %s are of different address families; "
-                   "use IPv4 with IPv4 and IPv6 with IPv6"),
-                   what, tun_tap_device_display_name (self), a, b);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-typedef struct {
-  GInetAddressMask *mask;
-  GInetAddress     *other;
-} AddressPair;
 
 static gboolean
 request_add_address (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
 {
-  const AddressPair *pair = data;
-  return tun_tap_netlink_add_address (self->nl, ifindex, name, pair->mask, pair->other, error);
+  return tun_tap_netlink_add_address (self->nl, ifindex, name, data, error);
 }
 
 static gboolean
 request_remove_address (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
 {
-  const AddressPair *pair = data;
-  return tun_tap_netlink_remove_address (self->nl, ifindex, name, pair->mask, pair->other, error);
-}
-
-static gboolean
-request_add_route (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
-{
-  const AddressPair *pair = data;
-  return tun_tap_netlink_add_route (self->nl, ifindex, name, pair->mask, pair->other, error);
-}
-
-static gboolean
-request_remove_route (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
-{
-  const AddressPair *pair = data;
-  return tun_tap_netlink_remove_route (self->nl, ifindex, name, pair->mask, pair->other, error);
-}
-
-static gboolean
-address_call (TunTapDevice      *self,
-              const char        *call,
-              const char        *what,
-              LinkRequest        request,
-              GInetAddressMask  *mask,
-              GInetAddress      *other,
-              GError           **error)
-{
-  AddressPair pair = { mask, other };
-
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return check_address_family (self, mask, other, what, error) &&
-         configure (self, call, what, request, &pair, error);
+  return tun_tap_netlink_remove_address (self->nl, ifindex, name, data, error);
 }
 
 /**
  * tun_tap_device_add_address:
  * @self: a device
- * @address: the address and prefix length, IPv4 or IPv6
- * @peer: (nullable): the point-to-point peer, as in `ip addr add A peer B`
+ * @address: the address to add, IPv4 or IPv6, with its prefix length and
+ *   optionally a point-to-point peer
  * @error: return location for a #GError
  *
  * Adds an address to the interface. IPv6 addresses skip duplicate address
  * detection (the link is virtual). %G_IO_ERROR_EXISTS if the interface has
- * it already; %G_IO_ERROR_INVALID_ARGUMENT when @peer is of the other
- * family or the kernel refuses the address; the kernel's own explanation
- * is in the message.
+ * it already; %G_IO_ERROR_INVALID_ARGUMENT when the kernel refuses the
+ * address, with the kernel's own explanation in the message. Flags of
+ * @address are ignored.
+ *
+ * When this returns, [method@TunTap.Device.get_addresses] includes the
+ * address and [signal@TunTap.Device::addresses-changed] has been emitted.
  *
  * Returns: %TRUE on success
  *
  * Since: 0.1
  */
 gboolean
-tun_tap_device_add_address (TunTapDevice      *self,
-                            GInetAddressMask  *address,
-                            GInetAddress      *peer,
-                            GError           **error)
+tun_tap_device_add_address (TunTapDevice   *self,
+                            TunTapAddress  *address,
+                            GError        **error)
 {
-  return address_call (self, G_STRFUNC, _("add an address"), request_add_address, address, peer, error);
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return configure (self, G_STRFUNC, _("add an address"), request_add_address, address, TRUE, error);
+}
+
+typedef gboolean (*AddressCall) (TunTapDevice   *self,
+                                 TunTapAddress  *address,
+                                 GError        **error);
+
+static gboolean
+address_from_string (TunTapDevice  *self,
+                     const char    *address,
+                     const char    *peer,
+                     AddressCall    call,
+                     GError       **error)
+{
+  g_autoptr(TunTapAddress) parsed = NULL;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  parsed = tun_tap_address_parse (address, peer, tun_tap_device_display_name (self), error);
+  return parsed != NULL && call (self, parsed, error);
+}
+
+/**
+ * tun_tap_device_add_address_from_string:
+ * @self: a device
+ * @address: an address as [method@TunTap.Address.to_string] writes it,
+ *   such as `192.0.2.1/24`, `2001:db8::1/64` or
+ *   `192.0.2.1/32 peer 192.0.2.2`; without a prefix length, a host
+ *   address (`/32` or `/128`)
+ * @peer: (nullable): the point-to-point peer, such as `192.0.2.2`, when
+ *   @address names none
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.add_address], from strings. A malformed
+ * string gives %G_IO_ERROR_INVALID_ARGUMENT naming the device and showing
+ * the expected form.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_add_address_from_string (TunTapDevice  *self,
+                                        const char    *address,
+                                        const char    *peer,
+                                        GError       **error)
+{
+  return address_from_string (self, address, peer, tun_tap_device_add_address, error);
 }
 
 /**
  * tun_tap_device_remove_address:
  * @self: a device
- * @address: the address and prefix length to remove
- * @peer: (nullable): its peer, if it was added with one
+ * @address: the address to remove: its address and prefix length must
+ *   match; its peer too, if it has one (without one, as with
+ *   `ip addr del`, the address goes whatever its peer)
  * @error: return location for a #GError
  *
  * Removes an address from the interface. %G_IO_ERROR_INVALID_ARGUMENT if
- * the interface does not have it.
+ * the interface does not have it. Flags of @address are ignored, so an
+ * address from [method@TunTap.Device.get_addresses] can be given back.
  *
  * Returns: %TRUE on success
  *
  * Since: 0.1
  */
 gboolean
-tun_tap_device_remove_address (TunTapDevice      *self,
-                               GInetAddressMask  *address,
-                               GInetAddress      *peer,
-                               GError           **error)
+tun_tap_device_remove_address (TunTapDevice   *self,
+                               TunTapAddress  *address,
+                               GError        **error)
 {
-  return address_call (self, G_STRFUNC, _("remove an address"), request_remove_address, address, peer, error);
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return configure (self, G_STRFUNC, _("remove an address"), request_remove_address, address, TRUE, error);
+}
+
+/**
+ * tun_tap_device_remove_address_from_string:
+ * @self: a device
+ * @address: the address to remove, written as for
+ *   [method@TunTap.Device.add_address_from_string]
+ * @peer: (nullable): its peer, when @address names none; without any,
+ *   the address goes whatever its peer
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.remove_address], from strings.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_remove_address_from_string (TunTapDevice  *self,
+                                           const char    *address,
+                                           const char    *peer,
+                                           GError       **error)
+{
+  return address_from_string (self, address, peer, tun_tap_device_remove_address, error);
+}
+
+/**
+ * tun_tap_device_get_addresses:
+ * @self: a device
+ *
+ * Gets the interface's IPv4 and IPv6 addresses (IPv6 link-local ones
+ * included), with their peers and flags, as the kernel last reported them
+ * (see [signal@TunTap.Device::addresses-changed]). May be called from any
+ * thread.
+ *
+ * Returns: (transfer container) (element-type TunTapAddress): the
+ *   addresses, in no particular order; empty when there are none, the
+ *   interface cannot be followed, or the device is closed
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+tun_tap_device_get_addresses (TunTapDevice *self)
+{
+  GPtrArray *addresses;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
+
+  g_mutex_lock (&self->addresses_lock);
+  addresses = g_ptr_array_new_full (self->addresses->len,
+                                    (GDestroyNotify) tun_tap_address_unref);
+  for (guint i = 0; i < self->addresses->len; i++)
+    g_ptr_array_add (addresses, tun_tap_address_ref (g_ptr_array_index (self->addresses, i)));
+  g_mutex_unlock (&self->addresses_lock);
+  return addresses;
+}
+
+typedef struct {
+  GInetAddressMask *destination;
+  GInetAddress     *gateway;
+} Route;
+
+static gboolean
+request_add_route (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
+{
+  const Route *route = data;
+  return tun_tap_netlink_add_route (self->nl, ifindex, name, route->destination, route->gateway, error);
+}
+
+static gboolean
+request_remove_route (TunTapDevice *self, int ifindex, const char *name, gconstpointer data, GError **error)
+{
+  const Route *route = data;
+  return tun_tap_netlink_remove_route (self->nl, ifindex, name, route->destination, route->gateway, error);
 }
 
 /**
@@ -407,7 +474,8 @@ tun_tap_device_remove_address (TunTapDevice      *self,
  * Adds a route through the interface to the main table. The library
  * never adds or removes routes by itself. The link must be up
  * (%G_IO_ERROR_NETWORK_UNREACHABLE otherwise); %G_IO_ERROR_EXISTS for a
- * route that is already there.
+ * route that is already there; %G_IO_ERROR_INVALID_ARGUMENT for a gateway
+ * of the other family.
  *
  * Returns: %TRUE on success
  *
@@ -419,7 +487,14 @@ tun_tap_device_add_route (TunTapDevice      *self,
                           GInetAddress      *gateway,
                           GError           **error)
 {
-  return address_call (self, G_STRFUNC, _("add a route"), request_add_route, destination, gateway, error);
+  Route route = { destination, gateway };
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_ADDRESS_MASK (destination), FALSE);
+  g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return configure (self, G_STRFUNC, _("add a route"), request_add_route, &route, FALSE, error);
 }
 
 /**
@@ -442,42 +517,113 @@ tun_tap_device_remove_route (TunTapDevice      *self,
                              GInetAddress      *gateway,
                              GError           **error)
 {
-  return address_call (self, G_STRFUNC, _("remove a route"), request_remove_route, destination, gateway, error);
+  Route route = { destination, gateway };
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_ADDRESS_MASK (destination), FALSE);
+  g_return_val_if_fail (gateway == NULL || G_IS_INET_ADDRESS (gateway), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return configure (self, G_STRFUNC, _("remove a route"), request_remove_route, &route, FALSE, error);
+}
+
+/* A route destination is a network: GInetAddressMask's own parser, which
+ * refuses host bits as the kernel does for IPv4 routes. */
+typedef gboolean (*RouteCall) (TunTapDevice      *self,
+                               GInetAddressMask  *destination,
+                               GInetAddress      *gateway,
+                               GError           **error);
+
+static gboolean
+route_from_string (TunTapDevice  *self,
+                   const char    *destination,
+                   const char    *gateway,
+                   RouteCall      call,
+                   GError       **error)
+{
+  g_autoptr(GInetAddressMask) mask = NULL;
+  g_autoptr(GInetAddress) via = NULL;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (destination != NULL && strchr (destination, '%') == NULL)
+    mask = g_inet_address_mask_new_from_string (destination, NULL);
+  if (mask == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not a route destination for “%s”: write a network with its "
+                     "prefix length and no bits set beyond it, such as 198.51.100.0/24 or "
+                     "2001:db8:100::/48 (0.0.0.0/0 or ::/0 for a default route)"),
+                   destination != NULL ? destination : "(null)",
+                   tun_tap_device_display_name (self));
+      return FALSE;
+    }
+  if (gateway != NULL)
+    {
+      if (strchr (gateway, '%') == NULL)
+        via = g_inet_address_new_from_string (gateway);
+      if (via == NULL)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("“%s” is not a gateway for “%s”: write an address without a "
+                         "prefix length, such as 192.0.2.254 or 2001:db8::fe"),
+                       gateway, tun_tap_device_display_name (self));
+          return FALSE;
+        }
+    }
+  return call (self, mask, via, error);
 }
 
 /**
- * tun_tap_device_get_addresses:
+ * tun_tap_device_add_route_from_string:
  * @self: a device
+ * @destination: the network, such as `198.51.100.0/24` or
+ *   `2001:db8:100::/48` (`0.0.0.0/0` or `::/0` for a default route;
+ *   without a prefix length, a host route)
+ * @gateway: (nullable): a gateway on the link, such as `192.0.2.254`, or
+ *   %NULL for a direct route
+ * @error: return location for a #GError
  *
- * Gets the interface's current IPv4 and IPv6 addresses (including IPv6
- * link-local ones), as the kernel reports them now.
+ * Like [method@TunTap.Device.add_route], from strings. A malformed
+ * string, or a destination with bits set beyond its prefix length, gives
+ * %G_IO_ERROR_INVALID_ARGUMENT naming the device and showing the expected
+ * form.
  *
- * Returns: (transfer container) (element-type GInetAddressMask): the
- *   addresses; empty when there are none or the device is closed. Belongs
- *   to the owning context
+ * Returns: %TRUE on success
  *
  * Since: 0.1
  */
-GPtrArray *
-tun_tap_device_get_addresses (TunTapDevice *self)
+gboolean
+tun_tap_device_add_route_from_string (TunTapDevice  *self,
+                                      const char    *destination,
+                                      const char    *gateway,
+                                      GError       **error)
 {
-  g_auto(TunTapContextGuard) guard = { NULL };
-  g_autoptr(GError) error = NULL;
-  GPtrArray *addresses = NULL;
+  return route_from_string (self, destination, gateway, tun_tap_device_add_route, error);
+}
 
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), NULL);
-
-  if (tun_tap_device_enter_context (self, G_STRFUNC, &guard) &&
-      check_configurable (self, _("list the addresses"), NULL))
-    addresses = tun_tap_netlink_get_addresses (self->nl, g_atomic_int_get (&self->ifindex), &error);
-  if (addresses == NULL)
-    {
-      if (error != NULL)
-        g_debug ("Cannot list the addresses of “%s”: %s",
-                 tun_tap_device_display_name (self), error->message);
-      addresses = g_ptr_array_new_with_free_func (g_object_unref);
-    }
-  return addresses;
+/**
+ * tun_tap_device_remove_route_from_string:
+ * @self: a device
+ * @destination: the routed network, written as for
+ *   [method@TunTap.Device.add_route_from_string]
+ * @gateway: (nullable): its gateway, if it has one
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.remove_route], from strings.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+tun_tap_device_remove_route_from_string (TunTapDevice  *self,
+                                         const char    *destination,
+                                         const char    *gateway,
+                                         GError       **error)
+{
+  return route_from_string (self, destination, gateway, tun_tap_device_remove_route, error);
 }
 
 /**
@@ -589,87 +735,4 @@ tun_tap_device_set_queue_enabled (TunTapDevice  *self,
   g_atomic_int_set (&self->queue_enabled, !!enabled);
   g_object_notify_by_pspec (G_OBJECT (self), tun_tap_device_properties[PROP_QUEUE_ENABLED]);
   return TRUE;
-}
-
-static GInetAddressMask *
-parse_cidr (TunTapDevice  *self,
-            const char    *text,
-            GError       **error)
-{
-  g_autoptr(GInetAddress) address = NULL;
-  g_auto(GStrv) parts = NULL;
-  guint64 length;
-  guint max;
-
-  if (text == NULL || *text == '\0')
-    goto bad;
-  parts = g_strsplit (text, "/", 2);
-  address = g_inet_address_new_from_string (parts[0]);
-  if (address == NULL)
-    goto bad;
-
-  max = g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 ? 128 : 32;
-  if (parts[1] == NULL)
-    length = max;
-  else if (!g_ascii_string_to_unsigned (parts[1], 10, 0, max, &length, NULL))
-    goto bad;
-
-  /* Not g_inet_address_mask_new(): it refuses host bits, and an interface
-   * address is exactly an address with its prefix length. */
-  return g_object_new (G_TYPE_INET_ADDRESS_MASK,
-                       "address", address, "length", (guint) length, NULL);
-
-bad:
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               _("“%s” is not an address for “%s”: write it as 192.0.2.1/24 or "
-               "2001:db8::1/64"), text ? text : "(null)",
-               tun_tap_device_display_name (self));
-  return NULL;
-}
-
-/**
- * tun_tap_device_add_address_from_string:
- * @self: a device
- * @address: an address with an optional prefix length, such as
- *   `192.0.2.1/24` or `2001:db8::1/64` (without one: a host address)
- * @peer: (nullable): the point-to-point peer, such as `192.0.2.2`
- * @error: return location for a #GError
- *
- * Like [method@TunTap.Device.add_address], from strings. Convenient because
- * [ctor@Gio.InetAddressMask.new_from_string] refuses an address with host
- * bits set, which is what an interface address is.
- *
- * Returns: %TRUE on success
- *
- * Since: 0.1
- */
-gboolean
-tun_tap_device_add_address_from_string (TunTapDevice  *self,
-                                        const char    *address,
-                                        const char    *peer,
-                                        GError       **error)
-{
-  g_autoptr(GInetAddressMask) mask = NULL;
-  g_autoptr(GInetAddress) peer_address = NULL;
-
-  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  mask = parse_cidr (self, address, error);
-  if (mask == NULL)
-    return FALSE;
-
-  if (peer != NULL)
-    {
-      peer_address = g_inet_address_new_from_string (peer);
-      if (peer_address == NULL)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("“%s” is not a peer address for “%s”: write it as 192.0.2.2 "
-                       "or 2001:db8::2"), peer, tun_tap_device_display_name (self));
-          return FALSE;
-        }
-    }
-
-  return tun_tap_device_add_address (self, mask, peer_address, error);
 }

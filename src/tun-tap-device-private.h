@@ -19,6 +19,7 @@
 #pragma once
 
 #include "tun-tap-device.h"
+#include "tun-tap-address-private.h"
 #include "tun-tap-kernel.h"
 #include "tun-tap-netlink.h"
 
@@ -114,6 +115,11 @@ struct _TunTapDevice
   TunTapNetlink   *nl;
   TunTapNetlinkMonitor *monitor;
   guint            monitor_watch;
+  /* (element-type TunTapAddress): written in the owning context, read
+   * from any thread, both under addresses_lock; replaced or changed in
+   * place, never handed out (get_addresses() copies). */
+  GMutex           addresses_lock;
+  GPtrArray       *addresses;
 };
 
 typedef enum {
@@ -268,8 +274,10 @@ void     tun_tap_link_detach          (TunTapDevice       *self);
  * notification of its own, such as persistence). Owning context. */
 void     tun_tap_link_refresh         (TunTapDevice       *self);
 /* After a request the kernel acknowledged: applies its notification (and
- * every one queued before it) now. Owning context. */
-void     tun_tap_link_sync            (TunTapDevice       *self);
+ * every one queued before it) now; with @addresses, reads the addresses
+ * too (the kernel may announce an address after the ack). Owning context. */
+void     tun_tap_link_sync            (TunTapDevice       *self,
+                                       gboolean            addresses);
 /* After a request failed with CLOSED: whether the interface had moved (it
  * is followed now, worth one more try). Owning context. */
 gboolean tun_tap_link_moved           (TunTapDevice       *self,

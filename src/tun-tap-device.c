@@ -43,12 +43,12 @@
  *
  * Threads: [method@TunTap.Device.send], [method@TunTap.Device.send_bytes],
  * [method@TunTap.Device.send_many], [method@TunTap.Device.is_closed] and every
- * getter may be called from any thread, and so may the last
- * [method@GObject.Object.unref]. A concurrent close makes a send fail with
- * %G_IO_ERROR_CLOSED, never write to a recycled file descriptor, and waits
- * for at most one write(2) per sending thread. Everything else (closing,
- * the configuration calls, [method@TunTap.Device.get_addresses]) belongs
- * to the thread that runs the device's main context; from another thread,
+ * getter ([method@TunTap.Device.get_addresses] included) may be called from
+ * any thread, and so may the last [method@GObject.Object.unref]. A
+ * concurrent close makes a send fail with %G_IO_ERROR_CLOSED, never write
+ * to a recycled file descriptor, and waits for at most one write(2) per
+ * sending thread. Everything else (closing, the configuration calls)
+ * belongs to the thread that runs the device's main context; from another thread,
  * while that one runs it, such a call fails with a critical warning.
  *
  * Identity: a device is its interface in the interface's network
@@ -97,6 +97,8 @@ tun_tap_device_finalize (GObject *object)
   tun_tap_device_ref_unref (self->weak);
   g_mutex_clear (&self->close_lock);
   g_cond_clear (&self->close_cond);
+  g_mutex_clear (&self->addresses_lock);
+  g_ptr_array_unref (self->addresses);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (tun_tap_device_parent_class)->finalize (object);
@@ -623,6 +625,17 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * not read: packets wait in the kernel's queue, which drops once full.
    * See [property@TunTap.Device:receiving] to pause reading yourself.
    *
+   * From JavaScript, use [signal@TunTap.Device::packets-received] instead.
+   * gjs 1.74 refuses to call JavaScript while its garbage collector is
+   * sweeping, logging "Attempting to call back into JSAPI during the
+   * sweeping phase of GC": each refused emission of this signal is a packet
+   * lost, and a timer or async callback refused with it is gone for good.
+   * A handler run once per packet makes garbage once per packet; under a
+   * flood of packets it copied out, gjs 1.74.2 refused it from about the
+   * 40,000th packet on, and every callback after that, so the program
+   * stopped handling anything (tests/bindings/gc-flood.sh). From C and
+   * Python this signal is safe; from Python the batch signal is faster.
+   *
    * Since: 0.1
    */
   tun_tap_device_signals[SIGNAL_PACKET_RECEIVED] =
@@ -646,6 +659,41 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * the language costs more than the packet: with
    * [method@TunTap.Device.send_many], a Python or gjs echo crosses twice
    * per batch instead of twice per packet.
+   *
+   * The C handler is
+   *
+   * ```c
+   * static void
+   * on_packets (TunTapDevice *device,
+   *             GBytes       *packets,
+   *             GArray       *lengths,   // of guint
+   *             gpointer      user_data)
+   * {
+   *   const guint8 *p = g_bytes_get_data (packets, NULL);
+   *
+   *   for (guint i = 0; i < lengths->len; i++)
+   *     {
+   *       guint len = g_array_index (lengths, guint, i);
+   *       // the packet is p[0..len)
+   *       p += len;
+   *     }
+   * }
+   * ```
+   *
+   * @packets and @lengths are new for every batch and never changed
+   * afterwards: take a reference (g_bytes_ref(), g_array_ref()) to keep
+   * them after the handler returns. From Python @packets is a
+   * `GLib.Bytes` and @lengths a list of ints; from gjs a `GLib.Bytes` (read
+   * it through `packets.toArray()`, a `Uint8Array` view, no copy) and an
+   * array of numbers.
+   *
+   * This is the signal to use from JavaScript: gjs 1.74 refuses callbacks
+   * while its garbage collector sweeps (see
+   * [signal@TunTap.Device::packet-received]). One emission per batch, read
+   * through a view, was never refused under a flood of 100,000 packets
+   * (tests/bindings/gc-flood.sh); a handler that copies every batch out
+   * (`packets.get_data()`) makes enough garbage to be refused too, so avoid
+   * copies in the handler.
    *
    * When both signals are connected, ::packet-received is emitted for each
    * packet first. No batch is emitted once the device was closed.
@@ -686,10 +734,17 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * TunTapDevice::addresses-changed:
    * @self: the device
    *
-   * Emitted when an address is added to or removed from the interface, by
-   * this program or any other; several changes that arrive together give
-   * one emission. Call [method@TunTap.Device.get_addresses] for the
-   * current list.
+   * Emitted when the interface's addresses change, by this program or any
+   * other: an address added or removed, or its
+   * [flags@TunTap.AddressFlags] changed (an IPv6 address done with
+   * duplicate address detection, say). Only a real change emits it: a
+   * failed call does not, nor does the kernel refreshing an address's
+   * lifetimes. Changes the kernel reports together give one emission. Call
+   * [method@TunTap.Device.get_addresses] for the current list.
+   *
+   * A change made with [method@TunTap.Device.add_address] or
+   * [method@TunTap.Device.remove_address] is emitted before the call
+   * returns.
    *
    * Since: 0.1
    */
@@ -723,6 +778,8 @@ tun_tap_device_init (TunTapDevice *self)
   self->weak = tun_tap_device_ref_new (self);
   g_mutex_init (&self->close_lock);
   g_cond_init (&self->close_cond);
+  g_mutex_init (&self->addresses_lock);
+  self->addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) tun_tap_address_unref);
 }
 
 /**

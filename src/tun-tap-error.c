@@ -134,7 +134,8 @@ tun_tap_set_error (GError            **error,
 }
 
 /* Points the library's gettext domain at its catalogues; once per process,
- * from the device's class_init (every error comes from a device call). */
+ * from the device's class_init and the address parser (every error comes
+ * from one or the other). */
 void
 tun_tap_i18n_init (void)
 {

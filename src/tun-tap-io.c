@@ -11,12 +11,14 @@
  * notification is emitted there.
  *
  * - Any thread: send(), send_bytes(), send_many(), is_closed(), every
- *   getter (get_receiving() included) (numbers read atomically; the name and hardware address are
- *   interned strings, valid for the life of the process), and dropping a
+ *   getter, get_receiving() included (numbers read atomically; the name
+ *   and hardware address are interned strings, valid for the life of the
+ *   process; get_addresses() copies under a lock), and dropping a
  *   reference, including the last one.
  * - The owning context: everything else (close, the configuration calls,
- *   get_addresses). Calling them from a thread that does not run the owning
- *   context, while another thread does, is a programming error: a
+ *   set_receiving(), receive_async()). Calling them from a thread that
+ *   does not run the owning context, while another thread does, is a
+ *   programming error: a
  *   g_critical naming the call, and the call fails. A thread may call them
  *   while no thread runs the context (before the main loop starts, say):
  *   the context is acquired for the duration of the call.
@@ -351,9 +353,11 @@ tun_tap_io_update_max_packet (TunTapDevice *self)
  * %G_IO_ERROR_NETWORK_UNREACHABLE while the link is down,
  * %G_IO_ERROR_INVALID_ARGUMENT for an empty packet,
  * %G_IO_ERROR_INVALID_DATA when the packet is not what the device takes
- * (not IPv4/IPv6 on a TUN device, shorter than an Ethernet header on a TAP
- * device, a packet-information header with flags or an EtherType that does
- * not match the packet),
+ * (not IPv4/IPv6 on a TUN device, or an IPv4/IPv6 header that is cut short,
+ * has length fields the packet does not match or, IPv4, a wrong header
+ * checksum: the kernel would take it and the IP layer drop it unseen;
+ * shorter than an Ethernet header on a TAP device; a packet-information
+ * header with flags or an EtherType that does not match the packet),
  * %G_IO_ERROR_MESSAGE_TOO_LARGE when the packet is larger than the device
  * can take, %G_IO_ERROR_WOULD_BLOCK when the kernel has no buffer space
  * (try again later). In every error case nothing was sent.

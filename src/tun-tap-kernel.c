@@ -7,12 +7,15 @@
 #include "tun-tap-error.h"
 #include "tun-tap-netns.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/if_tun.h>
@@ -174,6 +177,99 @@ interface_exists (const char *name,
   return if_nametoindex (name) != 0;
 }
 
+/* The interface a TUN/TAP fd of this process is attached to, from
+ * /proc/self/fdinfo/N (“iff:\tNAME”); FALSE if it is not one. */
+static gboolean
+fd_interface_name (int    dir_fd,
+                   int    fd,
+                   char   name[IFNAMSIZ])
+{
+  char path[64];
+  char buf[512];
+  const char *iff;
+  ssize_t n;
+  int info;
+
+  g_snprintf (path, sizeof path, "%d", fd);
+  n = readlinkat (dir_fd, path, buf, sizeof buf - 1);
+  if (n < 0)
+    return FALSE;
+  buf[n] = '\0';
+  if (strcmp (buf, TUN_TAP_CLONE_DEVICE) != 0)
+    return FALSE;
+
+  g_snprintf (path, sizeof path, "/proc/self/fdinfo/%d", fd);
+  info = open (path, O_RDONLY | O_CLOEXEC);
+  if (info < 0)
+    return FALSE;
+  do
+    n = read (info, buf, sizeof buf - 1);
+  while (n < 0 && errno == EINTR);
+  close (info);
+  if (n <= 0)
+    return FALSE;
+  buf[n] = '\0';
+
+  iff = strstr (buf, "\niff:\t");
+  if (iff == NULL)
+    return FALSE;
+  iff += strlen ("\niff:\t");
+  n = strcspn (iff, "\n");
+  if (n == 0 || n >= IFNAMSIZ)
+    return FALSE;
+  memcpy (name, iff, n);
+  name[n] = '\0';
+  return TRUE;
+}
+
+/* Asked only to explain an EBUSY: whether a fd of this very process (a
+ * TunTapDevice or not) holds the single-queue interface @name of the
+ * namespace @netns_fd (-1: the calling thread's). The kernel says only
+ * “busy”; /proc/self/fdinfo tells which interface each tun fd holds. */
+static gboolean
+held_by_this_process (const char *name,
+                      int         netns_fd)
+{
+  g_autofree char *want = tun_tap_netns_id (netns_fd);
+  gboolean found = FALSE;
+  struct dirent *entry;
+  DIR *dir;
+
+  dir = opendir ("/proc/self/fd");   /* O_CLOEXEC in glibc */
+  if (dir == NULL)
+    return FALSE;
+  while (!found && (entry = readdir (dir)) != NULL)
+    {
+      char held[IFNAMSIZ];
+      struct stat st;
+      int fd, nsfd;
+
+      if (!g_ascii_isdigit (entry->d_name[0]))
+        continue;
+      fd = atoi (entry->d_name);
+      if (fd == dirfd (dir) || !fd_interface_name (dirfd (dir), fd, held) ||
+          strcmp (held, name) != 0)
+        continue;
+      /* The same name in another namespace is another interface. Asked
+       * only of what is still the tun character device. */
+      if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode) ||
+          st.st_rdev != makedev (10, 200))
+        continue;
+      nsfd = tun_tap_kernel_get_netns (fd);
+      if (nsfd >= 0)
+        {
+          g_autofree char *id = tun_tap_netns_id (nsfd);
+
+          close (nsfd);
+          found = g_strcmp0 (id, want) == 0;
+        }
+      else
+        found = TRUE;   /* no CAP_NET_ADMIN there to ask: the name decides */
+    }
+  closedir (dir);
+  return found;
+}
+
 static void
 set_setiff_error (GError     **error,
                   int          errsv,
@@ -194,8 +290,13 @@ set_setiff_error (GError     **error,
       break;
     case EBUSY:
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY,
-                   _("%s device “%s” is already opened by another process; close it "
-                   "there or choose another name"), kind, display_name);
+                   held_by_this_process (display_name, netns_fd)
+                   ? _("%s device “%s” is already open in this process (another device "
+                       "object or file descriptor holds it, and it is not multi-queue); "
+                       "close that one first, or choose another name")
+                   : _("%s device “%s” is already opened by another process; close it "
+                       "there or choose another name"),
+                   kind, display_name);
       break;
     case EINVAL:
       if (interface_exists (display_name, netns_fd))
@@ -666,6 +767,102 @@ tun_tap_kernel_adopt (int                fd,
   return TRUE;
 }
 
+/* What the IP layer drops without a word after write(2) succeeded
+ * (linux-tun-behaviour.md §3.2: “success does not mean delivered”): the
+ * checks of ip_rcv_core() and ipv6_rcv() on the fixed header. Routing,
+ * options and the transport header are not the device's business. */
+static gboolean
+check_ip_header (const guint8  *ip,
+                 gsize          len,
+                 int            version,
+                 const char    *name,
+                 GError       **error)
+{
+  if (version == 4)
+    {
+      gsize header_len = (gsize) (ip[0] & 0x0f) * 4;
+      gsize total;
+      guint32 sum = 0;
+
+      if (len < 20)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       g_dngettext (GETTEXT_PACKAGE,
+                                    "Cannot send on “%s”: an IPv4 packet has a header of "
+                                    "at least 20 bytes, this one has %zu byte in all",
+                                    "Cannot send on “%s”: an IPv4 packet has a header of "
+                                    "at least 20 bytes, this one has %zu bytes in all", len),
+                       name, len);
+          return FALSE;
+        }
+      if (header_len < 20 || header_len > len)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 header length field says %zu "
+                       "bytes, it must be 20 to 60 and at most the packet’s %zu bytes"),
+                       name, header_len, len);
+          return FALSE;
+        }
+      total = (gsize) (ip[2] << 8 | ip[3]);
+      if (total < header_len || total > len)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 total length field says %zu "
+                       "bytes, the packet has %zu (and its header %zu)"),
+                       name, total, len, header_len);
+          return FALSE;
+        }
+      for (gsize i = 0; i < header_len; i += 2)
+        sum += (guint32) (ip[i] << 8 | ip[i + 1]);
+      while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+      if (sum != 0xffff)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       _("Cannot send on “%s”: the IPv4 header checksum is wrong "
+                       "(0x%02x%02x); compute it over the header with the field at 0"),
+                       name, ip[10], ip[11]);
+          return FALSE;
+        }
+      return TRUE;
+    }
+
+  if (len < 40)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "Cannot send on “%s”: an IPv6 packet has a 40-byte header, "
+                                "this one has %zu byte in all",
+                                "Cannot send on “%s”: an IPv6 packet has a 40-byte header, "
+                                "this one has %zu bytes in all", len),
+                   name, len);
+      return FALSE;
+    }
+  {
+    gsize payload = (gsize) (ip[4] << 8 | ip[5]);
+
+    if (40 + payload > len)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     _("Cannot send on “%s”: the IPv6 payload length field says %zu "
+                     "bytes, the packet has %zu after its header"),
+                     name, payload, len - 40);
+        return FALSE;
+      }
+    /* Payload length 0 before a hop-by-hop header announces a jumbogram,
+     * which must be longer than 65535 bytes (RFC 2675). */
+    if (payload == 0 && ip[6] == 0 && len - 40 <= 65535)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     _("Cannot send on “%s”: the IPv6 payload length field is 0 before "
+                     "a hop-by-hop header (a jumbogram), but the packet is not longer "
+                     "than 65535 bytes; set the payload length"), name);
+        return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 gboolean
 tun_tap_kernel_check_packet (TunTapMode     mode,
                              gboolean       packet_info,
@@ -734,7 +931,7 @@ tun_tap_kernel_check_packet (TunTapMode     mode,
       return FALSE;
     }
 
-  return TRUE;
+  return check_ip_header (data + header, len - header, version, name, error);
 }
 
 ssize_t

@@ -124,7 +124,9 @@ gboolean tun_tap_kernel_set_carrier   (int                fd,
                                        GError           **error);
 
 /* Checks what the kernel would accept without a word and then drop:
- * the framing of one outgoing packet. Pure, no I/O (fuzzed). */
+ * the framing of one outgoing packet and, on TUN, its fixed IPv4 or IPv6
+ * header (lengths, IPv4 header checksum). Every send path goes through
+ * it (send, send_bytes, send_many one by one). Pure, no I/O (fuzzed). */
 gboolean tun_tap_kernel_check_packet  (TunTapMode         mode,
                                        gboolean           packet_info,
                                        const guint8      *data,

@@ -107,8 +107,117 @@ apply_link (TunTapDevice         *self,
 
 /* ---- following the interface ---------------------------------------------- */
 
+/* ---- addresses -------------------------------------------------------- */
+
+/* Applies one notification to @addresses; TRUE if it changed them. */
+static gboolean
+apply_address (GPtrArray                        *addresses,
+               const TunTapNetlinkAddressChange *change)
+{
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      TunTapAddress *known = g_ptr_array_index (addresses, i);
+
+      if (!tun_tap_address_same_key (known, change->address))
+        continue;
+      if (change->deleted)
+        g_ptr_array_remove_index (addresses, i);
+      else if (tun_tap_address_equal (known, change->address))
+        return FALSE;
+      else
+        {
+          g_ptr_array_index (addresses, i) = tun_tap_address_ref (change->address);
+          tun_tap_address_unref (known);
+        }
+      return TRUE;
+    }
+  if (change->deleted)
+    return FALSE;
+  g_ptr_array_add (addresses, tun_tap_address_ref (change->address));
+  return TRUE;
+}
+
+/* Neither holds an address twice. */
+static gboolean
+same_addresses (GPtrArray *a,
+                GPtrArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  for (guint i = 0; i < a->len; i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < b->len && !found; j++)
+        found = tun_tap_address_equal (g_ptr_array_index (a, i), g_ptr_array_index (b, j));
+      if (!found)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+address_array_new (void)
+{
+  return g_ptr_array_new_with_free_func ((GDestroyNotify) tun_tap_address_unref);
+}
+
+/* Replaces the addresses with @fresh (transfer full; NULL: none); TRUE if
+ * they changed. */
+static gboolean
+set_addresses (TunTapDevice *self,
+               GPtrArray    *fresh)
+{
+  g_autoptr(GPtrArray) old = NULL;
+
+  if (fresh == NULL)
+    fresh = address_array_new ();
+  g_mutex_lock (&self->addresses_lock);
+  if (same_addresses (self->addresses, fresh))
+    old = fresh;
+  else
+    {
+      old = self->addresses;
+      self->addresses = fresh;
+    }
+  g_mutex_unlock (&self->addresses_lock);
+  return old != fresh;
+}
+
+static void
+emit_addresses_changed (TunTapDevice *self)
+{
+  if (g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN)
+    g_signal_emit (self, tun_tap_device_signals[SIGNAL_ADDRESSES_CHANGED], 0);
+}
+
+/* Reads the whole set from the kernel. A failed read keeps what is known;
+ * a device that lost its interface knows none. */
+static void
+read_addresses (TunTapDevice *self,
+                gboolean      emit)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *fresh = NULL;
+  int ifindex = g_atomic_int_get (&self->ifindex);
+
+  if (self->nl != NULL && ifindex > 0)
+    {
+      fresh = tun_tap_netlink_get_addresses (self->nl, ifindex, &error);
+      if (fresh == NULL)
+        {
+          g_debug ("Cannot read the addresses of “%s”: %s",
+                   tun_tap_device_display_name (self), error->message);
+          return;
+        }
+    }
+  if (set_addresses (self, fresh) && emit)
+    emit_addresses_changed (self);
+}
+
 static void link_changed (const TunTapLinkInfo *info, gboolean deleted, gpointer user_data);
-static void addresses_changed (gpointer user_data);
+static void addresses_changed (const TunTapNetlinkAddressChange *changes, guint n_changes,
+                               gpointer user_data);
 
 static void
 forget_identity (TunTapDevice *self)
@@ -232,6 +341,8 @@ learn_identity (TunTapDevice  *self,
         self->packet_info = info.pi;   /* TUNGETIFF cannot tell it */
       apply_link (self, &info);
     }
+  /* The first set is no change; after a move, it is one if it differs. */
+  read_addresses (self, !first);
   return TRUE;
 }
 
@@ -250,6 +361,8 @@ relocate (TunTapDevice *self)
       g_debug ("Lost track of “%s”: %s", tun_tap_device_display_name (self), error->message);
       forget_identity (self);
       set_int (self, &self->ifindex, 0, PROP_IFINDEX);
+      if (set_addresses (self, NULL))
+        emit_addresses_changed (self);
       return;
     }
   g_debug ("“%s” moved to another network namespace; following it (ifindex %d)",
@@ -283,13 +396,31 @@ link_changed (const TunTapLinkInfo *info,
 }
 
 static void
-addresses_changed (gpointer user_data)
+addresses_changed (const TunTapNetlinkAddressChange *changes,
+                   guint                             n_changes,
+                   gpointer                          user_data)
 {
   TunTapDeviceRef *ref = user_data;
   g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+  gboolean changed = FALSE;
 
-  if (self != NULL && g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN)
-    g_signal_emit (self, tun_tap_device_signals[SIGNAL_ADDRESSES_CHANGED], 0);
+  if (self == NULL || g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)
+    return;
+
+  /* Notifications were lost: nothing is known about what changed. */
+  if (changes == NULL)
+    {
+      read_addresses (self, TRUE);
+      return;
+    }
+
+  g_mutex_lock (&self->addresses_lock);
+  for (guint i = 0; i < n_changes; i++)
+    changed |= apply_address (self->addresses, &changes[i]);
+  g_mutex_unlock (&self->addresses_lock);
+
+  if (changed)
+    emit_addresses_changed (self);
 }
 
 void
@@ -311,6 +442,7 @@ void
 tun_tap_link_detach (TunTapDevice *self)
 {
   forget_identity (self);
+  set_addresses (self, NULL);
 }
 
 void
@@ -333,12 +465,20 @@ tun_tap_link_refresh (TunTapDevice *self)
 }
 
 /* After a request the kernel acknowledged: its notification is queued
- * already; apply it (and anything before it) now. */
+ * already; apply it (and anything before it) now. Not so for an IPv6
+ * address added without DAD: the kernel announces it from a work queue,
+ * after the ack. So after an address request the set is read as well
+ * (its own notification, when it comes, then changes nothing). */
 void
-tun_tap_link_sync (TunTapDevice *self)
+tun_tap_link_sync (TunTapDevice *self,
+                   gboolean      addresses)
 {
-  if (self->monitor == NULL || !tun_tap_netlink_monitor_flush (self->monitor))
+  gboolean flushed = self->monitor != NULL && tun_tap_netlink_monitor_flush (self->monitor);
+
+  if (!flushed)
     tun_tap_link_refresh (self);
+  if ((addresses || !flushed) && g_atomic_int_get (&self->state) == TUN_TAP_STATE_OPEN)
+    read_addresses (self, TRUE);
 }
 
 guint

@@ -196,9 +196,26 @@ notify_link (TunTapNetlinkMonitor *monitor,
     }
 }
 
+/* An address notification, kept until the end of its batch. */
+typedef struct {
+  int                        ifindex;
+  TunTapNetlinkAddressChange change;
+} PendingAddress;
+
 static void
-notify_addresses (TunTapNetlinkMonitor *monitor,
-                  int                   ifindex)
+pending_address_clear (gpointer data)
+{
+  PendingAddress *pending = data;
+
+  g_clear_pointer (&pending->change.address, tun_tap_address_unref);
+}
+
+/* @changes NULL: unknown, the watches read the addresses again. */
+static void
+notify_addresses (TunTapNetlinkMonitor             *monitor,
+                  int                               ifindex,
+                  const TunTapNetlinkAddressChange *changes,
+                  guint                             n_changes)
 {
   g_autoptr(GPtrArray) watches = take_watches (monitor, ifindex);
 
@@ -207,7 +224,37 @@ notify_addresses (TunTapNetlinkMonitor *monitor,
       Watch *watch = g_ptr_array_index (watches, i);
 
       if (watch->address_func != NULL && watch_is_live (monitor, watch))
-        watch->address_func (watch->user_data);
+        watch->address_func (changes, n_changes, watch->user_data);
+    }
+}
+
+/* Each link's changes of one batch in one call, in the kernel's order. */
+static void
+notify_pending_addresses (TunTapNetlinkMonitor *monitor,
+                          GArray               *pending)
+{
+  g_autoptr(GArray) changes = g_array_new (FALSE, FALSE, sizeof (TunTapNetlinkAddressChange));
+
+  for (guint i = 0; i < pending->len; i++)
+    {
+      int ifindex = g_array_index (pending, PendingAddress, i).ifindex;
+      gboolean done = FALSE;
+
+      for (guint j = 0; j < i && !done; j++)
+        done = g_array_index (pending, PendingAddress, j).ifindex == ifindex;
+      if (done)
+        continue;
+
+      g_array_set_size (changes, 0);
+      for (guint j = i; j < pending->len; j++)
+        {
+          PendingAddress *p = &g_array_index (pending, PendingAddress, j);
+
+          if (p->ifindex == ifindex)
+            g_array_append_val (changes, p->change);
+        }
+      notify_addresses (monitor, ifindex, (TunTapNetlinkAddressChange *) changes->data,
+                        changes->len);
     }
 }
 
@@ -251,25 +298,15 @@ monitor_resync (TunTapNetlinkMonitor *monitor)
         g_debug ("Cannot re-read interface %d after an rtnetlink overrun: %s",
                  ifindex, g_strerror (errsv));
 
-      notify_addresses (monitor, ifindex);
+      notify_addresses (monitor, ifindex, NULL, 0);
     }
-}
-
-static void
-add_unique (GArray *array,
-            int     value)
-{
-  for (guint i = 0; i < array->len; i++)
-    if (g_array_index (array, int, i) == value)
-      return;
-  g_array_append_val (array, value);
 }
 
 static void
 monitor_handle_datagram (TunTapNetlinkMonitor *monitor,
                          const guint8         *buffer,
                          gsize                 size,
-                         GArray               *address_changes)
+                         GArray               *pending_addresses)
 {
   const struct nlmsghdr *nlh;
   int len = (int) size;
@@ -293,9 +330,14 @@ monitor_handle_datagram (TunTapNetlinkMonitor *monitor,
         case RTM_DELADDR:
           {
             ParsedAddress address;
+            PendingAddress pending;
 
-            if (parse_address (nlh, &address) && address.ifindex > 0)
-              add_unique (address_changes, address.ifindex);
+            if (!parse_address (nlh, &address) || address.ifindex <= 0)
+              break;
+            pending.ifindex = address.ifindex;
+            pending.change.address = parsed_address_to_address (&address);
+            pending.change.deleted = nlh->nlmsg_type == RTM_DELADDR;
+            g_array_append_val (pending_addresses, pending);
           }
           break;
         default:
@@ -382,10 +424,12 @@ monitor_process (TunTapNetlinkMonitor *monitor,
                  gboolean              error_condition,
                  gboolean             *out_drained)
 {
-  g_autoptr(GArray) address_changes = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GArray) pending_addresses = g_array_new (FALSE, FALSE, sizeof (PendingAddress));
   guint8 *buffer = monitor->buffer;
   gboolean got_any = FALSE, drained = FALSE, broken = FALSE;
   int errsv = 0;
+
+  g_array_set_clear_func (pending_addresses, pending_address_clear);
 
   /* A callback that changes a link asks for a flush while the outer loop
    * is in the middle of a datagram: reading on would apply newer
@@ -411,7 +455,7 @@ monitor_process (TunTapNetlinkMonitor *monitor,
         case RECV_DATA:
           got_any = TRUE;
           if (!monitor->resync_pending)
-            monitor_handle_datagram (monitor, buffer, size, address_changes);
+            monitor_handle_datagram (monitor, buffer, size, pending_addresses);
           break;
         case RECV_LOST:
           got_any = TRUE;
@@ -450,8 +494,7 @@ monitor_process (TunTapNetlinkMonitor *monitor,
     }
   else
     {
-      for (guint i = 0; i < address_changes->len; i++)
-        notify_addresses (monitor, g_array_index (address_changes, int, i));
+      notify_pending_addresses (monitor, pending_addresses);
     }
 
   monitor->depth--;

@@ -74,11 +74,15 @@ typedef struct {
   guint8   local[16];
   guint8   peer[16];
   gboolean has_peer;
+  guint32  flags;                /* IFA_F_*: IFA_FLAGS, else ifa_flags */
 } ParsedAddress;
 
 /* RTM_NEWADDR/RTM_DELADDR; FALSE for anything malformed. Pure. */
 gboolean          parse_address      (const struct nlmsghdr *nlh,
                                       ParsedAddress         *out);
+
+/* (transfer full): what the kernel said, as the library's address type. */
+TunTapAddress    *parsed_address_to_address (const ParsedAddress *parsed);
 
 /* RTM_GETLINK of one link (by index, or by name when @ifindex is 0). */
 int               get_link           (TunTapNetlink         *nl,

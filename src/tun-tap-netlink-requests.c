@@ -421,67 +421,66 @@ restore_ipv6_peer_routes (TunTapNetlink *nl,
   return errsv;
 }
 
-/* Checked here: the kernel would read the other address with the wrong
- * length, or refuse it without saying why. */
+/* Checked here: the kernel would read the gateway with the wrong length,
+ * or refuse it without saying why. */
 static gboolean
-check_address_family (GInetAddressMask *address,
-                      GInetAddress     *other,
+check_gateway_family (GInetAddressMask *destination,
+                      GInetAddress     *gateway,
                       const char       *what,
-                      const char       *role,
                       GError          **error)
 {
-  GInetAddress *local = g_inet_address_mask_get_address (address);
-  g_autofree char *local_text = NULL;
-  g_autofree char *other_text = NULL;
+  GInetAddress *network = g_inet_address_mask_get_address (destination);
+  g_autofree char *network_text = NULL;
+  g_autofree char *gateway_text = NULL;
 
-  if (other == NULL || g_inet_address_get_family (other) == g_inet_address_get_family (local))
+  if (gateway == NULL || g_inet_address_get_family (gateway) == g_inet_address_get_family (network))
     return TRUE;
 
-  local_text = g_inet_address_to_string (local);
-  other_text = g_inet_address_to_string (other);
+  network_text = g_inet_address_to_string (network);
+  gateway_text = g_inet_address_to_string (gateway);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               _("Cannot %s: the %s %s is not of the same family as %s; give both as "
-               "IPv4 or both as IPv6"), what, role, other_text, local_text);
+               _("Cannot %s: the gateway %s is not of the same family as %s; give both "
+                 "as IPv4 or both as IPv6"), what, gateway_text, network_text);
   return FALSE;
 }
 
-gboolean
-tun_tap_netlink_add_address (TunTapNetlink      *nl,
-                             int                ifindex,
-                             const char        *devname,
-                             GInetAddressMask  *address,
-                             GInetAddress      *peer,
-                             GError           **error)
+/* @address as tun_tap_address_to_string() writes it, peer included. */
+static char *
+describe_address (gboolean             add,
+                  const char          *dev,
+                  const TunTapAddress *address)
 {
-  GInetAddress *local;
+  g_autofree char *text = tun_tap_address_to_string (address);
+
+  return add ? g_strdup_printf (_("add address %s to %s"), text, dev)
+             : g_strdup_printf (_("remove address %s from %s"), text, dev);
+}
+
+gboolean
+tun_tap_netlink_add_address (TunTapNetlink        *nl,
+                             int                  ifindex,
+                             const char          *devname,
+                             const TunTapAddress *address,
+                             GError             **error)
+{
+  GInetAddress *local, *peer;
   g_autofree char *extack = NULL;
   g_autofree char *dev = NULL;
   g_autofree char *what = NULL;
-  g_autofree char *prefix = NULL;
   const guint8 *local_bytes;
   const guint8 *peer_bytes;
   guint length;
   int family, errsv;
 
   g_return_val_if_fail (ifindex > 0, FALSE);
-  g_return_val_if_fail (G_IS_INET_ADDRESS_MASK (address), FALSE);
-  g_return_val_if_fail (peer == NULL || G_IS_INET_ADDRESS (peer), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
 
-  local = g_inet_address_mask_get_address (address);
-  length = g_inet_address_mask_get_length (address);
+  local = tun_tap_address_get_address (address);
+  peer = tun_tap_address_get_peer (address);
+  length = tun_tap_address_get_prefix_length (address);
   family = socket_family (local);
-  prefix = format_prefix (local, length);
   dev = device_label (ifindex, devname);
-  if (peer != NULL)
-    {
-      g_autofree char *peer_text = g_inet_address_to_string (peer);
-      what = g_strdup_printf (_("add address %s with peer %s to %s"), prefix, peer_text, dev);
-    }
-  else
-    what = g_strdup_printf (_("add address %s to %s"), prefix, dev);
-
-  if (!check_address_family (address, peer, what, _("peer"), error))
-    return FALSE;
+  what = describe_address (TRUE, dev, address);
 
   local_bytes = g_inet_address_to_bytes (local);
   peer_bytes = peer != NULL ? g_inet_address_to_bytes (peer) : local_bytes;
@@ -493,10 +492,7 @@ tun_tap_netlink_add_address (TunTapNetlink      *nl,
       const char *hint = NULL;
 
       if (errsv == EINVAL && family == AF_INET6)
-        hint = _("check the prefix length (at most 128); IPv6 also needs an MTU of at "
-               "least 1280");
-      else if (errsv == EINVAL)
-        hint = _("check the prefix length (at most 32)");
+        hint = _("IPv6 needs an MTU of at least 1280");
       netlink_set_error (error, errsv, extack, hint, what);
       return FALSE;
     }
@@ -509,8 +505,9 @@ tun_tap_netlink_add_address (TunTapNetlink      *nl,
       if (errsv != 0 && errsv != ENETDOWN)
         {
           g_autofree char *ignored = NULL;
+          g_autofree char *text = tun_tap_address_to_string (address);
           g_autofree char *route_what = g_strdup_printf (_("add the route to the peer of %s on %s"),
-                                                         prefix, dev);
+                                                         text, dev);
 
           netlink_set_error (error, errsv, extack, NULL, route_what);
           address_request (nl, RTM_DELADDR, 0, ifindex, family, local_bytes, length,
@@ -551,44 +548,32 @@ find_address (const ParsedAddress *address,
 }
 
 gboolean
-tun_tap_netlink_remove_address (TunTapNetlink      *nl,
-                                int                ifindex,
-                                const char        *devname,
-                                GInetAddressMask  *address,
-                                GInetAddress      *peer,
-                                GError           **error)
+tun_tap_netlink_remove_address (TunTapNetlink        *nl,
+                                int                  ifindex,
+                                const char          *devname,
+                                const TunTapAddress *address,
+                                GError             **error)
 {
-  GInetAddress *local;
+  GInetAddress *local, *peer;
   FindAddressData data = { 0, };
   g_autofree char *extack = NULL;
   g_autofree char *dev = NULL;
   g_autofree char *what = NULL;
-  g_autofree char *prefix = NULL;
   int errsv;
 
   g_return_val_if_fail (ifindex > 0, FALSE);
-  g_return_val_if_fail (G_IS_INET_ADDRESS_MASK (address), FALSE);
-  g_return_val_if_fail (peer == NULL || G_IS_INET_ADDRESS (peer), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
 
-  local = g_inet_address_mask_get_address (address);
-  prefix = format_prefix (local, g_inet_address_mask_get_length (address));
+  local = tun_tap_address_get_address (address);
+  peer = tun_tap_address_get_peer (address);
   dev = device_label (ifindex, devname);
-  if (peer != NULL)
-    {
-      g_autofree char *peer_text = g_inet_address_to_string (peer);
-      what = g_strdup_printf (_("remove address %s with peer %s from %s"), prefix, peer_text, dev);
-    }
-  else
-    what = g_strdup_printf (_("remove address %s from %s"), prefix, dev);
-
-  if (!check_address_family (address, peer, what, _("peer"), error))
-    return FALSE;
+  what = describe_address (FALSE, dev, address);
 
   /* Look the address up first: the kernel matches an IPv4 address by its
-   * peer and an IPv6 one regardless of it, and the caller may not know the
-   * peer at all (tun_tap_netlink_get_addresses() does not report it). */
+   * peer and an IPv6 one regardless of it, and the caller may not give
+   * the peer at all (as with `ip addr del`). */
   data.family = socket_family (local);
-  data.length = g_inet_address_mask_get_length (address);
+  data.length = tun_tap_address_get_prefix_length (address);
   data.local = g_inet_address_to_bytes (local);
   data.peer = peer != NULL ? g_inet_address_to_bytes (peer) : NULL;
   errsv = dump_addresses (nl, ifindex, data.family, find_address, &data, &extack);
@@ -606,32 +591,11 @@ tun_tap_netlink_remove_address (TunTapNetlink      *nl,
   return TRUE;
 }
 
-static GInetAddressMask *
-mask_new (GInetAddress *address,
-          guint         length)
-{
-  GInetAddressMask *mask;
-
-  mask = g_inet_address_mask_new (address, length, NULL);
-  if (mask != NULL)
-    return mask;
-
-  /* An interface address keeps its host bits ("192.0.2.1/24"), which
-   * GInetAddressMask's GInitable refuses; its properties hold them fine. */
-  return g_object_new (G_TYPE_INET_ADDRESS_MASK, "address", address, "length", length, NULL);
-}
-
 static void
-collect_mask (const ParsedAddress *address,
-              gpointer             user_data)
+collect_address (const ParsedAddress *address,
+                 gpointer             user_data)
 {
-  GPtrArray *masks = user_data;
-  g_autoptr(GInetAddress) local = NULL;
-
-  local = g_inet_address_new_from_bytes (address->local,
-                                         address->family == AF_INET ? G_SOCKET_FAMILY_IPV4
-                                                                    : G_SOCKET_FAMILY_IPV6);
-  g_ptr_array_add (masks, mask_new (local, address->prefix_length));
+  g_ptr_array_add (user_data, parsed_address_to_address (address));
 }
 
 GPtrArray *
@@ -639,14 +603,14 @@ tun_tap_netlink_get_addresses (TunTapNetlink *nl,
                                int      ifindex,
                                GError **error)
 {
-  g_autoptr(GPtrArray) masks = NULL;
+  g_autoptr(GPtrArray) addresses = NULL;
   g_autofree char *extack = NULL;
   int errsv;
 
   g_return_val_if_fail (ifindex > 0, NULL);
 
-  masks = g_ptr_array_new_with_free_func (g_object_unref);
-  errsv = dump_addresses (nl, ifindex, AF_UNSPEC, collect_mask, masks, &extack);
+  addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) tun_tap_address_unref);
+  errsv = dump_addresses (nl, ifindex, AF_UNSPEC, collect_address, addresses, &extack);
   if (errsv != 0)
     {
       g_autofree char *dev = device_label (ifindex, NULL);
@@ -655,7 +619,7 @@ tun_tap_netlink_get_addresses (TunTapNetlink *nl,
       netlink_set_error (error, errsv, extack, NULL, what);
       return NULL;
     }
-  return g_steal_pointer (&masks);
+  return g_steal_pointer (&addresses);
 }
 
 static char *
@@ -697,7 +661,7 @@ change_route (TunTapNetlink     *nl,
 
   dev = device_label (ifindex, devname);
   what = describe_route (add, dev, destination, gateway);
-  if (!check_address_family (destination, gateway, what, _("gateway"), error))
+  if (!check_gateway_family (destination, gateway, what, error))
     return FALSE;
 
   network = g_inet_address_mask_get_address (destination);

@@ -8,7 +8,10 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "tun-tap-netlink-private.h"
+#include "tun-tap-address-private.h"
 #include "tun-tap-error.h"
 #include "tun-tap-netns.h"
 
@@ -35,8 +38,9 @@ char *
 device_label (int         ifindex,
               const char *devname)
 {
-  return devname != NULL ? g_strdup_printf ("“%s”", devname)
-                         : g_strdup_printf ("interface %d", ifindex);
+  /* TRANSLATORS: an interface's name in quotes, as in the other messages. */
+  return devname != NULL ? g_strdup_printf (_("“%s”"), devname)
+                         : g_strdup_printf (_("interface %d"), ifindex);
 }
 
 void
@@ -195,7 +199,7 @@ tun_tap_netlink_open (int      netns_fd,
   if (nl == NULL)
     {
       tun_tap_set_error (error, errno, TUN_TAP_ERRNO_LINK,
-                         "open an rtnetlink socket in the interface’s network namespace",
+                         _("open an rtnetlink socket in the interface’s network namespace"),
                          NULL, NULL);
       return NULL;
     }
@@ -565,6 +569,7 @@ typedef struct {
   int                  family;
   const struct nlattr *local;
   const struct nlattr *address;
+  const struct nlattr *flags;
 } AddressAttrs;
 
 static int
@@ -579,6 +584,13 @@ address_attr_cb (const struct nlattr *attr,
     return MNL_CB_OK;
 
   type = mnl_attr_get_type (attr);
+  if (type == IFA_FLAGS)
+    {
+      if (mnl_attr_validate (attr, MNL_TYPE_U32) < 0)
+        return MNL_CB_ERROR;
+      tb->flags = attr;
+      return MNL_CB_OK;
+    }
   if (type != IFA_LOCAL && type != IFA_ADDRESS)
     return MNL_CB_OK;
   if (mnl_attr_validate2 (attr, MNL_TYPE_BINARY, size) < 0 ||
@@ -598,7 +610,7 @@ parse_address (const struct nlmsghdr *nlh,
                ParsedAddress         *out)
 {
   const struct ifaddrmsg *ifa;
-  AddressAttrs tb = { 0, NULL, NULL };
+  AddressAttrs tb = { 0, NULL, NULL, NULL };
   size_t size;
 
   memset (out, 0, sizeof *out);
@@ -630,6 +642,28 @@ parse_address (const struct nlmsghdr *nlh,
       memcpy (out->peer, mnl_attr_get_payload (tb.address), size);
       out->has_peer = TRUE;
     }
+  /* IFA_FLAGS carries all 32 bits; ifa_flags only the low 8. */
+  out->flags = tb.flags != NULL ? mnl_attr_get_u32 (tb.flags) : ifa->ifa_flags;
   return TRUE;
+}
+
+TunTapAddress *
+parsed_address_to_address (const ParsedAddress *parsed)
+{
+  GSocketFamily family = parsed->family == AF_INET ? G_SOCKET_FAMILY_IPV4
+                                                   : G_SOCKET_FAMILY_IPV6;
+  g_autoptr(GInetAddress) local = g_inet_address_new_from_bytes (parsed->local, family);
+  g_autoptr(GInetAddress) peer = NULL;
+  TunTapAddressFlags flags = TUN_TAP_ADDRESS_FLAGS_NONE;
+
+  if (parsed->has_peer)
+    peer = g_inet_address_new_from_bytes (parsed->peer, family);
+  if (parsed->flags & IFA_F_TENTATIVE)
+    flags |= TUN_TAP_ADDRESS_FLAGS_TENTATIVE;
+  if (parsed->flags & IFA_F_DEPRECATED)
+    flags |= TUN_TAP_ADDRESS_FLAGS_DEPRECATED;
+  if (parsed->flags & IFA_F_DADFAILED)
+    flags |= TUN_TAP_ADDRESS_FLAGS_DAD_FAILED;
+  return tun_tap_address_new_full (local, parsed->prefix_length, peer, flags);
 }
 

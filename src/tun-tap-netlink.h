@@ -25,6 +25,8 @@
 #include <gio/gio.h>
 #include <net/if.h>
 
+#include "tun-tap-address.h"
+
 G_BEGIN_DECLS
 
 struct nlmsghdr;
@@ -105,14 +107,11 @@ gboolean   tun_tap_netlink_set_hwaddr     (TunTapNetlink         *nl,
                                            const guint8           mac[6],
                                            GError               **error);
 
-/* @address is the local address and its prefix length, host bits included
- * ("192.0.2.1/24"). GInetAddressMask's own constructor refuses host bits, so
- * such a mask has to be made with g_object_new (G_TYPE_INET_ADDRESS_MASK,
- * "address", a, "length", n, NULL); only the address and length properties
- * are read. @peer (nullable) must be of the same family (else
- * INVALID_ARGUMENT, before asking the kernel): IFA_LOCAL is @address,
- * IFA_ADDRESS is @peer. IPv6 addresses get IFA_F_NODAD. A duplicate gives
- * G_IO_ERROR_EXISTS.
+/* @address: the local address, its prefix length (host bits included,
+ * "192.0.2.1/24") and its peer, checked to be of the same family by
+ * TunTapAddress itself: IFA_LOCAL is the address, IFA_ADDRESS the peer.
+ * Its flags are not read. IPv6 addresses get IFA_F_NODAD. A duplicate
+ * gives G_IO_ERROR_EXISTS.
  *
  * IPv6 peer route: the kernel adds the route to peer/128 only when the
  * address is added while the link is up, and never later; an IPv6 route on a
@@ -125,24 +124,20 @@ gboolean   tun_tap_netlink_set_hwaddr     (TunTapNetlink         *nl,
 gboolean   tun_tap_netlink_add_address    (TunTapNetlink         *nl,
                                            int                    ifindex,
                                            const char            *devname,
-                                           GInetAddressMask      *address,
-                                           GInetAddress          *peer,
+                                           const TunTapAddress   *address,
                                            GError               **error);
 
 /* Removes the address with this local address and prefix length. With a
- * @peer it must also have that peer; with none, any peer matches. An absent
- * address gives G_IO_ERROR_INVALID_ARGUMENT. */
+ * peer it must also have that peer; with none, any peer matches (as
+ * `ip addr del` does). An absent address gives G_IO_ERROR_INVALID_ARGUMENT. */
 gboolean   tun_tap_netlink_remove_address (TunTapNetlink         *nl,
                                            int                    ifindex,
                                            const char            *devname,
-                                           GInetAddressMask      *address,
-                                           GInetAddress          *peer,
+                                           const TunTapAddress   *address,
                                            GError               **error);
 
-/* (element-type GInetAddressMask) (transfer full): every address of the
- * link, IPv4 and IPv6, link-local included, as local address plus prefix
- * length (host bits kept, so built as described above; compare them with
- * g_inet_address_mask_equal() or by address and length). */
+/* (element-type TunTapAddress) (transfer full): every address of the
+ * link, IPv4 and IPv6, link-local included, with peer and flags. */
 GPtrArray *tun_tap_netlink_get_addresses  (TunTapNetlink         *nl,
                                            int                    ifindex,
                                            GError               **error);
@@ -171,12 +166,13 @@ gboolean   tun_tap_netlink_remove_route   (TunTapNetlink         *nl,
  * context, so callbacks run there. Each watch sees the changes of one
  * ifindex: @link_func gets the new state from the notification itself
  * (@deleted TRUE when the link left the namespace: deleted, or moved to
- * another one), @address_func is told the addresses changed (once per
- * batch of notifications). After the kernel dropped notifications (ENOBUFS)
- * every watch gets a fresh state (a link that has vanished is reported
- * deleted, with only the ifindex filled in) and an address call, once the
- * socket's queue is drained, and every few dispatches while churn keeps
- * it from draining.
+ * another one), @address_func gets the address notifications of the link
+ * from their own payload, in the kernel's order, all those of one batch
+ * in one call. After the kernel dropped notifications (ENOBUFS) every
+ * watch gets a fresh state (a link that has vanished is reported deleted,
+ * with only the ifindex filled in) and an address call with no changes,
+ * meaning "unknown: read them again", once the socket's queue is drained,
+ * and every few dispatches while churn keeps it from draining.
  *
  * get, unref and remove_watch may be called from any thread (a callback
  * running in the context's thread at that moment finishes first; the
@@ -188,7 +184,16 @@ typedef struct _TunTapNetlinkMonitor TunTapNetlinkMonitor;
 typedef void (*TunTapNetlinkLinkFunc)    (const TunTapLinkInfo *info,
                                           gboolean              deleted,
                                           gpointer              user_data);
-typedef void (*TunTapNetlinkAddressFunc) (gpointer              user_data);
+/* One RTM_NEWADDR (added, or changed: flags, lifetimes) or RTM_DELADDR. */
+typedef struct {
+  TunTapAddress *address;
+  gboolean       deleted;
+} TunTapNetlinkAddressChange;
+
+/* @changes NULL and @n_changes 0: notifications were lost; read again. */
+typedef void (*TunTapNetlinkAddressFunc) (const TunTapNetlinkAddressChange *changes,
+                                          guint                             n_changes,
+                                          gpointer                          user_data);
 
 /* (transfer full): NULL @context means the global default context;
  * @netns_fd -1 the calling thread's namespace. */

@@ -41,6 +41,7 @@
 
 #include <tuntap-glib/tuntap-glib.h>
 #include "tun-tap-test-util.h"
+#include "tun-tap-test-address.h"
 
 /* An AF_INET socket of the test's own network namespace, for the link
  * ioctls below. */
@@ -416,24 +417,6 @@ on_closed (TunTapDevice *device,
     record->error = g_error_copy (error);
 }
 
-static gboolean
-has_address (TunTapDevice *device,
-             const char   *address,
-             guint         length)
-{
-  g_autoptr(GPtrArray) addresses = tun_tap_device_get_addresses (device);
-
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      GInetAddressMask *mask = g_ptr_array_index (addresses, i);
-      g_autofree char *text = g_inet_address_to_string (g_inet_address_mask_get_address (mask));
-
-      if (g_strcmp0 (text, address) == 0 && g_inet_address_mask_get_length (mask) == length)
-        return TRUE;
-    }
-  return FALSE;
-}
-
 /* ---- 1. close() with concurrent senders ------------------------------- */
 
 #define CLOSE_ROUNDS 20
@@ -671,7 +654,7 @@ setns_worker (gpointer data)
   g_assert_true (tun_tap_device_add_address_from_string (device, "198.51.100.1/24", NULL,
                                                          &error));
   g_assert_no_error (error);
-  g_assert_true (has_address (device, "198.51.100.1", 24));
+  g_assert_true (tun_tap_test_has_address (device, "198.51.100.1/24"));
   g_assert_cmpint (link_ipv4_errno (sock_x, "tc-s"), ==, 0);
   g_assert_cmpint (link_ipv4_errno (sock_y, name_y), ==, EADDRNOTAVAIL);
 

@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <libintl.h>
 #include <sched.h>
 
@@ -344,8 +345,60 @@ test_error_busy (void)
   g_assert_null (second);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
   g_assert_nonnull (strstr (error->message, "tt-busy"));
+  /* It is this process that holds it, and the message says so. */
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "in this process"));
+  g_assert_null (strstr (error->message, "another process"));
   /* The first one is untouched. */
   g_assert_false (tun_tap_device_is_closed (first));
+}
+
+static void
+test_error_busy_elsewhere (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) second = NULL;
+  int ready[2], release[2];
+  pid_t child;
+  char byte = 0;
+  int status;
+
+  g_test_summary ("EBUSY from a device another process holds says “another process”");
+
+  g_assert_no_errno (pipe2 (ready, O_CLOEXEC));
+  g_assert_no_errno (pipe2 (release, O_CLOEXEC));
+  child = fork ();
+  g_assert_cmpint (child, >=, 0);
+  if (child == 0)
+    {
+      /* Only async-signal-safe calls here: the parent has threads. */
+      struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+      int fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+      close (ready[0]);
+      close (release[1]);   /* or the read below never sees the parent's close */
+      memcpy (ifr.ifr_name, "tt-busy2", sizeof "tt-busy2");
+      if (fd < 0 || ioctl (fd, TUNSETIFF, &ifr) != 0)
+        _exit (1);
+      if (write (ready[1], "", 1) != 1 || read (release[0], &byte, 1) < 0)
+        _exit (2);
+      _exit (0);
+    }
+  close (ready[1]);
+  close (release[0]);
+  g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
+
+  second = tun_tap_device_new ("tt-busy2", TUN_TAP_MODE_TUN, &error);
+  g_assert_null (second);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "“tt-busy2”"));
+  g_assert_nonnull (strstr (error->message, "another process"));
+
+  close (release[1]);
+  close (ready[0]);
+  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
 }
 
 static void
@@ -807,7 +860,9 @@ test_send_errors (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
   g_clear_error (&error);
 
-  huge[0] = 0x45;
+  /* A valid IPv4 header (total length 36) and trailing bytes: too large,
+   * not malformed. */
+  make_udp4 (huge, 8);
   g_assert_false (tun_tap_device_send (tun, huge, 70000, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
   g_clear_error (&error);
@@ -1226,6 +1281,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/error/bad-names", test_error_bad_names);
   g_test_add_func ("/tun-tap/device/error/bad-mode", test_error_bad_mode);
   g_test_add_func ("/tun-tap/device/error/busy", test_error_busy);
+  g_test_add_func ("/tun-tap/device/error/busy-elsewhere", test_error_busy_elsewhere);
   g_test_add_func ("/tun-tap/device/error/exists", test_error_exists);
   g_test_add_func ("/tun-tap/device/error/no-capability", test_error_no_capability);
   g_test_add_func ("/tun-tap/device/error/other-user", test_error_other_user);

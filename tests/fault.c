@@ -340,7 +340,9 @@ test_bad_packets (void)
   g_assert_true (tun_tap_device_set_up (tun, TRUE, &error));
   g_assert_true (tun_tap_device_set_up (tap, TRUE, &error));
   g_assert_true (tun_tap_device_set_up (pi, TRUE, &error));
-  huge[0] = 0x45;
+  /* A valid IPv4 header (total length 36) and trailing bytes: too large,
+   * not malformed. */
+  make_udp4 (huge, 8);
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -368,12 +370,109 @@ test_bad_packets (void)
 }
 
 static void
+expect_invalid_ip (TunTapDevice *device,
+                   const guint8 *data,
+                   gsize         len,
+                   const char   *says)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (tun_tap_device_send (device, data, len, &error));
+  g_test_message ("%s", error->message);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, tun_tap_device_get_name (device)));
+  g_assert_nonnull (strstr (error->message, says));
+}
+
+static void
+test_bad_ip_headers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) tun = NULL;
+  g_autoptr(TunTapDevice) pi = NULL;
+  guint8 good[64], bad[4 + 64];
+  guint8 ip6[48] = { 0x60, 0, 0, 0, 0, 8, 17, 64 };
+  guint lengths[2];
+  gsize len;
+
+  g_test_summary ("TUN: the write(2) the kernel accepts and the IP layer then drops "
+                  "(truncated or inconsistent IPv4/IPv6 header, IPv4 header checksum) "
+                  "fails with INVALID_DATA naming the device and the fault");
+
+  tun = tun_tap_device_new ("tf-ip", TUN_TAP_MODE_TUN, &error);
+  g_assert_no_error (error);
+  pi = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "tf-ip-pi",
+                       "packet-info", TRUE, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_set_up (tun, TRUE, &error));
+  g_assert_true (tun_tap_device_set_up (pi, TRUE, &error));
+  len = make_udp4 (good, 8);   /* 36 bytes */
+
+  /* IPv4: the header cut short, a length field that lies, a bad checksum. */
+  expect_invalid_ip (tun, good, 10, "at least 20 bytes");
+  expect_invalid_ip (tun, good, 1, "at least 20 bytes");
+  memcpy (bad, good, len);
+  bad[0] = 0x44;
+  expect_invalid_ip (tun, bad, len, "header length");
+  bad[0] = 0x4f;
+  expect_invalid_ip (tun, bad, len, "header length");
+  expect_invalid_ip (tun, good, len - 6, "total length");
+  memcpy (bad, good, len);
+  bad[2] = 0;
+  bad[3] = 0;
+  expect_invalid_ip (tun, bad, len, "total length");
+  memcpy (bad, good, len);
+  bad[11] ^= 1;
+  expect_invalid_ip (tun, bad, len, "checksum");
+
+  /* IPv6: shorter than its header, a payload longer than the packet, and
+   * the all-zero header of a jumbogram that is not one. */
+  expect_invalid_ip (tun, ip6, 39, "40-byte header");
+  expect_invalid_ip (tun, ip6, 47, "payload length");
+  ip6[5] = 0;
+  ip6[6] = 0;
+  expect_invalid_ip (tun, ip6, 48, "jumbogram");
+
+  /* After a packet-information header, the same checks. */
+  memset (bad, 0, 4);
+  bad[2] = 0x08;
+  memcpy (bad + 4, good, len);
+  expect_invalid_ip (pi, bad, 4 + 10, "at least 20 bytes");
+  g_assert_true (tun_tap_device_send (pi, bad, 4 + len, &error));
+  g_assert_no_error (error);
+
+  /* What the kernel takes is still taken: bytes after the total length
+   * (the IP layer trims them), and a well-formed IPv6 packet. */
+  memcpy (bad, good, len);
+  g_assert_true (tun_tap_device_send (tun, bad, len + 4, &error));
+  g_assert_no_error (error);
+  ip6[5] = 8;
+  ip6[6] = 17;
+  g_assert_true (tun_tap_device_send (tun, ip6, 48, &error));
+  g_assert_no_error (error);
+
+  /* send_many() stops at the bad packet: the one before it was sent, and
+   * the call starting with the bad one fails with its reason. */
+  memcpy (bad, good, len);
+  memcpy (bad + len, good, 10);
+  lengths[0] = (guint) len;
+  lengths[1] = 10;
+  g_assert_cmpint (tun_tap_device_send_many (tun, bad, len + 10, lengths, 2, &error), ==, 1);
+  g_assert_no_error (error);
+  g_assert_cmpint (tun_tap_device_send_many (tun, bad + len, 10, lengths + 1, 1, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "at least 20 bytes"));
+  g_clear_error (&error);
+}
+
+static void
 test_calls_after_close (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TunTapDevice) device = tun_tap_device_new ("tf-after", TUN_TAP_MODE_TAP, &error);
   g_autoptr(GBytes) bytes = g_bytes_new_static ("\x45\x00", 2);
   g_autoptr(GInetAddressMask) mask = NULL;
+  g_autoptr(TunTapAddress) address = NULL;
   g_autoptr(GPtrArray) addresses = NULL;
   Watch counter = { 0 };
 
@@ -401,15 +500,19 @@ test_calls_after_close (void)
     g_clear_error (&error); \
   } G_STMT_END
   mask = g_inet_address_mask_new_from_string ("192.0.2.0/24", NULL);
+  address = tun_tap_address_new_from_string ("192.0.2.1/24", NULL);
   EXPECT_CLOSED (tun_tap_device_set_up (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_mtu (device, 1400, &error));
   EXPECT_CLOSED (tun_tap_device_set_carrier (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_persistent (device, TRUE, &error));
   EXPECT_CLOSED (tun_tap_device_set_hardware_address (device, "02:00:5e:00:53:01", &error));
-  EXPECT_CLOSED (tun_tap_device_add_address (device, mask, NULL, &error));
-  EXPECT_CLOSED (tun_tap_device_remove_address (device, mask, NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_add_address (device, address, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_address (device, address, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_address_from_string (device, "192.0.2.1/24", NULL, &error));
   EXPECT_CLOSED (tun_tap_device_add_route (device, mask, NULL, &error));
   EXPECT_CLOSED (tun_tap_device_remove_route (device, mask, NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_add_route_from_string (device, "192.0.2.0/24", NULL, &error));
+  EXPECT_CLOSED (tun_tap_device_remove_route_from_string (device, "192.0.2.0/24", NULL, &error));
 #undef EXPECT_CLOSED
   addresses = tun_tap_device_get_addresses (device);
   g_assert_cmpuint (addresses->len, ==, 0);
@@ -634,6 +737,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/fault/link-down-under-traffic", test_link_down_under_traffic);
   g_test_add_func ("/tun-tap/fault/slow-handler", test_slow_handler);
   g_test_add_func ("/tun-tap/fault/bad-packets", test_bad_packets);
+  g_test_add_func ("/tun-tap/fault/bad-ip-headers", test_bad_ip_headers);
   g_test_add_func ("/tun-tap/fault/calls-after-close", test_calls_after_close);
   g_test_add_func ("/tun-tap/fault/unref-in-every-signal", test_unref_in_every_signal);
   g_test_add_func ("/tun-tap/fault/create-close-cycles", test_create_close_cycles);

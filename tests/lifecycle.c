@@ -27,6 +27,7 @@
 
 #include <tuntap-glib/tuntap-glib.h>
 #include "tun-tap-test-util.h"
+#include "tun-tap-test-address.h"
 
 /* Uids and gids without a passwd entry, so `ip` prints them as numbers. */
 #define OWNER_UID  4242
@@ -80,24 +81,6 @@ ip_owner_words (uid_t uid,
 #define new_device_full(name, mode, error, ...) \
   ((TunTapDevice *) g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, (error), \
                                     "name", (name), "mode", (mode), __VA_ARGS__))
-
-static gboolean
-address_present (TunTapDevice *device,
-                 const char   *address,
-                 guint         length)
-{
-  g_autoptr(GPtrArray) addresses = tun_tap_device_get_addresses (device);
-
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      GInetAddressMask *mask = g_ptr_array_index (addresses, i);
-      g_autofree char *text = g_inet_address_to_string (g_inet_address_mask_get_address (mask));
-
-      if (g_strcmp0 (text, address) == 0 && g_inet_address_mask_get_length (mask) == length)
-        return TRUE;
-    }
-  return FALSE;
-}
 
 static void
 disable_ipv6 (const char *name)
@@ -350,7 +333,7 @@ test_persistent_lifecycle (void)
   g_assert_no_error (error);
   g_assert_true (tun_tap_device_get_persistent (device));
   g_assert_cmpint (tun_tap_device_get_owner (device), ==, (gint64) getuid ());
-  g_assert_true (address_present (device, "192.0.2.1", 25));
+  g_assert_true (tun_tap_test_has_address (device, "192.0.2.1/25"));
   tun_tap_device_close (device);
   g_clear_object (&device);
   g_assert_true (tun_tap_test_link_exists ("tl-persist"));

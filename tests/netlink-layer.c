@@ -34,7 +34,7 @@ address_new (const char *text)
   return address;
 }
 
-/* "192.0.2.1/24" with its host bits, as the layer takes and returns it. */
+/* A route destination: a network, "203.0.113.0/24". */
 static GInetAddressMask *
 mask_new (const char *cidr)
 {
@@ -46,6 +46,17 @@ mask_new (const char *cidr)
   address = address_new (parts[0]);
   g_assert_true (g_ascii_string_to_unsigned (parts[1], 10, 0, 128, &length, NULL));
   return g_object_new (G_TYPE_INET_ADDRESS_MASK, "address", address, "length", (guint) length, NULL);
+}
+
+/* "192.0.2.1/24", "192.0.2.1/32 peer 192.0.2.2": an interface address. */
+static TunTapAddress *
+addr_new (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapAddress *address = tun_tap_address_new_from_string (text, &error);
+
+  g_assert_no_error (error);
+  return address;
 }
 
 static int
@@ -94,24 +105,21 @@ link_line (const char *name)
   return tun_tap_test_run (FALSE, "ip -o link show dev %s", name);
 }
 
+/* Whether the link has @text, with its peer if it has one. */
 static gboolean
 has_address (int         ifindex,
-             const char *cidr)
+             const char *text)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) addresses = tun_tap_netlink_get_addresses (nl, ifindex, &error);
-  g_autoptr(GInetAddressMask) wanted = mask_new (cidr);
 
   g_assert_no_error (error);
   g_assert_nonnull (addresses);
   for (guint i = 0; i < addresses->len; i++)
     {
-      GInetAddressMask *mask = g_ptr_array_index (addresses, i);
+      g_autofree char *known = tun_tap_address_to_string (g_ptr_array_index (addresses, i));
 
-      g_assert_true (G_IS_INET_ADDRESS_MASK (mask));
-      if (g_inet_address_mask_get_length (mask) == g_inet_address_mask_get_length (wanted) &&
-          g_inet_address_equal (g_inet_address_mask_get_address (mask),
-                                g_inet_address_mask_get_address (wanted)))
+      if (g_str_equal (known, text))
         return TRUE;
     }
   return FALSE;
@@ -389,9 +397,9 @@ test_missing_device (void)
   g_clear_error (&error);
 
   {
-    g_autoptr(GInetAddressMask) mask = mask_new ("192.0.2.1/24");
+    g_autoptr(TunTapAddress) address = addr_new ("192.0.2.1/24");
 
-    g_assert_false (tun_tap_netlink_add_address (nl, 99999, "nl-gone", mask, NULL, &error));
+    g_assert_false (tun_tap_netlink_add_address (nl, 99999, "nl-gone", address, &error));
     assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "nl-gone");
     g_clear_error (&error);
   }
@@ -541,20 +549,19 @@ static void
 test_address_ipv4 (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) address = mask_new ("192.0.2.1/24");
-  g_autoptr(GInetAddressMask) second = mask_new ("203.0.113.7/32");
-  g_autoptr(GInetAddressMask) absent = mask_new ("192.0.2.99/24");
-  g_autoptr(GInetAddressMask) wrong_length = mask_new ("192.0.2.1/25");
-  g_autoptr(GInetAddressMask) too_long = mask_new ("192.0.2.2/33");
+  g_autoptr(TunTapAddress) address = addr_new ("192.0.2.1/24");
+  g_autoptr(TunTapAddress) second = addr_new ("203.0.113.7/32");
+  g_autoptr(TunTapAddress) absent = addr_new ("192.0.2.99/24");
+  g_autoptr(TunTapAddress) wrong_length = addr_new ("192.0.2.1/25");
   g_autofree char *out = NULL;
   int ifindex = add_persistent ("nl-a4", "tun");
 
   g_test_summary ("IPv4 address: add, read back, duplicate -> EXISTS, remove, remove "
-                  "again -> INVALID_ARGUMENT, prefix 33 -> INVALID_ARGUMENT");
+                  "again -> INVALID_ARGUMENT");
 
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", second, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", second, &error));
   g_assert_no_error (error);
   g_assert_true (has_address (ifindex, "192.0.2.1/24"));
   g_assert_true (has_address (ifindex, "203.0.113.7/32"));
@@ -563,30 +570,25 @@ test_address_ipv4 (void)
   g_assert_true (output_contains (out, "inet 203.0.113.7/32 "));
   g_clear_pointer (&out, g_free);
 
-  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", address, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "Address already assigned");
   g_clear_error (&error);
 
-  /* GInetAddressMask's length goes to 128 whatever the family. */
-  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a4", too_long, NULL, &error));
-  assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "Invalid prefix length");
-  g_clear_error (&error);
-
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", absent, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", absent, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nl-a4");
   g_clear_error (&error);
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", wrong_length, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", wrong_length, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
 
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "192.0.2.1/24"));
   g_assert_true (has_address (ifindex, "203.0.113.7/32"));
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-a4");
   g_assert_false (output_contains (out, "192.0.2.1"));
 
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a4", address, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
   delete_link ("nl-a4");
@@ -596,9 +598,9 @@ static void
 test_address_ipv4_peer (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) address = mask_new ("198.51.100.1/32");
-  g_autoptr(GInetAddress) peer = address_new ("198.51.100.2");
-  g_autoptr(GInetAddress) other_peer = address_new ("198.51.100.3");
+  g_autoptr(TunTapAddress) address = addr_new ("198.51.100.1/32 peer 198.51.100.2");
+  g_autoptr(TunTapAddress) other_peer = addr_new ("198.51.100.1/32 peer 198.51.100.3");
+  g_autoptr(TunTapAddress) any_peer = addr_new ("198.51.100.1/32");
   g_autofree char *out = NULL;
   int ifindex = add_persistent ("nl-p4", "tun");
 
@@ -607,9 +609,11 @@ test_address_ipv4_peer (void)
 
   /* The kernel makes IPv4 routes for an address only on an up link. */
   g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-p4", TRUE, &error));
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, peer, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, &error));
   g_assert_no_error (error);
-  g_assert_true (has_address (ifindex, "198.51.100.1/32"));
+  /* Read back with its peer. */
+  g_assert_true (has_address (ifindex, "198.51.100.1/32 peer 198.51.100.2"));
+  g_assert_false (has_address (ifindex, "198.51.100.1/32"));
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-p4");
   g_assert_true (output_contains (out, "inet 198.51.100.1 peer 198.51.100.2/32 "));
   g_clear_pointer (&out, g_free);
@@ -617,16 +621,16 @@ test_address_ipv4_peer (void)
   g_assert_true (output_contains (out, "198.51.100.2 proto kernel"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, other_peer, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", other_peer, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, peer, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, &error));
   g_assert_no_error (error);
-  g_assert_false (has_address (ifindex, "198.51.100.1/32"));
+  g_assert_false (has_address (ifindex, "198.51.100.1/32 peer 198.51.100.2"));
 
-  /* Without the peer: the caller may only know what get_addresses says. */
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, peer, &error));
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", address, NULL, &error));
+  /* Without the peer, as `ip addr del` does: whatever its peer. */
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p4", address, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p4", any_peer, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -4 addr show dev nl-p4");
   g_assert_false (output_contains (out, "198.51.100.1"));
@@ -638,7 +642,7 @@ static void
 test_address_ipv6 (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) address = mask_new ("2001:db8:1::1/64");
+  g_autoptr(TunTapAddress) address = addr_new ("2001:db8:1::1/64");
   g_autofree char *out = NULL;
   gboolean link_local = FALSE;
   int fd, ifindex;
@@ -651,7 +655,7 @@ test_address_ipv6 (void)
   g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-a6", TRUE, &error));
   g_assert_no_error (error);
 
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -6 addr show dev nl-a6");
   g_assert_true (output_contains (out, "inet6 2001:db8:1::1/64 scope global nodad"));
@@ -664,23 +668,23 @@ test_address_ipv6 (void)
     g_assert_no_error (error);
     for (guint i = 0; i < addresses->len; i++)
       {
-        GInetAddressMask *mask = g_ptr_array_index (addresses, i);
+        TunTapAddress *known = g_ptr_array_index (addresses, i);
 
-        if (g_inet_address_get_is_link_local (g_inet_address_mask_get_address (mask)) &&
-            g_inet_address_mask_get_length (mask) == 64)
+        if (g_inet_address_get_is_link_local (tun_tap_address_get_address (known)) &&
+            tun_tap_address_get_prefix_length (known) == 64)
           link_local = TRUE;
       }
   }
   g_assert_true (link_local);
 
-  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-a6", address, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "address already assigned");
   g_clear_error (&error);
 
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "2001:db8:1::1/64"));
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-a6", address, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
   close (fd);
@@ -690,10 +694,9 @@ static void
 test_address_ipv6_peer (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) up_address = mask_new ("2001:db8:2::1/128");
-  g_autoptr(GInetAddress) up_peer = address_new ("2001:db8:2::2");
-  g_autoptr(GInetAddressMask) down_address = mask_new ("2001:db8:3::1/128");
-  g_autoptr(GInetAddress) down_peer = address_new ("2001:db8:3::2");
+  g_autoptr(TunTapAddress) up_address = addr_new ("2001:db8:2::1/128 peer 2001:db8:2::2");
+  g_autoptr(TunTapAddress) down_address = addr_new ("2001:db8:3::1/128 peer 2001:db8:3::2");
+  g_autoptr(TunTapAddress) down_any_peer = addr_new ("2001:db8:3::1/128");
   g_autofree char *out = NULL;
   int ifindex = add_persistent ("nl-p6", "tun");
 
@@ -701,7 +704,7 @@ test_address_ipv6_peer (void)
                   "address was added on an up or a down link, and goes with the address");
 
   /* Down link: the route comes when the link goes up. */
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", down_address, down_peer, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", down_address, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -o -6 addr show dev nl-p6");
   g_assert_true (output_contains (out, "inet6 2001:db8:3::1 peer 2001:db8:3::2/128"));
@@ -713,16 +716,16 @@ test_address_ipv6_peer (void)
   g_clear_pointer (&out, g_free);
 
   /* Up link. */
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", up_address, up_peer, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-p6", up_address, &error));
   g_assert_no_error (error);
-  g_assert_true (has_address (ifindex, "2001:db8:2::1/128"));
+  g_assert_true (has_address (ifindex, "2001:db8:2::1/128 peer 2001:db8:2::2"));
   out = tun_tap_test_run (FALSE, "ip -6 route show dev nl-p6");
   g_assert_true (output_contains (out, "2001:db8:2::2 proto kernel metric 256"));
   g_clear_pointer (&out, g_free);
 
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", up_address, up_peer, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", up_address, &error));
   g_assert_no_error (error);
-  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", down_address, NULL, &error));
+  g_assert_true (tun_tap_netlink_remove_address (nl, ifindex, "nl-p6", down_any_peer, &error));
   g_assert_no_error (error);
   out = tun_tap_test_run (FALSE, "ip -6 route show dev nl-p6");
   g_assert_false (output_contains (out, "2001:db8:2::2"));
@@ -732,46 +735,22 @@ test_address_ipv6_peer (void)
 }
 
 static void
-test_address_bad_peer (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) address = mask_new ("192.0.2.1/32");
-  g_autoptr(GInetAddress) peer = address_new ("2001:db8::2");
-  g_autoptr(GPtrArray) addresses = NULL;
-  int ifindex = add_persistent ("nl-bp", "tun");
-
-  g_test_summary ("an IPv4 address with an IPv6 peer is refused before the kernel");
-
-  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-bp", address, peer, &error));
-  assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "2001:db8::2");
-  g_clear_error (&error);
-  g_assert_false (tun_tap_netlink_remove_address (nl, ifindex, "nl-bp", address, peer, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
-  g_clear_error (&error);
-
-  addresses = tun_tap_netlink_get_addresses (nl, ifindex, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (addresses->len, ==, 0);
-  delete_link ("nl-bp");
-}
-
-static void
 test_address_ipv6_low_mtu (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) address = mask_new ("2001:db8:4::1/64");
+  g_autoptr(TunTapAddress) address = addr_new ("2001:db8:4::1/64");
   int ifindex = add_persistent ("nl-lm", "tun");
 
   g_test_summary ("an IPv6 address below MTU 1280 is refused; lowering the MTU drops "
                   "IPv6 addresses");
 
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, &error));
   g_assert_no_error (error);
   g_assert_true (tun_tap_netlink_set_mtu (nl, ifindex, "nl-lm", 1200, &error));
   g_assert_no_error (error);
   g_assert_false (has_address (ifindex, "2001:db8:4::1/64"));
 
-  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, NULL, &error));
+  g_assert_false (tun_tap_netlink_add_address (nl, ifindex, "nl-lm", address, &error));
   assert_error_mentions (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "1280");
   delete_link ("nl-lm");
 }
@@ -817,8 +796,8 @@ static void
 test_routes (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GInetAddressMask) v4 = mask_new ("192.0.2.1/24");
-  g_autoptr(GInetAddressMask) v6 = mask_new ("2001:db8:1::1/64");
+  g_autoptr(TunTapAddress) v4 = addr_new ("192.0.2.1/24");
+  g_autoptr(TunTapAddress) v6 = addr_new ("2001:db8:1::1/64");
   g_autoptr(GInetAddressMask) destination = mask_new ("203.0.113.0/24");
   g_autoptr(GInetAddress) v6_gateway = address_new ("2001:db8:1::fe");
   int fd, ifindex;
@@ -829,8 +808,8 @@ test_routes (void)
   fd = open_device ("nl-rt", IFF_TUN | IFF_NO_PI);
   ifindex = ifindex_of ("nl-rt");
   g_assert_true (tun_tap_netlink_set_up (nl, ifindex, "nl-rt", TRUE, &error));
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v4, NULL, &error));
-  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v6, NULL, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v4, &error));
+  g_assert_true (tun_tap_netlink_add_address (nl, ifindex, "nl-rt", v6, &error));
   g_assert_no_error (error);
 
   check_route (ifindex, "nl-rt", "-4", "203.0.113.0/24", NULL,
@@ -912,6 +891,8 @@ typedef struct {
   TunTapLinkInfo last;
   guint          link_calls;
   guint          address_calls;
+  guint          address_rereads;   /* calls without changes: read again */
+  char          *last_address;      /* "+192.0.2.5/24" or "-192.0.2.5/24" */
   gboolean       deleted;
   gboolean       changed;
 } Recorder;
@@ -930,12 +911,28 @@ record_link (const TunTapLinkInfo *info,
 }
 
 static void
-record_addresses (gpointer user_data)
+record_addresses (const TunTapNetlinkAddressChange *changes,
+                  guint                             n_changes,
+                  gpointer                          user_data)
 {
   Recorder *recorder = user_data;
 
   recorder->address_calls++;
   recorder->changed = TRUE;
+  if (changes == NULL)
+    {
+      g_assert_cmpuint (n_changes, ==, 0);
+      recorder->address_rereads++;
+      return;
+    }
+  g_assert_cmpuint (n_changes, >, 0);
+  for (guint i = 0; i < n_changes; i++)
+    {
+      g_autofree char *text = tun_tap_address_to_string (changes[i].address);
+
+      g_free (recorder->last_address);
+      recorder->last_address = g_strconcat (changes[i].deleted ? "-" : "+", text, NULL);
+    }
 }
 
 typedef gboolean (*RecorderCheck) (const Recorder *recorder,
@@ -1037,15 +1034,31 @@ test_monitor_link (void)
   g_assert_true (wait_for (context, &recorder, has_name, "nl-renamed"));
   g_assert_cmpint (recorder.last.ifindex, ==, ifindex);
 
+  /* Each address change with its payload, peers included. */
   calls = recorder.address_calls;
   g_free (tun_tap_test_run (FALSE, "ip addr add 192.0.2.5/24 dev nl-renamed"));
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
+  g_assert_cmpstr (recorder.last_address, ==, "+192.0.2.5/24");
   calls = recorder.address_calls;
   g_free (tun_tap_test_run (FALSE, "ip -6 addr add 2001:db8:5::1/64 dev nl-renamed nodad"));
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
+  g_assert_cmpstr (recorder.last_address, ==, "+2001:db8:5::1/64");
+  calls = recorder.address_calls;
+  g_free (tun_tap_test_run (FALSE, "ip addr add 198.51.100.5 peer 198.51.100.6 dev nl-renamed"));
+  g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
+  g_assert_cmpstr (recorder.last_address, ==, "+198.51.100.5/32 peer 198.51.100.6");
+  /* A change of lifetimes only is notified too: the device layer has to
+   * tell it from a real change (tests/link.c). */
+  calls = recorder.address_calls;
+  g_free (tun_tap_test_run (FALSE, "ip addr change 192.0.2.5/24 dev nl-renamed "
+                                   "valid_lft 100 preferred_lft 100"));
+  g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
+  g_assert_cmpstr (recorder.last_address, ==, "+192.0.2.5/24");
   calls = recorder.address_calls;
   g_free (tun_tap_test_run (FALSE, "ip addr del 192.0.2.5/24 dev nl-renamed"));
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (calls)));
+  g_assert_cmpstr (recorder.last_address, ==, "-192.0.2.5/24");
+  g_assert_cmpuint (recorder.address_rereads, ==, 0);
 
   /* The layer's own changes are reported too. */
   g_assert_true (tun_tap_netlink_set_mtu (nl, ifindex, "nl-renamed", 1300, &error));
@@ -1064,6 +1077,7 @@ test_monitor_link (void)
   tun_tap_netlink_monitor_remove_watch (monitor, watch);
   tun_tap_netlink_monitor_remove_watch (monitor, other_watch);
   tun_tap_netlink_monitor_unref (monitor);
+  g_free (recorder.last_address);
   delete_link ("nl-other");
 }
 
@@ -1209,26 +1223,6 @@ test_monitor_bridge_port (void)
 }
 
 static void
-flood_addresses (const char *name,
-                 const char *prefix,
-                 guint       count)
-{
-  g_autoptr(GString) script = g_string_new (NULL);
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
-  int fd;
-
-  for (guint i = 1; i <= count; i++)
-    g_string_append_printf (script, "addr add %s%x/128 dev %s nodad\n", prefix, i, name);
-  fd = g_file_open_tmp ("netlink-flood-XXXXXX", &path, &error);
-  g_assert_no_error (error);
-  close (fd);
-  g_assert_true (g_file_set_contents (path, script->str, script->len, &error));
-  g_free (tun_tap_test_run (FALSE, "ip -batch %s", path));
-  g_unlink (path);
-}
-
-static void
 test_monitor_overrun (void)
 {
   g_autoptr(GError) error = NULL;
@@ -1248,14 +1242,14 @@ test_monitor_overrun (void)
                                              &recorder, NULL);
 
   /* A few address changes bring no link call... */
-  flood_addresses ("nl-flood", "2001:db8:e::", 10);
+  tun_tap_test_flood_addresses ("nl-flood", "2001:db8:e::", 10);
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (0)));
   tun_tap_test_spin (context, 100);
   g_assert_cmpuint (recorder.link_calls, ==, 0);
 
   /* ...but a flood the socket cannot hold, read only afterwards, does. */
   recorder.address_calls = 0;
-  flood_addresses ("nl-flood", "2001:db8:f::", 10000);
+  tun_tap_test_flood_addresses ("nl-flood", "2001:db8:f::", 10000);
 
   /* Until its queue is empty the kernel drops further notifications for
    * the socket without a second ENOBUFS, so this change is never sent: only
@@ -1269,8 +1263,10 @@ test_monitor_overrun (void)
   g_assert_cmpstr (recorder.last.name, ==, "nl-flood");
   g_assert_false (recorder.deleted);
   g_assert_true (wait_for (context, &recorder, address_calls_above, GUINT_TO_POINTER (0)));
-  g_test_message ("after the flood: %u link calls, %u address calls",
-                  recorder.link_calls, recorder.address_calls);
+  g_test_message ("after the flood: %u link calls, %u address calls (%u to read again)",
+                  recorder.link_calls, recorder.address_calls, recorder.address_rereads);
+  /* What was lost is unknown: the watch is told to read again. */
+  g_assert_cmpuint (recorder.address_rereads, >, 0);
 
   /* And the monitor still works. */
   g_free (tun_tap_test_run (FALSE, "ip link set nl-flood mtu 1280"));
@@ -1278,6 +1274,7 @@ test_monitor_overrun (void)
 
   tun_tap_netlink_monitor_remove_watch (monitor, watch);
   tun_tap_netlink_monitor_unref (monitor);
+  g_free (recorder.last_address);
   delete_link ("nl-flood");
 }
 
@@ -1309,7 +1306,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/netlink/address/ipv4-peer", test_address_ipv4_peer);
   g_test_add_func ("/tun-tap/netlink/address/ipv6", test_address_ipv6);
   g_test_add_func ("/tun-tap/netlink/address/ipv6-peer", test_address_ipv6_peer);
-  g_test_add_func ("/tun-tap/netlink/address/bad-peer", test_address_bad_peer);
   g_test_add_func ("/tun-tap/netlink/address/ipv6-low-mtu", test_address_ipv6_low_mtu);
   g_test_add_func ("/tun-tap/netlink/route/both-families", test_routes);
   g_test_add_func ("/tun-tap/netlink/route/link-down", test_route_link_down);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "tun-tap-test-util.h"
 
+#include <glib/gstdio.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -192,4 +194,24 @@ tun_tap_test_make_udp4 (guint8     *buf,
   if (len > 0)
     memcpy (buf + 28, payload, len);
   return total;
+}
+
+void
+tun_tap_test_flood_addresses (const char *name,
+                              const char *prefix,
+                              guint       count)
+{
+  g_autoptr(GString) script = g_string_new (NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  int fd;
+
+  for (guint i = 1; i <= count; i++)
+    g_string_append_printf (script, "addr add %s%x/128 dev %s nodad\n", prefix, i, name);
+  fd = g_file_open_tmp ("tuntap-flood-XXXXXX", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, script->str, script->len, &error));
+  g_free (tun_tap_test_run (FALSE, "ip -batch %s", path));
+  g_unlink (path);
 }

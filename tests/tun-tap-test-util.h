@@ -45,6 +45,13 @@ gsize     tun_tap_test_make_udp4      (guint8      *buf,
                                        const void  *payload,
                                        gsize        len);
 
+/* Adds @count IPv6 host addresses @prefix1, @prefix2, ... (hex, "nodad")
+ * to interface @name in one `ip -batch`: a burst of notifications that
+ * overruns an rtnetlink socket nobody reads meanwhile. */
+void      tun_tap_test_flood_addresses (const char *name,
+                                        const char *prefix,
+                                        guint       count);
+
 /* Whether the interface exists in this namespace. */
 gboolean  tun_tap_test_link_exists    (const char  *name);
 

@@ -6,6 +6,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <tuntap-glib/tun-tap-address.h>
 #include <tuntap-glib/tun-tap-version.h>
 
 G_BEGIN_DECLS
@@ -170,8 +171,7 @@ gboolean      tun_tap_device_set_hardware_address (TunTapDevice  *self,
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_add_address  (TunTapDevice      *self,
-                                           GInetAddressMask  *address,
-                                           GInetAddress      *peer,
+                                           TunTapAddress     *address,
                                            GError           **error);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_add_address_from_string (TunTapDevice  *self,
@@ -180,9 +180,13 @@ gboolean      tun_tap_device_add_address_from_string (TunTapDevice  *self,
                                                       GError       **error);
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_remove_address (TunTapDevice      *self,
-                                             GInetAddressMask  *address,
-                                             GInetAddress      *peer,
+                                             TunTapAddress     *address,
                                              GError           **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_remove_address_from_string (TunTapDevice  *self,
+                                                         const char    *address,
+                                                         const char    *peer,
+                                                         GError       **error);
 TUN_TAP_AVAILABLE_IN_0_1
 GPtrArray    *tun_tap_device_get_addresses (TunTapDevice     *self);
 TUN_TAP_AVAILABLE_IN_0_1
@@ -191,10 +195,20 @@ gboolean      tun_tap_device_add_route    (TunTapDevice      *self,
                                            GInetAddress      *gateway,
                                            GError           **error);
 TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_add_route_from_string (TunTapDevice  *self,
+                                                    const char    *destination,
+                                                    const char    *gateway,
+                                                    GError       **error);
+TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_remove_route (TunTapDevice      *self,
                                            GInetAddressMask  *destination,
                                            GInetAddress      *gateway,
                                            GError           **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gboolean      tun_tap_device_remove_route_from_string (TunTapDevice  *self,
+                                                       const char    *destination,
+                                                       const char    *gateway,
+                                                       GError       **error);
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_get_persistent (TunTapDevice  *self);

@@ -4,6 +4,7 @@
 #define __TUN_TAP_H_INSIDE__
 
 #include <tuntap-glib/tun-tap-version.h>
+#include <tuntap-glib/tun-tap-address.h>
 #include <tuntap-glib/tun-tap-device.h>
 #include <tuntap-glib/tun-tap-enum-types.h>
 

@@ -1415,6 +1415,7 @@ main (int   argc,
   char r1[32], r2[32], r3[32];
   gboolean busy = FALSE;
 
+
   context = g_option_context_new ("- the tuntap-glib echo benchmark (issue 6)");
   g_option_context_add_main_entries (context, option_entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))

@@ -22,7 +22,7 @@ if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
 fi
 
 # Nothing may leak in from the build tree or the test environment.
-unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
+unset LD_LIBRARY_PATH GI_TYPELIB_PATH PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR PYTHONPATH
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -56,6 +56,22 @@ case $flags in
   *"-I$dest/"*) ;;
   *) fail "the flags do not point into the DESTDIR" ;;
 esac
+
+# GLib, GObject and GIO are public requirements (the headers use them);
+# gio-unix and libmnl private: only a static link needs them.
+requires=$(PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --print-requires tuntap-glib-1.0 | tr '\n' ' ')
+private=$(PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --print-requires-private tuntap-glib-1.0 | tr '\n' ' ')
+echo "Requires: $requires; Requires.private: $private"
+for module in glib-2.0 gobject-2.0 gio-2.0; do
+  case " $requires" in *" $module "*) ;; *) fail "Requires lacks $module" ;; esac
+done
+for module in gio-unix-2.0 libmnl; do
+  case " $private" in *" $module "*) ;; *) fail "Requires.private lacks $module" ;; esac
+  case " $requires" in *" $module "*) fail "$module is a public requirement" ;; esac
+done
+case $flags in *-lmnl*) fail "the shared link flags name libmnl" ;; esac
+PKG_CONFIG_PATH=$tmp/pkgconfig pkg-config --static --libs tuntap-glib-1.0 | grep -q -- -lmnl ||
+  fail "the static link flags lack libmnl"
 
 # shellcheck disable=SC2086
 ${CC:-cc} -Wall -Wextra -Werror -o "$tmp/program" "$program" $flags ||
@@ -93,4 +109,44 @@ with open("/proc/self/maps") as maps:
 assert libs and all(lib.startswith(dest) for lib in libs), f"library from {libs}"
 print(f"python: {device.get_name()} from {path}")
 EOF
+
+# The PyGObject override, from where it was installed: send_bytes(b"...").
+override=$(find "$dest" -name TunTap.py -path '*/gi/overrides/*')
+[ -n "$override" ] || fail "no gi/overrides/TunTap.py installed"
+GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH=$libdir \
+  PYTHONPATH=$(dirname "$(dirname "$(dirname "$override")")") DEST=$dest \
+  /usr/bin/python3 - <<'EOF' || fail "Python does not use the installed override"
+import os
+import gi
+gi.require_version("TunTap", "1.0")
+from gi.repository import GLib, TunTap
+import gi.overrides.TunTap as override
+
+assert override.__file__.startswith(os.environ["DEST"] + "/"), override.__file__
+assert TunTap.Device is override.Device, TunTap.Device
+device = TunTap.Device.new("tun%d", TunTap.Mode.TUN)
+try:
+    device.send_bytes(b"\x45")
+except GLib.Error as e:   # the library's INVALID_DATA, not a TypeError
+    assert "IPv4" in e.message, e.message
+else:
+    raise AssertionError("a 1-byte packet was sent")
+print(f"python: the override from {override.__file__}")
+EOF
+
+# gjs the same way: the README's two variables and nothing else.
+cat >"$tmp/installed.js" <<'EOF'
+import GIRepository from 'gi://GIRepository?version=2.0';
+import GLib from 'gi://GLib';
+import TunTap from 'gi://TunTap?version=1.0';
+
+const dest = `${GLib.getenv('DEST')}/`;
+const path = GIRepository.Repository.get_default().get_typelib_path('TunTap');
+if (!path.startsWith(dest))
+    throw new Error(`TunTap loaded from ${path}`);
+const device = TunTap.Device.new('tun%d', TunTap.Mode.TUN);
+print(`gjs: ${device.get_name()} from ${path}`);
+EOF
+GI_TYPELIB_PATH=$(dirname "$typelib") LD_LIBRARY_PATH=$libdir DEST=$dest \
+  gjs -m "$tmp/installed.js" || fail "gjs cannot use the installed typelib"
 echo "PASS"

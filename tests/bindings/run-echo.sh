@@ -15,24 +15,7 @@ set -u
 mode=$1 sig=$2
 shift 2
 
-fail() {
-  echo "FAIL: $*" >&2
-  for f in out err; do
-    [ -f "$tmp/$f" ] && { echo "--- example std$f:" >&2; cat "$tmp/$f" >&2; }
-  done
-  exit 1
-}
-
-# Only ever in a namespace of our own: the caller's must stay untouched.
-if [ "$(readlink /proc/self/ns/net)" = "$(readlink /proc/$PPID/ns/net)" ]; then
-  echo "Bail out! not in a private network namespace; run under unshare -n" >&2
-  exit 99
-fi
-ip link set lo up
-
-tmp=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/script-setup.sh"
 
 # The link configuration, through the example's own options. With a TUN
 # the IPv4 address has a point-to-point peer (the recipe's `ifconfig tun0
@@ -135,10 +118,11 @@ fi
 # Every other line is a packet, and the last one the summary.
 lines=$(wc -l <"$tmp/out")
 last=$(tail -n 1 "$tmp/out")
-echo "$last" | grep -Eqx "$name: [0-9]+ packets received, [0-9]+ sent" ||
-  fail "last line '$last' is not the summary"
-received=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\1/')
-sent=$(echo "$last" | sed -E 's/.*: ([0-9]+) packets received, ([0-9]+) sent/\2/')
+# "NAME: packets received: N, sent: M" (so never "1 packets").
+counts=$(echo "$last" | sed -nE "s/^$name: packets received: ([0-9]+), sent: ([0-9]+)\$/\\1 \\2/p")
+[ -n "$counts" ] || fail "last line '$last' is not the summary"
+received=${counts% *}
+sent=${counts#* }
 [ "$received" -eq $((lines - 2)) ] || fail "$received packets received but $((lines - 2)) lines"
 if [ "$sent" -lt 6 ] || [ "$sent" -gt "$received" ]; then
   fail "$sent packets sent"

@@ -104,8 +104,9 @@ test('send after close is CLOSED', () => {
     const name = device.get_name();
     sh(`ip addr add 192.0.2.1 peer 192.0.2.2 dev ${name}`);
     sh(`ip link set ${name} up`);
+    // A valid IPv4 header (checksum included): a wrong one is refused.
     const packet = Uint8Array.from(
-        '450000140000000040fd0000c0000201c0000202'.match(/../g), h => parseInt(h, 16));
+        '450000140000000040fdf5e9c0000201c0000202'.match(/../g), h => parseInt(h, 16));
     assertEqual(device.send(packet), true);
     assertEqual(device.send_bytes(new GLib.Bytes(packet)), true);
 
@@ -147,7 +148,10 @@ test('closed is emitted with NO_SUCH_DEVICE after ip link del', () => {
     assertEqual(JSON.stringify(notified), '[true]');
     assertEqual(device.is_closed(), true);
 
-    assertThrowsIOError(() => device.send(new Uint8Array(20).fill(0x45, 0, 1)), IOError.CLOSED);
+    // A valid IPv4 header: the device's state decides, not the data.
+    const header = Uint8Array.from('45000014000000004011f6d5c0000202c0000201'.match(/../g),
+        h => parseInt(h, 16));
+    assertThrowsIOError(() => device.send(header), IOError.CLOSED);
     device.close();
     assertEqual(errors.length, 1);
     assert(!new RegExp(`\\b${name}\\b`).test(sh('ip -o link show')), `${name} still listed`);

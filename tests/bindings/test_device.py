@@ -107,14 +107,43 @@ class Errors(unittest.TestCase):
         self.assertFalse(first.is_closed())
         first.close()
 
+    def test_send_truncated_ip_header(self):
+        # The kernel would take these and the IP layer drop them unseen:
+        # the library refuses them, whatever the link's state.
+        device = TunTap.Device.new("tun%d", TunTap.Mode.TUN)
+        name = device.get_name()
+        good = bytes.fromhex("450000140000000040fdf5e9c0000201c0000202")
+        cases = [
+            (good[:10], "at least 20 bytes"),
+            (good[:1], "1 byte in all"),
+            (bytes.fromhex("450000280000000040fdf5d5c0000201c0000202"), "total length"),
+            (good[:10] + b"\0\0" + good[12:], "checksum"),
+            (b"\x60" + bytes(38), "40-byte header"),
+        ]
+        for packet, says in cases:
+            with self.subTest(says=says):
+                with self.assertRaises(GLib.Error) as caught:
+                    device.send(packet)
+                assert_io_error(self, caught.exception, Gio.IOErrorEnum.INVALID_DATA)
+                self.assertIn(f"“{name}”", caught.exception.message)
+                self.assertIn(says, caught.exception.message)
+        device.close()
+
     def test_send_after_close(self):
         device = TunTap.Device.new("tun%d", TunTap.Mode.TUN)
         name = device.get_name()
         ip("addr", "add", "192.0.2.1", "peer", "192.0.2.2", "dev", name)
         ip("link", "set", name, "up")
-        packet = bytes.fromhex("450000140000000040fd0000c0000201c0000202")
+        # A valid IPv4 header (checksum included): a wrong one is refused.
+        packet = bytes.fromhex("450000140000000040fdf5e9c0000201c0000202")
         self.assertTrue(device.send(packet))
         self.assertTrue(device.send_bytes(GLib.Bytes.new(packet)))
+        # The override: what a Python program has in hand works as well.
+        self.assertTrue(device.send_bytes(packet))
+        self.assertTrue(device.send_bytes(bytearray(packet)))
+        self.assertTrue(device.send_bytes(memoryview(b"xx" + packet)[2:]))
+        with self.assertRaisesRegex(TypeError, "bytes-like object.*not str"):
+            device.send_bytes(packet.decode("latin-1"))
 
         device.close()
         with self.assertRaises(GLib.Error) as caught:
@@ -158,7 +187,8 @@ class Closed(unittest.TestCase):
         self.assertTrue(device.is_closed())
 
         with self.assertRaises(GLib.Error) as caught:
-            device.send(b"\x45" + bytes(19))
+            # A valid IPv4 header: the device's state decides, not the data.
+            device.send(bytes.fromhex("45000014000000004011f6d5c0000202c0000201"))
         assert_io_error(self, caught.exception, Gio.IOErrorEnum.CLOSED)
         device.close()
         self.assertEqual(len(errors), 1)

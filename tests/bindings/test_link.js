@@ -24,11 +24,14 @@ function kernelLink(name) {
     return ipJson(`link show dev ${name}`)[0];
 }
 
-/** The addresses of name as ['local/prefixlen peer', ...], sorted. */
+/**
+ * The addresses of name, link-local left out, sorted, in the form
+ * TunTap.Address.to_string() writes: ['192.0.2.1/32 peer 192.0.2.2', ...].
+ */
 function kernelAddresses(name) {
     return ipJson(`addr show dev ${name}`)[0].addr_info
         .filter(a => !a.local.startsWith('fe80:'))
-        .map(a => `${a.local}/${a.prefixlen}${a.address ? ` ${a.address}` : ''}`)
+        .map(a => `${a.local}/${a.prefixlen}${a.address ? ` peer ${a.address}` : ''}`)
         .sort();
 }
 
@@ -38,22 +41,17 @@ function kernelRoutes(name, family) {
         .map(r => `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`);
 }
 
-/** get_addresses() as ['address/length', ...], sorted, link-local left out. */
+/** get_addresses() as kernelAddresses() gives them, through to_string(). */
 function deviceAddresses(device) {
     return device.get_addresses()
-        .map(m => `${m.get_address().to_string()}/${m.get_length()}`)
+        .map(a => a.to_string())
         .filter(a => !a.startsWith('fe80:'))
         .sort();
 }
 
 const inet = text => Gio.InetAddress.new_from_string(text);
-
-/**
- * An interface address such as 192.0.2.1/24, built from properties:
- * Gio.InetAddressMask.new_from_string() refuses an address with host bits
- * set, which is exactly what an interface address is.
- */
-const mask = (address, length) => new Gio.InetAddressMask({address: inet(address), length});
+const addr = text => TunTap.Address.new_from_string(text);
+const json = value => JSON.stringify(value);
 
 /** Iterates the default main context until predicate() holds; false on timeout. */
 function waitFor(predicate, seconds = 5) {
@@ -146,62 +144,106 @@ linkTest('set_mtu, and its range', (device, name, {maxMtu}) => {
     assertEqual(device.get_mtu(), maxMtu);
 });
 
-linkTest('add_address with a GInetAddressMask, with and without a peer', (device, name) => {
+test('TunTap.Address: string form, getters, errors', () => {
+    for (const text of ['192.0.2.1/24', '192.0.2.1/32 peer 192.0.2.2', '2001:db8::1/64',
+        '2001:db8:1::1/128 peer 2001:db8:1::2']) {
+        const a = addr(text);
+        assertEqual(a.to_string(), text);
+        assert(a.equal(addr(a.to_string())), `${text} is not equal to itself`);
+        assertEqual(a.hash(), addr(text).hash());
+        assertEqual(a.get_flags(), TunTap.AddressFlags.NONE);
+    }
+    const ptp = addr('192.0.2.1 peer 192.0.2.2');
+    assertEqual(ptp.get_address().to_string(), '192.0.2.1');
+    assertEqual(ptp.get_prefix_length(), 32);
+    assertEqual(ptp.get_peer().to_string(), '192.0.2.2');
+    assertEqual(ptp.get_family(), Gio.SocketFamily.IPV4);
+    assertEqual(addr('2001:db8::1').get_peer(), null);
+    assertEqual(addr('2001:db8::1').to_string(), '2001:db8::1/128');
+    assertEqual(TunTap.Address.new(inet('2001:db8::1'), 64, null).get_family(),
+        Gio.SocketFamily.IPV6);
+    assert(!addr('192.0.2.1/24').equal(addr('192.0.2.1/25')), '/24 equals /25');
+    for (const bad of ['', '192.0.2.1/33', 'bogus', '192.0.2.1/32 peer 2001:db8::2'])
+        assertThrowsIOError(() => addr(bad), IOError.INVALID_ARGUMENT);
+});
+
+linkTest('add_address, with and without a peer, read back with the peers', (device, name) => {
     const rec = new Recorder(device);
-    assertEqual(device.add_address(mask('192.0.2.1', 24), null), true);
-    assertEqual(device.add_address(mask('2001:db8::1', 64), null), true);
-    assertEqual(device.add_address(mask('198.51.100.1', 32), inet('198.51.100.2')), true);
-    assertEqual(device.add_address(mask('2001:db8:1::1', 128), inet('2001:db8:1::2')), true);
+    assertEqual(device.add_address(addr('192.0.2.1/24')), true);
+    assertEqual(rec.addressesChanged, 1);
+    assertEqual(device.add_address(addr('2001:db8::1/64')), true);
+    assertEqual(device.add_address(addr('198.51.100.1/32 peer 198.51.100.2')), true);
+    assertEqual(device.add_address(
+        TunTap.Address.new(inet('2001:db8:1::1'), 128, inet('2001:db8:1::2'))), true);
     const expected = [
-        '192.0.2.1/24', '198.51.100.1/32 198.51.100.2', '2001:db8:1::1/128 2001:db8:1::2',
-        '2001:db8::1/64',
+        '192.0.2.1/24', '198.51.100.1/32 peer 198.51.100.2',
+        '2001:db8:1::1/128 peer 2001:db8:1::2', '2001:db8::1/64',
     ];
-    assertEqual(JSON.stringify(kernelAddresses(name)), JSON.stringify(expected));
-    assertEqual(JSON.stringify(deviceAddresses(device)),
-        JSON.stringify(expected.map(a => a.split(' ')[0])));
-    // One emission may stand for several changes that arrived together.
-    assert(waitFor(() => rec.addressesChanged >= 1), 'no addresses-changed');
+    assertEqual(json(kernelAddresses(name)), json(expected));
+    assertEqual(json(deviceAddresses(device)), json(expected));
+    // Once per change, each before its call returned.
+    assertEqual(rec.addressesChanged, 4);
+    waitFor(() => false, 0.2);
+    assertEqual(rec.addressesChanged, 4);
 });
 
 linkTest('add_address_from_string', (device, name) => {
     assertEqual(device.add_address_from_string('203.0.113.9/24', null), true);
     assertEqual(device.add_address_from_string('192.0.2.1', '192.0.2.2'), true);
+    assertEqual(device.add_address_from_string('192.0.2.5 peer 192.0.2.6', null), true);
     assertEqual(device.add_address_from_string('2001:db8::9', null), true);
-    assertEqual(JSON.stringify(kernelAddresses(name)),
-        JSON.stringify(['192.0.2.1/32 192.0.2.2', '2001:db8::9/128', '203.0.113.9/24']));
-    assertThrowsIOError(() => device.add_address_from_string('192.0.2.1/33', null),
-        IOError.INVALID_ARGUMENT);
+    const expected = ['192.0.2.1/32 peer 192.0.2.2', '192.0.2.5/32 peer 192.0.2.6',
+        '2001:db8::9/128', '203.0.113.9/24'];
+    assertEqual(json(kernelAddresses(name)), json(expected));
+    assertEqual(json(deviceAddresses(device)), json(expected));
+    for (const [bad, peer] of [['192.0.2.1/33', null], ['192.0.2.1/24', 'bogus'],
+        ['192.0.2.1 peer 192.0.2.2', '192.0.2.2'], ['', null]]) {
+        const error = assertThrowsIOError(() => device.add_address_from_string(bad, peer),
+            IOError.INVALID_ARGUMENT);
+        assert(error.message.includes(name), error.message);
+        assert(error.message.includes('192.0.2.1/32 peer 192.0.2.2'), error.message);
+    }
 });
 
-linkTest('remove_address, and an absent one', (device, name) => {
-    device.add_address(mask('192.0.2.1', 24), null);
-    device.add_address(mask('2001:db8::1', 64), null);
+linkTest('remove_address, its string form, and an absent one', (device, name) => {
+    device.add_address(addr('192.0.2.1/24'));
+    device.add_address(addr('2001:db8::1/64'));
+    device.add_address(addr('198.51.100.1/32 peer 198.51.100.2'));
     const rec = new Recorder(device);
-    assertEqual(device.remove_address(mask('192.0.2.1', 24), null), true);
-    assertEqual(device.remove_address(mask('2001:db8::1', 64), null), true);
-    assertEqual(JSON.stringify(kernelAddresses(name)), '[]');
-    assertEqual(JSON.stringify(deviceAddresses(device)), '[]');
-    assert(waitFor(() => rec.addressesChanged >= 1), 'no addresses-changed');
-    assertThrowsIOError(() => device.remove_address(mask('192.0.2.1', 24), null),
+    assertEqual(device.remove_address(addr('192.0.2.1/24')), true);
+    assertEqual(device.remove_address_from_string('2001:db8::1/64', null), true);
+    // Without its peer: whatever the peer, as `ip addr del`.
+    assertEqual(device.remove_address_from_string('198.51.100.1', null), true);
+    assertEqual(json(kernelAddresses(name)), '[]');
+    assertEqual(json(deviceAddresses(device)), '[]');
+    assertEqual(rec.addressesChanged, 3);
+    assertThrowsIOError(() => device.remove_address(addr('192.0.2.1/24')),
         IOError.INVALID_ARGUMENT);
-    assertThrowsIOError(() => device.remove_address(mask('2001:db8::1', 64), null),
+    assertThrowsIOError(() => device.remove_address_from_string('2001:db8::1/64', null),
         IOError.INVALID_ARGUMENT);
+    assertThrowsIOError(() => device.remove_address_from_string('2001:db8::1/', null),
+        IOError.INVALID_ARGUMENT);
+    waitFor(() => false, 0.2);
+    assertEqual(rec.addressesChanged, 3);
 });
 
 linkTest('bad addresses: duplicate, peer of the wrong family', (device, name) => {
     device.add_address_from_string('192.0.2.1/24', null);
     device.add_address_from_string('2001:db8::1/64', null);
-    assertThrowsIOError(() => device.add_address(mask('192.0.2.1', 24), null), IOError.EXISTS);
+    const rec = new Recorder(device);
+    assertThrowsIOError(() => device.add_address(addr('192.0.2.1/24')), IOError.EXISTS);
     assertThrowsIOError(() => device.add_address_from_string('2001:db8::1/64', null),
         IOError.EXISTS);
-    assertThrowsIOError(() => device.add_address(mask('198.51.100.1', 32), inet('2001:db8::2')),
+    assertThrowsIOError(() => device.add_address_from_string('198.51.100.1/32', '2001:db8::2'),
         IOError.INVALID_ARGUMENT);
     assertThrowsIOError(() => device.add_address_from_string('2001:db8:1::1/128', '192.0.2.2'),
         IOError.INVALID_ARGUMENT);
-    assertEqual(JSON.stringify(kernelAddresses(name)), '["192.0.2.1/24","2001:db8::1/64"]');
+    assertEqual(json(kernelAddresses(name)), '["192.0.2.1/24","2001:db8::1/64"]');
+    waitFor(() => false, 0.2);
+    assertEqual(rec.addressesChanged, 0);
 });
 
-linkTest('add_route and remove_route', (device, name) => {
+linkTest('add_route and remove_route, and their string forms', (device, name) => {
     const v4 = Gio.InetAddressMask.new_from_string('198.51.100.0/24');
     const v6 = Gio.InetAddressMask.new_from_string('2001:db8:100::/48');
     assertThrowsIOError(() => device.add_route(v4, null), IOError.NETWORK_UNREACHABLE);
@@ -224,6 +266,25 @@ linkTest('add_route and remove_route', (device, name) => {
     assert(!kernelRoutes(name, 4).includes('198.51.100.0/24'), kernelRoutes(name, 4).join());
     assert(!kernelRoutes(name, 6).some(r => r.startsWith('2001:db8:100::/48')),
         kernelRoutes(name, 6).join());
+
+    assertEqual(device.add_route_from_string('203.0.113.0/24', '192.0.2.254'), true);
+    assertEqual(device.add_route_from_string('::/0', '2001:db8::fe'), true);
+    assert(kernelRoutes(name, 4).includes('203.0.113.0/24 via 192.0.2.254'),
+        kernelRoutes(name, 4).join());
+    assert(kernelRoutes(name, 6).includes('default via 2001:db8::fe'),
+        kernelRoutes(name, 6).join());
+    assertThrowsIOError(() => device.add_route_from_string('203.0.113.0/24', '192.0.2.254'),
+        IOError.EXISTS);
+    assertEqual(device.remove_route_from_string('203.0.113.0/24', '192.0.2.254'), true);
+    assertEqual(device.remove_route_from_string('::/0', '2001:db8::fe'), true);
+    assertThrowsIOError(() => device.remove_route_from_string('203.0.113.0/24', null),
+        IOError.NOT_FOUND);
+    for (const [dst, gateway] of [['203.0.113.1/24', null], ['default', null],
+        ['203.0.113.0/24', '192.0.2.254/32']]) {
+        const error = assertThrowsIOError(() => device.add_route_from_string(dst, gateway),
+            IOError.INVALID_ARGUMENT);
+        assert(error.message.includes(name), error.message);
+    }
 });
 
 linkTest('hardware-address', (device, name, {mode}) => {
@@ -271,18 +332,23 @@ linkTest('properties follow ip link set down/mtu/name', (device, name) => {
     assertEqual(kernelLink(newName).mtu, 1400);
 });
 
-linkTest('addresses-changed follows ip addr add and del', (device, name) => {
+linkTest('addresses-changed follows ip addr, once per real change', (device, name) => {
     const rec = new Recorder(device);
-    sh(`ip addr add 192.0.2.1/24 dev ${name}`);
+    sh(`ip addr add 192.0.2.1/24 dev ${name} valid_lft 1000 preferred_lft 1000`);
     assert(waitFor(() => rec.addressesChanged >= 1), 'no addresses-changed');
-    assertEqual(JSON.stringify(deviceAddresses(device)), '["192.0.2.1/24"]');
-    rec.addressesChanged = 0;
-    sh(`ip addr add 2001:db8::1/64 dev ${name} nodad`);
-    assert(waitFor(() => rec.addressesChanged >= 1), 'no addresses-changed');
-    rec.addressesChanged = 0;
+    assertEqual(json(deviceAddresses(device)), '["192.0.2.1/24"]');
+    sh(`ip addr add 198.51.100.1 peer 198.51.100.2 dev ${name}`);
+    assert(waitFor(() => rec.addressesChanged >= 2), 'no addresses-changed');
+    assertEqual(json(deviceAddresses(device)), json(kernelAddresses(name)));
+    assertEqual(json(deviceAddresses(device)),
+        '["192.0.2.1/24","198.51.100.1/32 peer 198.51.100.2"]');
+    // New lifetimes only: no emission (the deletion after it is the third).
+    sh(`ip addr change 192.0.2.1/24 dev ${name} valid_lft 2000 preferred_lft 1500`);
     sh(`ip addr del 192.0.2.1/24 dev ${name}`);
-    assert(waitFor(() => rec.addressesChanged >= 1), 'no addresses-changed');
-    assertEqual(JSON.stringify(deviceAddresses(device)), '["2001:db8::1/64"]');
+    assert(waitFor(() => rec.addressesChanged >= 3), 'no addresses-changed');
+    assertEqual(json(deviceAddresses(device)), '["198.51.100.1/32 peer 198.51.100.2"]');
+    waitFor(() => false, 0.2);
+    assertEqual(rec.addressesChanged, 3);
 });
 
 linkTest('closed with NO_SUCH_DEVICE when ip link del', (device, name) => {

@@ -50,21 +50,23 @@ def inet(text):
     return Gio.InetAddress.new_from_string(text)
 
 
-def mask(address, length):
-    """An interface address such as 192.0.2.1/24.
+def addr(text):
+    """A TunTap.Address from its string form: "192.0.2.1/24",
+    "192.0.2.1/32 peer 192.0.2.2"."""
+    return TunTap.Address.new_from_string(text)
 
-    Built from properties because Gio.InetAddressMask.new_from_string() (and
-    Gio.InetAddressMask.new(), and init()) refuse an address with host bits
-    set, "192.0.2.1/24" included, while that is exactly what an interface
-    address is. Constructing the GObject from its properties skips that
-    check. add_address_from_string() takes such strings directly."""
-    return Gio.InetAddressMask(address=inet(address), length=length)
+
+def as_tuple(address):
+    """A TunTap.Address as kernel_addresses() writes one."""
+    peer = address.get_peer()
+    return (address.get_address().to_string(), address.get_prefix_length(),
+            peer.to_string() if peer else None)
 
 
 def device_addresses(device):
-    """get_addresses() as {(address, prefix length)}. Not to_string(): it
-    leaves out a full-length prefix (/32, /128)."""
-    return {(m.get_address().to_string(), m.get_length()) for m in device.get_addresses()}
+    """get_addresses() as {(local, prefixlen, peer or None)}, comparable
+    with kernel_addresses()."""
+    return {as_tuple(a) for a in device.get_addresses()}
 
 
 def global_addresses(addresses):
@@ -109,10 +111,9 @@ class Recorder:
     """Records a device's notify::PROP emissions (with the value read in the
     handler), ::addresses-changed and ::closed.
 
-    ::addresses-changed carries no detail, and the library emits it once for
-    all the changes to the device's addresses that one read from rtnetlink
-    brings: several quick changes may give one emission. So the tests reset
-    the count before a change and wait for at least one."""
+    ::addresses-changed carries no detail; the library emits it once per
+    real change of what get_addresses() returns (changes the kernel reports
+    in one batch give one emission), never for a lifetime refresh."""
 
     PROPERTIES = ("up", "mtu", "carrier", "name", "ifindex", "hardware-address", "closed")
 
@@ -257,38 +258,48 @@ class Calls:
         self.device.set_mtu(1279)
         self.assertTrue(wait_for(lambda: rec.addresses_changed > 0))
         self.assertEqual(kernel_addresses(self.name), {("192.0.2.1", 24, None)})
-        self.assertEqual(device_addresses(self.device), {("192.0.2.1", 24)})
+        self.assertEqual(device_addresses(self.device), {("192.0.2.1", 24, None)})
         self.device.set_mtu(1500)
-        self.assertEqual(device_addresses(self.device), {("192.0.2.1", 24)})
+        self.assertEqual(device_addresses(self.device), {("192.0.2.1", 24, None)})
 
     def test_add_address_ipv4(self):
         rec = Recorder(self.device)
-        self.assertTrue(self.device.add_address(mask("192.0.2.1", 24), None))
+        self.assertTrue(self.device.add_address(addr("192.0.2.1/24")))
         self.assertIn(("192.0.2.1", 24, None), kernel_addresses(self.name))
-        self.assertIn(("192.0.2.1", 24), device_addresses(self.device))
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
+        self.assertIn(("192.0.2.1", 24, None), device_addresses(self.device))
+        # Emitted once, before the call returned.
+        self.assertEqual(rec.addresses_changed, 1)
+        iterate(0.1)
+        self.assertEqual(rec.addresses_changed, 1)
         # The kernel adds the prefix route.
         self.device.set_up(True)
         self.assertIn(("192.0.2.0/24", None), kernel_routes(self.name, 4))
 
     def test_add_address_ipv6(self):
         rec = Recorder(self.device)
-        self.assertTrue(self.device.add_address(mask("2001:db8::1", 64), None))
+        self.assertTrue(self.device.add_address(addr("2001:db8::1/64")))
         self.assertIn(("2001:db8::1", 64, None), kernel_addresses(self.name))
-        self.assertIn(("2001:db8::1", 64), device_addresses(self.device))
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
+        self.assertIn(("2001:db8::1", 64, None), device_addresses(self.device))
+        # The kernel announces it after the call returned: no second emission.
+        self.assertEqual(rec.addresses_changed, 1)
+        iterate(0.2)
+        self.assertEqual(rec.addresses_changed, 1)
         # No duplicate address detection on a virtual link.
         (link,) = ip_json("-6", "addr", "show", "dev", self.name)
         (info,) = [a for a in link["addr_info"] if a["local"] == "2001:db8::1"]
         self.assertFalse(info.get("tentative", False), info)
+        (mine,) = [a for a in self.device.get_addresses()
+                   if a.get_address().to_string() == "2001:db8::1"]
+        self.assertEqual(mine.get_flags(), TunTap.AddressFlags.NONE)
 
     def test_add_address_with_peer(self):
-        self.assertTrue(self.device.add_address(mask("192.0.2.1", 32), inet("192.0.2.2")))
-        self.assertTrue(self.device.add_address(mask("2001:db8::1", 128), inet("2001:db8::2")))
-        addresses = kernel_addresses(self.name)
-        self.assertIn(("192.0.2.1", 32, "192.0.2.2"), addresses)
-        self.assertIn(("2001:db8::1", 128, "2001:db8::2"), addresses)
-        self.assertTrue({("192.0.2.1", 32), ("2001:db8::1", 128)} <= device_addresses(self.device))
+        self.assertTrue(self.device.add_address(addr("192.0.2.1/32 peer 192.0.2.2")))
+        self.assertTrue(self.device.add_address(
+            TunTap.Address.new(inet("2001:db8::1"), 128, inet("2001:db8::2"))))
+        expected = {("192.0.2.1", 32, "192.0.2.2"), ("2001:db8::1", 128, "2001:db8::2")}
+        self.assertTrue(expected <= kernel_addresses(self.name))
+        # Read back with the peers.
+        self.assertTrue(expected <= device_addresses(self.device))
         # The peer is reachable through the link.
         self.device.set_up(True)
         self.assertIn(("192.0.2.2", None), kernel_routes(self.name, 4))
@@ -298,6 +309,7 @@ class Calls:
             ("198.51.100.7/24", None, ("198.51.100.7", 24, None)),
             ("203.0.113.9", None, ("203.0.113.9", 32, None)),   # a host address
             ("192.0.2.1", "192.0.2.2", ("192.0.2.1", 32, "192.0.2.2")),
+            ("192.0.2.5/32 peer 192.0.2.6", None, ("192.0.2.5", 32, "192.0.2.6")),
             ("2001:db8:1::7/64", None, ("2001:db8:1::7", 64, None)),
             ("2001:db8:2::9", None, ("2001:db8:2::9", 128, None)),
             ("2001:db8:3::1/128", "2001:db8:3::2", ("2001:db8:3::1", 128, "2001:db8:3::2")),
@@ -305,17 +317,24 @@ class Calls:
             with self.subTest(address=address, peer=peer):
                 self.assertTrue(self.device.add_address_from_string(address, peer))
                 self.assertIn(expected, kernel_addresses(self.name))
-                self.assertIn(expected[:2], device_addresses(self.device))
+                self.assertIn(expected, device_addresses(self.device))
 
     def test_add_address_from_string_malformed(self):
-        for address, peer in (("192.0.2.1/33", None), ("2001:db8::1/129", None),
-                              ("192.0.2.300/24", None), ("192.0.2.1/", None),
-                              ("/24", None), ("192.0.2.1/24/8", None),
-                              ("192.0.2.1/24", "not-an-address"),
-                              ("192.0.2.1/24", "192.0.2.2/32")):
+        for address, peer, says in (
+                ("192.0.2.1/33", None, "0 to 32"), ("2001:db8::1/129", None, "0 to 128"),
+                ("192.0.2.300/24", None, "not an IPv4 or IPv6 address"),
+                ("192.0.2.1/", None, "0 to 32"), ("/24", None, "not an IPv4"),
+                ("192.0.2.1/24/8", None, "0 to 32"),
+                ("192.0.2.1/24", "not-an-address", "not-an-address"),
+                ("192.0.2.1/24", "192.0.2.2/32", "no prefix length"),
+                ("192.0.2.1/24 peer", None, "only an address"),
+                ("192.0.2.1 peer 192.0.2.2", "192.0.2.2", "give the peer once")):
             with self.subTest(address=address, peer=peer):
-                self.assertError(IOError.INVALID_ARGUMENT,
-                                 self.device.add_address_from_string, address, peer)
+                error = self.assertError(IOError.INVALID_ARGUMENT,
+                                         self.device.add_address_from_string, address, peer)
+                self.assertIn(self.name, error.message)
+                self.assertIn(says, error.message)
+                self.assertIn("192.0.2.1/32 peer 192.0.2.2", error.message)  # the form
         self.assertEqual(global_addresses(kernel_addresses(self.name)), set())
 
     def test_add_address_from_empty_string(self):
@@ -328,71 +347,127 @@ class Calls:
         finally:
             self.logged.clear()
 
+    def test_address_type(self):
+        for text in ("192.0.2.1/24", "192.0.2.1/32 peer 192.0.2.2", "2001:db8::1/64",
+                     "2001:db8:1::1/128 peer 2001:db8:1::2"):
+            with self.subTest(text=text):
+                a = addr(text)
+                self.assertIsInstance(a, TunTap.Address)
+                self.assertEqual(a.to_string(), text)
+                self.assertTrue(a.equal(addr(a.to_string())))
+                self.assertEqual(a.hash(), addr(text).hash())
+                self.assertEqual(a.get_flags(), TunTap.AddressFlags.NONE)
+        a = addr("192.0.2.1 peer 192.0.2.2")
+        self.assertEqual(a.get_address().to_string(), "192.0.2.1")
+        self.assertEqual(a.get_prefix_length(), 32)
+        self.assertEqual(a.get_peer().to_string(), "192.0.2.2")
+        self.assertEqual(a.get_family(), Gio.SocketFamily.IPV4)
+        self.assertEqual(addr("2001:db8::1").get_family(), Gio.SocketFamily.IPV6)
+        self.assertIsNone(addr("2001:db8::1").get_peer())
+        self.assertFalse(addr("192.0.2.1/24").equal(addr("192.0.2.1/25")))
+        self.assertFalse(a.equal(addr("192.0.2.1/32 peer 192.0.2.3")))
+        self.assertEqual(TunTap.Address.new(inet("192.0.2.1"), 24, None).to_string(),
+                         "192.0.2.1/24")
+        for text in ("", "192.0.2.1/33", "bogus", "192.0.2.1/32 peer 2001:db8::2"):
+            with self.subTest(text=text):
+                with self.assertRaises(GLib.Error) as caught:
+                    TunTap.Address.new_from_string(text)
+                assert_io_error(self, caught.exception, IOError.INVALID_ARGUMENT)
+                self.assertIn("192.0.2.1/24", caught.exception.message)
+
     def test_get_addresses(self):
         self.assertEqual(global_addresses(device_addresses(self.device)), set())
         self.device.add_address_from_string("192.0.2.1/24", None)
-        self.device.add_address(mask("198.51.100.1", 32), inet("198.51.100.2"))
-        self.device.add_address(mask("2001:db8::1", 64), None)
+        self.device.add_address(addr("198.51.100.1/32 peer 198.51.100.2"))
+        self.device.add_address(addr("2001:db8::1/64"))
+        self.device.add_address(addr("2001:db8:1::1/128 peer 2001:db8:1::2"))
         self.device.set_up(True)
+        self.assertTrue(wait_for(
+            lambda: device_addresses(self.device) == kernel_addresses(self.name)))
         addresses = self.device.get_addresses()
-        for m in addresses:
-            self.assertIsInstance(m, Gio.InetAddressMask)
+        for a in addresses:
+            self.assertIsInstance(a, TunTap.Address)
         got = device_addresses(self.device)
-        expected = {(local, length) for local, length, _ in kernel_addresses(self.name)}
-        self.assertEqual(got, expected)
-        self.assertTrue({("192.0.2.1", 24), ("198.51.100.1", 32), ("2001:db8::1", 64)} <= got)
-        families = {m.get_family() for m in addresses}
+        self.assertTrue({("192.0.2.1", 24, None), ("198.51.100.1", 32, "198.51.100.2"),
+                         ("2001:db8::1", 64, None),
+                         ("2001:db8:1::1", 128, "2001:db8:1::2")} <= got)
+        families = {a.get_family() for a in addresses}
         self.assertEqual(families, {Gio.SocketFamily.IPV4, Gio.SocketFamily.IPV6})
 
     def test_remove_address(self):
-        self.device.add_address(mask("192.0.2.1", 24), None)
-        self.device.add_address(mask("2001:db8::1", 64), None)
-        self.device.add_address(mask("198.51.100.1", 32), inet("198.51.100.2"))
+        self.device.add_address(addr("192.0.2.1/24"))
+        self.device.add_address(addr("2001:db8::1/64"))
+        self.device.add_address(addr("198.51.100.1/32 peer 198.51.100.2"))
+        self.device.add_address(addr("198.51.100.5/32 peer 198.51.100.6"))
         rec = Recorder(self.device)
 
-        self.assertTrue(self.device.remove_address(mask("192.0.2.1", 24), None))
+        self.assertTrue(self.device.remove_address(addr("192.0.2.1/24")))
         self.assertNotIn(("192.0.2.1", 24, None), kernel_addresses(self.name))
-        self.assertNotIn(("192.0.2.1", 24), device_addresses(self.device))
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
+        self.assertNotIn(("192.0.2.1", 24, None), device_addresses(self.device))
+        self.assertEqual(rec.addresses_changed, 1)
 
-        rec.addresses_changed = 0
-        self.assertTrue(self.device.remove_address(mask("2001:db8::1", 64), None))
+        self.assertTrue(self.device.remove_address_from_string("2001:db8::1/64", None))
         self.assertNotIn(("2001:db8::1", 64, None), kernel_addresses(self.name))
-        self.assertNotIn(("2001:db8::1", 64), device_addresses(self.device))
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
+        self.assertNotIn(("2001:db8::1", 64, None), device_addresses(self.device))
+        self.assertEqual(rec.addresses_changed, 2)
 
-        rec.addresses_changed = 0
-        self.assertTrue(self.device.remove_address(mask("198.51.100.1", 32), inet("198.51.100.2")))
-        self.assertNotIn(("198.51.100.1", 32, "198.51.100.2"), kernel_addresses(self.name))
-        self.assertNotIn(("198.51.100.1", 32), device_addresses(self.device))
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
+        # With its peer, and without (whatever the peer, as `ip addr del`).
+        self.assertTrue(self.device.remove_address_from_string("198.51.100.1", "198.51.100.2"))
+        self.assertTrue(self.device.remove_address_from_string("198.51.100.5/32", None))
+        self.assertEqual(global_addresses(kernel_addresses(self.name)), set())
+        self.assertEqual(global_addresses(device_addresses(self.device)), set())
+        iterate(0.2)
+        self.assertEqual(rec.addresses_changed, 4)
+
+    def test_remove_what_get_addresses_gives(self):
+        self.device.add_address_from_string("192.0.2.1/24", None)
+        self.device.add_address_from_string("198.51.100.1", "198.51.100.2")
+        self.device.add_address_from_string("2001:db8::1/64", None)
+        for a in self.device.get_addresses():
+            self.assertTrue(self.device.remove_address(a))
+            self.assertTrue(self.device.add_address_from_string(a.to_string(), None))
+            self.assertTrue(self.device.remove_address_from_string(a.to_string(), None))
+        self.assertEqual(kernel_addresses(self.name), set())
+        self.assertEqual(device_addresses(self.device), set())
 
     def test_remove_absent_address(self):
-        self.device.add_address(mask("192.0.2.1", 24), None)
-        for address in (mask("203.0.113.5", 24), mask("2001:db8::5", 64),
-                        mask("192.0.2.1", 25)):   # present, but with /24
-            with self.subTest(address=address.to_string()):
+        self.device.add_address(addr("192.0.2.1/24"))
+        self.device.add_address(addr("198.51.100.1/32 peer 198.51.100.2"))
+        rec = Recorder(self.device)
+        for address in ("203.0.113.5/24", "2001:db8::5/64",
+                        "192.0.2.1/25",                      # present, but with /24
+                        "198.51.100.1/32 peer 198.51.100.3"):  # another peer
+            with self.subTest(address=address):
+                error = self.assertError(IOError.INVALID_ARGUMENT,
+                                         self.device.remove_address, addr(address))
+                self.assertIn(self.name, error.message)
                 self.assertError(IOError.INVALID_ARGUMENT,
-                                 self.device.remove_address, address, None)
+                                 self.device.remove_address_from_string, address, None)
         self.assertIn(("192.0.2.1", 24, None), kernel_addresses(self.name))
+        iterate(0.1)
+        self.assertEqual(rec.addresses_changed, 0)
 
     def test_duplicate_address(self):
-        self.device.add_address(mask("192.0.2.1", 24), None)
+        self.device.add_address(addr("192.0.2.1/24"))
         self.device.add_address_from_string("2001:db8::1/64", None)
-        self.assertError(IOError.EXISTS, self.device.add_address, mask("192.0.2.1", 24), None)
+        rec = Recorder(self.device)
+        self.assertError(IOError.EXISTS, self.device.add_address, addr("192.0.2.1/24"))
         self.assertError(IOError.EXISTS, self.device.add_address_from_string, "192.0.2.1/24", None)
-        self.assertError(IOError.EXISTS, self.device.add_address, mask("2001:db8::1", 64), None)
+        self.assertError(IOError.EXISTS, self.device.add_address, addr("2001:db8::1/64"))
         self.assertError(IOError.EXISTS,
                          self.device.add_address_from_string, "2001:db8::1/64", None)
+        iterate(0.1)
+        self.assertEqual(rec.addresses_changed, 0)
 
     def test_peer_of_the_wrong_family(self):
-        for address, peer in ((mask("192.0.2.1", 32), inet("2001:db8::2")),
-                              (mask("2001:db8::1", 128), inet("192.0.2.2"))):
-            with self.subTest(address=address.to_string(), peer=peer.to_string()):
-                self.assertError(IOError.INVALID_ARGUMENT, self.device.add_address, address, peer)
+        for address, peer in (("192.0.2.1/32", "2001:db8::2"),
+                              ("2001:db8::1/128", "192.0.2.2")):
+            with self.subTest(address=address, peer=peer):
+                error = self.assertError(IOError.INVALID_ARGUMENT,
+                                         self.device.add_address_from_string, address, peer)
+                self.assertIn("same family", error.message)
                 self.assertError(IOError.INVALID_ARGUMENT,
-                                 self.device.add_address_from_string,
-                                 address.to_string(), peer.to_string())
+                                 TunTap.Address.new_from_string, f"{address} peer {peer}")
         self.assertEqual(global_addresses(kernel_addresses(self.name)), set())
 
     def test_routes(self):
@@ -412,6 +487,7 @@ class Calls:
                 self.assertTrue(self.device.add_route(destination, via))
                 self.assertIn((dst, gateway), kernel_routes(self.name, family))
                 self.assertError(IOError.EXISTS, self.device.add_route, destination, via)
+                self.assertError(IOError.EXISTS, self.device.add_route_from_string, dst, gateway)
         for family, dst, gateway in routes:
             with self.subTest(dst=dst, gateway=gateway):
                 destination = Gio.InetAddressMask.new_from_string(dst)
@@ -419,6 +495,16 @@ class Calls:
                 self.assertTrue(self.device.remove_route(destination, via))
                 self.assertNotIn((dst, gateway), kernel_routes(self.name, family))
                 self.assertError(IOError.NOT_FOUND, self.device.remove_route, destination, via)
+        # The same from strings.
+        for family, dst, gateway in routes + ((4, "default", "192.0.2.254"),):
+            with self.subTest(dst=dst, gateway=gateway):
+                text = "0.0.0.0/0" if dst == "default" else dst
+                self.assertTrue(self.device.add_route_from_string(text, gateway))
+                self.assertIn((dst, gateway), kernel_routes(self.name, family))
+                self.assertTrue(self.device.remove_route_from_string(text, gateway))
+                self.assertNotIn((dst, gateway), kernel_routes(self.name, family))
+                self.assertError(IOError.NOT_FOUND,
+                                 self.device.remove_route_from_string, text, gateway)
         # The prefix routes of the addresses are the kernel's; untouched.
         self.assertIn(("192.0.2.0/24", None), kernel_routes(self.name, 4))
         self.assertIn(("2001:db8::/64", None), kernel_routes(self.name, 6))
@@ -429,19 +515,36 @@ class Calls:
         # The link is down.
         self.assertError(IOError.NETWORK_UNREACHABLE, self.device.add_route, v4, None)
         self.assertError(IOError.NETWORK_UNREACHABLE, self.device.add_route, v6, None)
+        self.assertError(IOError.NETWORK_UNREACHABLE,
+                         self.device.add_route_from_string, "198.51.100.0/24", None)
         self.device.set_up(True)
         # A gateway of the other family.
         self.assertError(IOError.INVALID_ARGUMENT, self.device.add_route, v4, inet("2001:db8::1"))
         self.assertError(IOError.INVALID_ARGUMENT, self.device.add_route, v6, inet("192.0.2.1"))
+        self.assertError(IOError.INVALID_ARGUMENT,
+                         self.device.add_route_from_string, "2001:db8:100::/48", "192.0.2.1")
         # A gateway no address of the link reaches.
         self.assertError(IOError.NETWORK_UNREACHABLE,
                          self.device.add_route, v4, inet("192.0.2.254"))
+        # Strings that do not parse: the device named, the form shown.
+        for dst, gateway, says in (("198.51.100.1/24", None, "198.51.100.0/24"),
+                                   ("default", None, "0.0.0.0/0"),
+                                   ("198.51.100.0/33", None, "2001:db8:100::/48"),
+                                   ("", None, "198.51.100.0/24"),
+                                   ("198.51.100.0/24", "192.0.2.254/32", "192.0.2.254"),
+                                   ("198.51.100.0/24", "bogus", "bogus")):
+            with self.subTest(dst=dst, gateway=gateway):
+                for call in (self.device.add_route_from_string,
+                             self.device.remove_route_from_string):
+                    error = self.assertError(IOError.INVALID_ARGUMENT, call, dst, gateway)
+                    self.assertIn(self.name, error.message)
+                    self.assertIn(says, error.message)
         self.assertEqual(kernel_routes(self.name, 4), set())
 
     def test_routes_are_never_added_by_the_library(self):
         self.device.set_up(True)
         self.device.set_mtu(1400)
-        self.device.add_address(mask("198.51.100.1", 32), None)
+        self.device.add_address(addr("198.51.100.1/32"))
         self.assertEqual(kernel_routes(self.name, 4), set())
 
     def test_notify_up_from_another_program(self):
@@ -477,21 +580,50 @@ class Calls:
         link = kernel_link(new_name)
         self.assertEqual((link["mtu"], "UP" in link["flags"]), (1400, True))
         self.assertIn(("192.0.2.1", 24, None), kernel_addresses(new_name))
+        self.assertIn(("192.0.2.1", 24, None), device_addresses(self.device))
         self.name = new_name
 
     def test_addresses_changed_from_another_program(self):
         rec = Recorder(self.device)
         ip("addr", "add", "192.0.2.1/24", "dev", self.name)
         self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
-        self.assertIn(("192.0.2.1", 24), device_addresses(self.device))
-        rec.addresses_changed = 0
+        self.assertIn(("192.0.2.1", 24, None), device_addresses(self.device))
         ip("addr", "add", "2001:db8::1/64", "dev", self.name, "nodad")
-        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
-        self.assertIn(("2001:db8::1", 64), device_addresses(self.device))
-        rec.addresses_changed = 0
+        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 2))
+        self.assertIn(("2001:db8::1", 64, None), device_addresses(self.device))
+        ip("addr", "add", "198.51.100.1", "peer", "198.51.100.2", "dev", self.name)
+        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 3))
+        self.assertIn(("198.51.100.1", 32, "198.51.100.2"), device_addresses(self.device))
         ip("addr", "del", "192.0.2.1/24", "dev", self.name)
+        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 4))
+        self.assertNotIn(("192.0.2.1", 24, None), device_addresses(self.device))
+        self.assertEqual(device_addresses(self.device), kernel_addresses(self.name))
+        iterate(0.2)
+        self.assertEqual(rec.addresses_changed, 4, "one emission per change")
+
+    def test_addresses_changed_only_on_change(self):
+        ip("addr", "add", "192.0.2.1/24", "dev", self.name,
+           "valid_lft", "1000", "preferred_lft", "1000")
+        self.assertTrue(wait_for(
+            lambda: ("192.0.2.1", 24, None) in device_addresses(self.device)))
+        iterate(0.1)
+        rec = Recorder(self.device)
+        # New lifetimes: the kernel sends RTM_NEWADDR, nothing we show changed.
+        ip("addr", "change", "192.0.2.1/24", "dev", self.name,
+           "valid_lft", "2000", "preferred_lft", "1500")
+        # A real change after it: had the first emitted, there would be two.
+        ip("addr", "add", "203.0.113.1/24", "dev", self.name)
         self.assertTrue(wait_for(lambda: rec.addresses_changed >= 1))
-        self.assertNotIn(("192.0.2.1", 24), device_addresses(self.device))
+        iterate(0.2)
+        self.assertEqual(rec.addresses_changed, 1)
+        # A flag is a change: past its preferred lifetime, it is deprecated.
+        ip("addr", "change", "192.0.2.1/24", "dev", self.name,
+           "valid_lft", "2000", "preferred_lft", "0")
+        self.assertTrue(wait_for(lambda: rec.addresses_changed >= 2))
+        (mine,) = [a for a in self.device.get_addresses() if a.to_string() == "192.0.2.1/24"]
+        self.assertEqual(mine.get_flags(), TunTap.AddressFlags.DEPRECATED)
+        iterate(0.2)
+        self.assertEqual(rec.addresses_changed, 2)
 
     def test_only_its_own_link(self):
         other = TunTap.Device.new(None, TunTap.Mode.TUN)

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""PyGObject overrides for TunTap-1.0.
+
+Device.send_bytes() takes what a Python program has in hand: a GLib.Bytes
+(what ::packet-received gives) or any bytes-like object (bytes, bytearray,
+memoryview, array.array...). PyGObject 3.42 does not turn bytes into a
+GLib.Bytes by itself, so without this send_bytes(b"...") raised TypeError.
+
+PyGObject finds this module through gi.overrides.__path__, which is
+extended over every sys.path entry with a gi/overrides directory: from the
+build tree `meson devenv` (or PYTHONPATH=<source>/introspection/python)
+puts it there; installed, it lives in the interpreter's site directory.
+"""
+
+from gi.repository import GLib
+
+from ..module import get_introspection_module
+from ..overrides import override
+
+TunTap = get_introspection_module("TunTap")
+
+__all__ = []
+
+
+class Device(TunTap.Device):
+    def send_bytes(self, packet):
+        """Sends one packet: a GLib.Bytes or a bytes-like object.
+
+        Raises GLib.Error as TunTap.Device.send() does, and TypeError for
+        anything that is not bytes-like (a str must be encoded first).
+        """
+        if packet is None or isinstance(packet, GLib.Bytes):
+            return super().send_bytes(packet)
+        try:
+            data = memoryview(packet)
+        except TypeError:
+            raise TypeError("send_bytes() takes a GLib.Bytes or a bytes-like object "
+                            f"(bytes, bytearray, memoryview), not {type(packet).__name__}") \
+                from None
+        # send() takes the buffer as it is (no GLib.Bytes, no second copy
+        # for bytes); other buffers are flattened to bytes once.
+        return self.send(packet if isinstance(packet, bytes) else data.tobytes())
+
+
+Device = override(Device)
+__all__.append("Device")
