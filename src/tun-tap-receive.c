@@ -37,9 +37,10 @@
 
 /* Reads per main-loop wake-up: enough to amortise the poll, few enough
  * that a flood cannot starve the other sources of the loop. With offloads
- * one read can be ~45 packets, so the packets count too. */
+ * one read can be ~45 packets, so the packets and the bytes count too. */
 #define READ_BUDGET 64
 #define PACKET_BUDGET 256
+#define BYTE_BUDGET (256 * 1024)
 
 #define WATCH_ERRORS (G_IO_ERR | G_IO_HUP | G_IO_NVAL)
 #define WATCH_READ   (G_IO_IN | WATCH_ERRORS)
@@ -184,6 +185,7 @@ read_packets (TunTapDevice *self,
   GByteArray *batch = NULL;
   GArray *lengths = NULL;
   guint delivered = 0;
+  gsize bytes = 0;
 
   /* Asked once per wake-up, not per packet: a handler connected from a
    * handler takes effect from the next wake-up. */
@@ -195,12 +197,17 @@ read_packets (TunTapDevice *self,
     return FALSE;
   if (want_many)
     {
-      batch = g_byte_array_sized_new (READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
+      /* With offloads, room for the whole budget and one more read split. */
+      batch = g_byte_array_sized_new (self->offload ? BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE
+                                                    : READ_BUDGET * 128);
+      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                                   self->offload ? PACKET_BUDGET + 64 : READ_BUDGET);
+      if (self->offload)
+        g_byte_array_set_size (self->computed, 0);
     }
 
   for (guint i = 0;
-       i < READ_BUDGET && delivered < PACKET_BUDGET && is_open (self) &&
+       i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self) &&
        g_atomic_int_get (&self->receiving);
        i++)
     {
@@ -211,6 +218,8 @@ read_packets (TunTapDevice *self,
       if (n > 0)
         {
           gboolean open;
+
+          bytes += (gsize) n;
 
           if (self->offload)
             open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
@@ -244,7 +253,7 @@ read_packets (TunTapDevice *self,
 
   if (batch != NULL)
     {
-      GBytes *packets = g_byte_array_free_to_bytes (batch);
+      GBytes *packets = tun_tap_offload_batch_bytes (self, batch, lengths);
 
       /* Nothing after a close; nothing when nothing was read. The
        * pending receive may have gone meanwhile only with the device. */
@@ -387,6 +396,7 @@ tun_tap_receive_start (TunTapDevice *self)
     {
       self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
       self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+      self->computed = g_byte_array_new ();
     }
   self->channel = g_io_channel_unix_new (g_atomic_int_get (&self->fd));
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -408,6 +418,7 @@ tun_tap_receive_stop (TunTapDevice *self)
   g_clear_pointer (&self->buffer, g_free);
   g_clear_pointer (&self->split, g_byte_array_unref);
   g_clear_pointer (&self->split_lengths, g_array_unref);
+  g_clear_pointer (&self->computed, g_byte_array_unref);
 }
 
 void
