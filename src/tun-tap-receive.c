@@ -173,6 +173,17 @@ finish_receive (TunTapDevice   *self,
     g_task_return_error (task, error);
 }
 
+/* Whether this wake-up's packets still have someone to go to, after a
+ * ::packet-received handler ran: the handlers asked for at its start. */
+static gboolean
+still_taken (TunTapDevice *self,
+             gboolean      want_many)
+{
+  return g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE) ||
+         (want_many &&
+          g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE));
+}
+
 /* Reads what one wake-up may (see the budgets), for the pending receive
  * or for the signals. FALSE when nobody took packets (nothing was read). */
 static gboolean
@@ -221,6 +232,15 @@ read_packets (TunTapDevice *self,
             }
           if (!open)
             break;
+          /* A handler ran, and may have let go: disconnected or blocked
+           * itself, or handed over to a pull receive. With nobody left to
+           * take this wake-up's packets, read no more (they would go
+           * nowhere); the sync at the end of the dispatch looks again. */
+          if (want_one && !still_taken (self, want_many))
+            {
+              self->sync_pending = TRUE;
+              break;
+            }
           continue;
         }
 

@@ -493,6 +493,88 @@ test_receive_async_pending (void)
   seen_clear (&seen);
 }
 
+/* ---- a handler that stops listening ------------------------------------ */
+
+typedef struct {
+  TunTapDevice *device;
+  gulong        handler;
+  guint         udp;
+  gboolean      block;       /* block the handler instead of disconnecting */
+  Pulled        pulled;
+} Leaver;
+
+static void
+on_packet_leave (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Leaver *leaver = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (packet, &len);
+
+  if (!is_test_datagram (data, len))
+    return;
+  leaver->udp++;
+  /* The first datagram is the last this handler wants: from the next one
+   * on, a pull receive takes them (or, blocked, nobody until unblocked). */
+  if (leaver->block)
+    g_signal_handler_block (device, leaver->handler);
+  else
+    {
+      g_signal_handler_disconnect (device, leaver->handler);
+      tun_tap_device_receive_async (device, NULL, on_received, &leaver->pulled);
+    }
+}
+
+static void
+test_handler_leaves (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-leave", "192.0.2.37", "192.0.2.38", &seen);
+  Leaver leaver = { device, 0 };
+  guint n;
+
+  g_test_summary ("A packet-received handler that disconnects itself for a pull receive: "
+                  "the packets after it wait for the receive; none is read for nobody");
+  leaver.handler = g_signal_connect (device, "packet-received", G_CALLBACK (on_packet_leave),
+                                     &leaver);
+  tun_tap_test_spin (NULL, 100);
+  /* All ten queued before the loop runs: one wake-up could read them all. */
+  send_datagrams ("192.0.2.38", 10);
+  g_assert_true (tun_tap_test_wait_for (NULL, &leaver.pulled.done, 5000));
+  g_assert_cmpuint (leaver.udp, ==, 1);
+  g_assert_no_error (leaver.pulled.error);
+  n = count_datagrams (leaver.pulled.packets, leaver.pulled.lengths);
+  pulled_clear (&leaver.pulled);
+  while (n < 9)
+    n += pull_datagrams (device, NULL);
+  g_assert_cmpuint (n, ==, 9);
+  seen_clear (&seen);
+}
+
+static void
+test_handler_blocks_itself (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-block", "192.0.2.41", "192.0.2.42", &seen);
+  Leaver leaver = { device, 0, .block = TRUE };
+
+  g_test_summary ("A packet-received handler that blocks itself: nothing is read after it "
+                  "until it is unblocked, and then every packet arrives");
+  leaver.handler = g_signal_connect (device, "packet-received", G_CALLBACK (on_packet_leave),
+                                     &leaver);
+  tun_tap_test_spin (NULL, 100);
+  send_datagrams ("192.0.2.42", 10);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (leaver.udp, ==, 1);
+
+  /* The queue (16) kept the other nine. */
+  leaver.block = FALSE;
+  g_signal_handlers_disconnect_by_func (device, on_packet_leave, &leaver);
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), &seen);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 9);
+  seen_clear (&seen);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -516,6 +598,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/receive/async/closed", test_receive_async_closed);
   g_test_add_func ("/tun-tap/receive/async/cancel", test_receive_async_cancel);
   g_test_add_func ("/tun-tap/receive/async/pending", test_receive_async_pending);
+  g_test_add_func ("/tun-tap/receive/async/handler-leaves", test_handler_leaves);
+  g_test_add_func ("/tun-tap/receive/receiving/handler-blocks-itself", test_handler_blocks_itself);
 
   return g_test_run ();
 }
