@@ -493,7 +493,7 @@ test_receive_async_pending (void)
   seen_clear (&seen);
 }
 
-/* ---- a handler that stops listening ------------------------------------ */
+/* ---- a handler that stops listening, a callback that waits ------------ */
 
 typedef struct {
   TunTapDevice *device;
@@ -575,6 +575,48 @@ test_handler_blocks_itself (void)
   seen_clear (&seen);
 }
 
+typedef struct {
+  TunTapDevice *device;
+  Pulled        first;
+  Pulled        second;
+  gboolean      second_in_time;
+} Waiter;
+
+static void
+on_received_then_wait (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Waiter *w = user_data;
+
+  on_received (source, result, &w->first);
+  /* A synchronous helper built on a nested loop, as a caller may write:
+   * the next batch, waited for here. */
+  send_datagrams ("192.0.2.46", 1);
+  tun_tap_device_receive_async (w->device, NULL, on_received, &w->second);
+  w->second_in_time = tun_tap_test_wait_for (NULL, &w->second.done, 2000);
+}
+
+static void
+test_callback_waits (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-nest", "192.0.2.45", "192.0.2.46", &seen);
+  Waiter w = { device };
+
+  g_test_summary ("A receive callback that waits for the next receive in a nested main loop "
+                  "gets it there");
+  tun_tap_test_spin (NULL, 100);
+  send_datagrams ("192.0.2.46", 1);
+  tun_tap_device_receive_async (device, NULL, on_received_then_wait, &w);
+  g_assert_true (tun_tap_test_wait_for (NULL, &w.first.done, 5000));
+  g_assert_no_error (w.first.error);
+  g_assert_true (w.second_in_time);
+  g_assert_no_error (w.second.error);
+  g_assert_cmpuint (count_datagrams (w.second.packets, w.second.lengths), ==, 1);
+  pulled_clear (&w.first);
+  pulled_clear (&w.second);
+  seen_clear (&seen);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -600,6 +642,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/receive/async/pending", test_receive_async_pending);
   g_test_add_func ("/tun-tap/receive/async/handler-leaves", test_handler_leaves);
   g_test_add_func ("/tun-tap/receive/receiving/handler-blocks-itself", test_handler_blocks_itself);
+  g_test_add_func ("/tun-tap/receive/async/callback-waits", test_callback_waits);
 
   return g_test_run ();
 }
