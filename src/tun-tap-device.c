@@ -619,7 +619,10 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * @packet if you need it after the handler returns.
    *
    * It is safe to close the device or drop the last reference to it from
-   * a handler; no further packets are delivered then. While neither this
+   * a handler. After a close no further packet is delivered; after the
+   * last reference, the rest of that main-loop wake-up's packets still
+   * reach the handlers connected, so close first if the handler's data
+   * goes away with the device. While neither this
    * signal nor [signal@TunTap.Device::packets-received] has a handler (and
    * no [method@TunTap.Device.receive_async] is pending), the device does
    * not read: packets wait in the kernel's queue, which drops once full.
