@@ -559,7 +559,10 @@ receive_cancelled (GCancellable *cancellable,
  * waits.
  *
  * Belongs to the owning context; @callback runs in the thread-default
- * main context of the caller (the owning context).
+ * main context of the caller (the owning context). As with any GIO
+ * operation, a pending receive holds a reference to the device: dropping
+ * your last one does not close the device (nor delete its interface)
+ * while a receive is pending; cancel it or close the device first.
  *
  * Since: 0.1
  */
