@@ -838,6 +838,94 @@ test_unref_in_thread_paused (void)
   run_unref_in_thread ("tt-tpause", "203.0.113.5", "203.0.113.6", TRUE);
 }
 
+/* ---- cancellation racing the reads ------------------------------------- */
+
+typedef struct {
+  GCancellable *current;
+  GMutex        lock;
+  gint          stop;
+} Canceller;
+
+static gpointer
+cancel_thread (gpointer data)
+{
+  Canceller *c = data;
+
+  while (!g_atomic_int_get (&c->stop))
+    {
+      g_mutex_lock (&c->lock);
+      if (c->current != NULL)
+        g_cancellable_cancel (c->current);
+      g_mutex_unlock (&c->lock);
+      g_usleep (g_random_int_range (0, 300));
+    }
+  return NULL;
+}
+
+static gpointer
+sender_thread (gpointer data)
+{
+  for (guint i = 0; i < 400; i++)
+    {
+      send_datagrams ("192.0.2.50", 1);
+      g_usleep (g_random_int_range (0, 400));
+    }
+  return NULL;
+}
+
+static void
+test_cancel_race (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-crace", "192.0.2.49", "192.0.2.50", &seen);
+  Canceller c = { NULL };
+  GThread *ct, *st;
+  guint n = 0, cancelled = 0, batches = 0;
+  gint64 end;
+
+  g_test_summary ("Receives cancelled from another thread at random moments, 400 datagrams "
+                  "arriving meanwhile: each completes once, with packets or CANCELLED, and "
+                  "every datagram reaches a receive (a cancelled one consumes none)");
+  g_free (tun_tap_test_run (FALSE, "ip link set tt-crace txqueuelen 1000"));
+  g_mutex_init (&c.lock);
+  ct = g_thread_new ("cancel", cancel_thread, &c);
+  st = g_thread_new ("send", sender_thread, NULL);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (n < 400 && g_get_monotonic_time () < end)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+      Pulled p = { 0 };
+
+      g_mutex_lock (&c.lock);
+      c.current = cancellable;
+      g_mutex_unlock (&c.lock);
+      tun_tap_device_receive_async (device, cancellable, on_received, &p);
+      g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+      g_mutex_lock (&c.lock);
+      c.current = NULL;
+      g_mutex_unlock (&c.lock);
+      g_object_unref (cancellable);
+      if (p.error != NULL)
+        {
+          g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          cancelled++;
+        }
+      else
+        {
+          n += count_datagrams (p.packets, p.lengths);
+          batches++;
+        }
+      pulled_clear (&p);
+    }
+  g_atomic_int_set (&c.stop, 1);
+  g_thread_join (ct);
+  g_thread_join (st);
+  g_test_message ("%u datagrams in %u batches, %u cancelled", n, batches, cancelled);
+  g_assert_cmpuint (n, ==, 400);
+  g_mutex_clear (&c.lock);
+  seen_clear (&seen);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -868,6 +956,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/receive/split/pause", test_split_pause);
   g_test_add_func ("/tun-tap/receive/split/nest", test_split_nest);
   g_test_add_func ("/tun-tap/receive/split/unref", test_split_unref);
+  g_test_add_func ("/tun-tap/receive/async/cancel-race", test_cancel_race);
   g_test_add_func ("/tun-tap/receive/unref-in-thread/no-listener", test_unref_in_thread_no_listener);
   g_test_add_func ("/tun-tap/receive/unref-in-thread/paused", test_unref_in_thread_paused);
 
