@@ -156,29 +156,52 @@ tun_tap_io_deliver (TunTapDevice  *self,
   return is_open (self);
 }
 
-static void
-finish_receive (TunTapDevice   *self,
-                TunTapReceived *received,
-                GError         *error)
+/* The pending receive, off the device (nothing else completes it then),
+ * its cancellable no longer watched. */
+static GTask *
+take_receive (TunTapDevice *self)
 {
-  g_autoptr(GTask) task = g_steal_pointer (&self->pending_receive);
-
   if (self->cancel_source != NULL)
     {
       g_source_destroy (self->cancel_source);
       g_clear_pointer (&self->cancel_source, g_source_unref);
     }
+  return g_steal_pointer (&self->pending_receive);
+}
+
+static void
+finish_receive (TunTapDevice   *self,
+                TunTapReceived *received,
+                GError         *error)
+{
+  g_autoptr(GTask) task = take_receive (self);
+
   if (received != NULL)
     g_task_return_pointer (task, received, received_free);
   else
     g_task_return_error (task, error);
 }
 
-/* Reads what one wake-up may (see the budgets), for the pending receive
- * or for the signals. FALSE when nobody took packets (nothing was read). */
+/* Whether this wake-up's packets still have someone to go to, after a
+ * ::packet-received handler ran: the handlers asked for at its start. */
 static gboolean
-read_packets (TunTapDevice *self,
-              int           fd)
+still_taken (TunTapDevice *self,
+             gboolean      want_many)
+{
+  return g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE) ||
+         (want_many &&
+          g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE));
+}
+
+/* Reads what one wake-up may (see the budgets), for the pending receive
+ * or for the signals. FALSE when nobody took packets (nothing was read).
+ * A batch for the pending receive comes back in @task and @received, for
+ * the caller to complete once the read loop is over. */
+static gboolean
+read_packets (TunTapDevice    *self,
+              int              fd,
+              GTask          **task,
+              TunTapReceived **received)
 {
   gboolean for_task = self->pending_receive != NULL;
   gboolean want_one, want_many;
@@ -230,6 +253,15 @@ read_packets (TunTapDevice *self,
             }
           if (!open)
             break;
+          /* A handler ran, and may have let go: disconnected or blocked
+           * itself, or handed over to a pull receive. With nobody left to
+           * take this wake-up's packets, read no more (they would go
+           * nowhere); the sync at the end of the dispatch looks again. */
+          if (want_one && !still_taken (self, want_many))
+            {
+              self->sync_pending = TRUE;
+              break;
+            }
           continue;
         }
 
@@ -261,12 +293,10 @@ read_packets (TunTapDevice *self,
         {
           if (for_task && self->pending_receive != NULL)
             {
-              TunTapReceived *received = g_new0 (TunTapReceived, 1);
-
-              received->packets = g_bytes_ref (packets);
-              received->lengths = g_array_ref (lengths);
-              finish_receive (self, received, NULL);
-              tun_tap_receive_sync (self);
+              *task = take_receive (self);
+              *received = g_new0 (TunTapReceived, 1);
+              (*received)->packets = g_bytes_ref (packets);
+              (*received)->lengths = g_array_ref (lengths);
             }
           else if (!for_task)
             g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0,
@@ -285,6 +315,8 @@ fd_ready (GIOChannel   *channel,
 {
   TunTapDeviceRef *ref = user_data;
   g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+  g_autoptr(GTask) task = NULL;
+  TunTapReceived *received = NULL;
   GSource *me = g_main_current_source ();
   gboolean listened = FALSE;
   int fd;
@@ -306,7 +338,7 @@ fd_ready (GIOChannel   *channel,
   fd = g_atomic_int_get (&self->fd);
 
   if (condition & G_IO_IN)
-    listened = read_packets (self, fd);
+    listened = read_packets (self, fd, &task, &received);
 
   /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
    * POLLIN: ask read() why, and never return to the loop with the watch on. */
@@ -322,9 +354,16 @@ fd_ready (GIOChannel   *channel,
     }
 
   self->dispatching = FALSE;
+  /* The pending receive's batch, completed only now that the read loop is
+   * over: GTask may run the callback right here, and the callback may do
+   * what any callback may, such as wait for the next receive in a nested
+   * main loop (inside the loop it would find the watch parked). A receive
+   * it starts syncs at once, so the watch stays as it is. */
+  if (task != NULL)
+    g_task_return_pointer (task, g_steal_pointer (&received), received_free);
   /* The common wake-up (read for a listener, nothing changed) needs no
    * second look at the handlers. */
-  if (self->sync_pending || !listened || !is_open (self))
+  if (task != NULL || self->sync_pending || !listened || !is_open (self))
     tun_tap_receive_sync (self);
   return self->watch == me ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -531,7 +570,10 @@ receive_cancelled (GCancellable *cancellable,
  * waits.
  *
  * Belongs to the owning context; @callback runs in the thread-default
- * main context of the caller (the owning context).
+ * main context of the caller (the owning context). As with any GIO
+ * operation, a pending receive holds a reference to the device: dropping
+ * your last one does not close the device (nor delete its interface)
+ * while a receive is pending; cancel it or close the device first.
  *
  * Since: 0.1
  */
