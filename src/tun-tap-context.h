@@ -15,7 +15,9 @@ G_BEGIN_DECLS
  * Otherwise it is made ready (g_source_set_ready_time(), safe from any
  * thread): its callback then runs in @context's thread, finds its object
  * gone, and returns G_SOURCE_REMOVE, so GLib destroys it there. Nothing is
- * allocated or freed across threads. */
+ * allocated across threads; only a source that context destroyed already
+ * (its callback found the object gone first) is freed by this unref, in
+ * this thread, which GLib orders after that dispatch. */
 static inline void
 tun_tap_retire_source (GSource      *source,
                        GMainContext *context,

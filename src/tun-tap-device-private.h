@@ -89,6 +89,8 @@ struct _TunTapDevice
   gboolean         sync_pending;    /*   the watch to sync after it */
   GByteArray      *split;           /* offload: one read's packets */
   GArray          *split_lengths;
+  GByteArray      *computed;        /* offload: per packet of the batch,
+                                     *   checksums computed here */
   guint64          super_packets;   /* counters: written in the owning */
   guint64          split_packets;   /*   context, read from any thread */
   guint64          malformed;       /*   (__atomic, relaxed) */
@@ -235,8 +237,15 @@ gboolean tun_tap_offload_deliver     (TunTapDevice       *self,
                                       GByteArray        **batch,
                                       GArray            **lengths,
                                       guint              *delivered);
-/* send_many() with offloads and coalescing on. Any thread. */
-gboolean tun_tap_offload_send_many   (TunTapDevice       *self,
+/* The batch of one wake-up as the GBytes handed out (and remembered,
+ * with offloads: see tun_tap_offload_batch_publish()). */
+GBytes  *tun_tap_offload_batch_bytes (TunTapDevice       *self,
+                                      GByteArray         *batch,
+                                      GArray             *lengths);
+/* send_many() with offloads and coalescing on: *@n_sent gets how many
+ * packets went, from the first; @error why the next did not. Any
+ * thread. */
+void     tun_tap_offload_send_many   (TunTapDevice       *self,
                                       const guint8       *data,
                                       const guint        *lengths,
                                       guint               n_packets,

@@ -619,11 +619,19 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * @packet if you need it after the handler returns.
    *
    * It is safe to close the device or drop the last reference to it from
-   * a handler; no further packets are delivered then. While neither this
-   * signal nor [signal@TunTap.Device::packets-received] has a handler (and
-   * no [method@TunTap.Device.receive_async] is pending), the device does
-   * not read: packets wait in the kernel's queue, which drops once full.
-   * See [property@TunTap.Device:receiving] to pause reading yourself.
+   * a handler. After a close no further packet is delivered; after the
+   * last reference, the rest of that main-loop wake-up's packets still
+   * reach the handlers connected, so close first if the handler's data
+   * goes away with the device. While a handler iterates the main context
+   * (a nested main loop) the device reads nothing, for the signals or a
+   * pending [method@TunTap.Device.receive_async]; it reads again, and
+   * notices the interface's deletion, once the handler returns.
+   *
+   * While neither this signal nor
+   * [signal@TunTap.Device::packets-received] has a handler (and no
+   * [method@TunTap.Device.receive_async] is pending), the device does not
+   * read: packets wait in the kernel's queue, which drops once full. See
+   * [property@TunTap.Device:receiving] to pause reading yourself.
    *
    * From JavaScript, use [signal@TunTap.Device::packets-received] instead.
    * gjs 1.74 refuses to call JavaScript while its garbage collector is

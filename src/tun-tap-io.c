@@ -467,9 +467,13 @@ tun_tap_device_send (TunTapDevice  *self,
  * %G_IO_ERROR_CLOSED on a closed device, even for an empty batch.
  *
  * With [property@TunTap.Device:offload] and
- * [property@TunTap.Device:coalesce], consecutive segments of one flow are
- * written as one super-packet (fewer system calls; the packets are the
- * same for the kernel).
+ * [property@TunTap.Device:coalesce], the segments of each flow are
+ * written as super-packets, also when up to 16 flows interleave in the
+ * call (fewer system calls; the packets are the same for the kernel, and
+ * a flow's packets keep their order). A super-packet can carry packets
+ * of its flow from after packets of other flows: if a packet then cannot
+ * be sent, some after it may have gone already, and sending the rest
+ * again can repeat them (never lose one).
  *
  * May be called from any thread.
  *

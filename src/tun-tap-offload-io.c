@@ -42,6 +42,8 @@ tun_tap_offload_deliver (TunTapDevice  *self,
   gboolean direct = !want_one && *batch != NULL;
   GByteArray *out = direct ? *batch : self->split;
   GArray *out_lengths = direct ? *lengths : self->split_lengths;
+  gboolean computed = FALSE;
+  guint8 flag;
   guint count, offset = 0;
 
   /* Only the batch wants the packets: split straight into it, one copy
@@ -51,7 +53,7 @@ tun_tap_offload_deliver (TunTapDevice  *self,
       g_byte_array_set_size (self->split, 0);
       g_array_set_size (self->split_lengths, 0);
     }
-  count = tun_tap_offload_split (self->buffer, n, out, out_lengths);
+  count = tun_tap_offload_split (self->buffer, n, out, out_lengths, &computed);
   if (count == 0)
     {
       tun_tap_counter_add (&self->malformed, 1);
@@ -65,17 +67,41 @@ tun_tap_offload_deliver (TunTapDevice  *self,
       tun_tap_counter_add (&self->split_packets, count);
     }
   *delivered += count;
+  /* Which packets of the batch have checksums computed here (see
+   * tun_tap_offload_batch_publish()): one flag per packet that went in. */
+  flag = computed ? 1 : 0;
   if (direct)
-    return TRUE;
+    {
+      for (guint i = 0; i < count; i++)
+        g_byte_array_append (self->computed, &flag, 1);
+      return TRUE;
+    }
   for (guint i = 0; i < count; i++)
     {
       guint len = g_array_index (self->split_lengths, guint, i);
 
+      /* tun_tap_io_deliver() puts it in the batch before packet-received,
+       * whose handler may close the device (and free self->computed). */
+      if (*batch != NULL)
+        g_byte_array_append (self->computed, &flag, 1);
       if (!tun_tap_io_deliver (self, self->split->data + offset, len, want_one, batch, lengths))
         return FALSE;
       offset += len;
     }
   return TRUE;
+}
+
+GBytes *
+tun_tap_offload_batch_bytes (TunTapDevice *self,
+                             GByteArray   *batch,
+                             GArray       *lengths)
+{
+  /* Closed during the wake-up (by a handler, or the interface deleted):
+   * the device's buffers are gone, and nobody gets this batch. */
+  if (!self->offload || self->computed == NULL || self->computed->len != lengths->len)
+    return g_byte_array_free_to_bytes (batch);
+  return tun_tap_offload_batch_publish (batch, (const guint *) lengths->data,
+                                        self->computed->data, lengths->len);
 }
 
 static gboolean
@@ -118,30 +144,35 @@ coalescing_failed (TunTapDevice   *self,
   g_source_unref (idle);
 }
 
-/* One super-packet: the header made by tun_tap_offload_coalesce(), then
- * each packet's payload from the caller's memory (writev, no copy). */
+/* One super-packet of a plan: its header, then each packet's payload from
+ * the caller's memory (writev, no copy). */
 static ssize_t
-write_coalesced (TunTapDevice *self,
-                 const guint8 *data,
-                 const gsize  *offsets,
-                 const guint  *lengths,
-                 guint         first,
-                 guint         count,
-                 const guint8 *header,
-                 gsize         header_len,
-                 gsize         payload_offset,
-                 int          *out_errno)
+write_coalesced (TunTapDevice             *self,
+                 const guint8             *data,
+                 const gsize              *offsets,
+                 const guint              *lengths,
+                 const guint              *next,
+                 const TunTapOffloadWrite *write,
+                 const guint8             *header,
+                 gsize                     header_len,
+                 gsize                     payload_offset,
+                 int                      *out_errno)
 {
-  g_autofree struct iovec *iov = g_new (struct iovec, count + 1);
+  struct iovec stack_iov[65];
+  g_autofree struct iovec *heap_iov = NULL;
+  struct iovec *iov = stack_iov;
+  guint k = write->head;
   ssize_t n;
   int fd;
 
+  if (write->count + 1 > G_N_ELEMENTS (stack_iov))
+    iov = heap_iov = g_new (struct iovec, write->count + 1);
   iov[0].iov_base = (void *) header;
   iov[0].iov_len = header_len;
-  for (guint i = 0; i < count; i++)
+  for (guint i = 0; i < write->count; i++, k = next[k])
     {
-      iov[i + 1].iov_base = (void *) (data + offsets[first + i] + payload_offset);
-      iov[i + 1].iov_len = lengths[first + i] - payload_offset;
+      iov[i + 1].iov_base = (void *) (data + offsets[k] + payload_offset);
+      iov[i + 1].iov_len = lengths[k] - payload_offset;
     }
 
   if (!tun_tap_io_send_enter (self))
@@ -157,80 +188,130 @@ write_coalesced (TunTapDevice *self,
       return -1;
     }
   do
-    n = writev (fd, iov, (int) count + 1);
+    n = writev (fd, iov, (int) write->count + 1);
   while (n < 0 && errno == EINTR);
   *out_errno = n < 0 ? errno : 0;
   tun_tap_io_send_leave (self);
   return n;
 }
 
-/* send_many() with offloads: runs of one TCP flow go as one super-packet,
- * everything else as it is. Nothing is held back between calls. */
-gboolean
+/* The writes of one plan, in order. A write that fails ends the call; the
+ * packets written are marked in @sent. */
+static void
+write_plan (TunTapDevice             *self,
+            const guint8             *data,
+            const gsize              *offsets,
+            const guint              *lengths,
+            const TunTapOffloadWrite *writes,
+            guint                     n_writes,
+            const guint              *next,
+            guint8                   *sent,
+            GError                  **error)
+{
+  for (guint w = 0; w < n_writes; w++)
+    {
+      const TunTapOffloadWrite *write = &writes[w];
+      guint k = write->head;
+
+      if (write->count > 1)
+        {
+          guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
+          gsize header_len, payload_offset = 0;
+          TunTapCoalesce protocol;
+          int errsv = 0;
+
+          header_len = tun_tap_offload_header (data, offsets, lengths, write, header,
+                                               &payload_offset);
+          protocol = header_len == 0 ? TUN_TAP_COALESCE_NONE
+                   : header[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
+                   : TUN_TAP_COALESCE_TCP;
+          /* Unless refused earlier in this call (or the packets changed
+           * under us, from another thread): then one by one. */
+          if (g_atomic_int_get (&self->coalesce) & (gint) protocol)
+            {
+              if (write_coalesced (self, data, offsets, lengths, next, write, header, header_len,
+                                   payload_offset, &errsv) >= 0)
+                {
+                  tun_tap_counter_add (&self->coalesced, 1);
+                  for (guint i = 0; i < write->count; i++, k = next[k])
+                    sent[k] = 1;
+                  continue;
+                }
+              if (errsv != EINVAL)
+                {
+                  g_autofree char *what = g_strdup_printf (_("send a packet on “%s”"),
+                                                           tun_tap_device_display_name (self));
+
+                  tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
+                  return;
+                }
+              coalescing_failed (self, protocol, errsv);
+            }
+        }
+
+      /* One by one: what was not merged, and what the kernel refused to
+       * take merged (in the flow's order: the plan's links). */
+      for (guint i = 0; i < write->count; i++, k = next[k])
+        {
+          if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
+            return;
+          sent[k] = 1;
+        }
+    }
+}
+
+/* send_many() with offloads: the packets of each flow merged into
+ * super-packets (tun_tap_offload_plan()), everything else as it is.
+ * Nothing is held back between calls.
+ *
+ * Checksums: a packet the library itself split or finished, handed out in
+ * a batch that is still alive and passed back unchanged (same address,
+ * same length, same checksum field; see tun_tap_offload_batch_known_good)
+ * is not verified again before merging; any other packet is.
+ *
+ * The count: a super-packet may carry packets of its flow from after
+ * packets of other flows, so when a write fails, packets after the first
+ * one not sent may have gone already. Those below the last one sent are
+ * tried once more one by one (their flows' order allows it: a flow's
+ * packets are written in order), so the count covers them; what still
+ * failed ends it. A caller that sends the rest again can at worst repeat
+ * a packet that went (TCP and UDP take duplicates), never lose one. */
+void
 tun_tap_offload_send_many (TunTapDevice  *self,
-                 const guint8  *data,
-                 const guint   *lengths,
-                 guint          n_packets,
-                 guint         *n_sent,
-                 GError       **error)
+                           const guint8  *data,
+                           const guint   *lengths,
+                           guint          n_packets,
+                           guint         *n_sent,
+                           GError       **error)
 {
   g_autofree gsize *offsets = g_new (gsize, n_packets);
+  g_autofree guint *next = g_new (guint, n_packets);
+  g_autofree TunTapOffloadWrite *writes = g_new (TunTapOffloadWrite, n_packets);
+  g_autofree guint8 *flags = g_malloc (2 * (gsize) n_packets);
+  guint8 *known_good = flags, *sent = flags + n_packets;
   gsize offset = 0;
+  guint n_writes, last_sent = 0, prefix = 0;
 
   for (guint i = 0; i < n_packets; i++)
     {
       offsets[i] = offset;
       offset += lengths[i];
     }
+  tun_tap_offload_batch_known_good (data, offsets, lengths, n_packets, known_good);
+  n_writes = tun_tap_offload_plan (data, offsets, lengths, n_packets,
+                                   (guint) g_atomic_int_get (&self->coalesce), known_good,
+                                   writes, next);
+  memset (sent, 0, n_packets);
+  write_plan (self, data, offsets, lengths, writes, n_writes, next, sent, error);
 
-  for (guint i = 0; i < n_packets;)
-    {
-      guint8 header[TUN_TAP_OFFLOAD_HEADER_MAX];
-      gsize header_len = 0, payload_offset = 0;
-      guint count = 1;
-
-      count = tun_tap_offload_coalesce (data, offsets, lengths, n_packets, i,
-                                        (guint) g_atomic_int_get (&self->coalesce),
-                                        header, &header_len, &payload_offset);
-      if (count > 1)
-        {
-          int errsv;
-
-          if (write_coalesced (self, data, offsets, lengths, i, count, header, header_len,
-                               payload_offset, &errsv) >= 0)
-            {
-              tun_tap_counter_add (&self->coalesced, 1);
-              i += count;
-              if (n_sent != NULL)
-                *n_sent = i;
-              continue;
-            }
-          if (errsv == EINVAL)
-            coalescing_failed (self, header[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
-                                                                         : TUN_TAP_COALESCE_TCP,
-                               errsv);
-          else
-            {
-              g_autofree char *what = g_strdup_printf (_("send a packet on “%s”"),
-                                                       tun_tap_device_display_name (self));
-
-              tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
-              return FALSE;
-            }
-        }
-
-      /* One by one: what was not merged, and what the kernel refused to
-       * take merged. */
-      for (guint k = i; k < i + count; k++)
-        {
-          if (!tun_tap_device_send (self, data + offsets[k], lengths[k], error))
-            return FALSE;
-          if (n_sent != NULL)
-            *n_sent = k + 1;
-        }
-      i += count;
-    }
-  return TRUE;
+  for (guint i = 0; i < n_packets; i++)
+    if (sent[i])
+      last_sent = i + 1;
+  for (; prefix < last_sent; prefix++)
+    if (!sent[prefix] &&
+        !tun_tap_device_send (self, data + offsets[prefix], lengths[prefix], NULL))
+      break;
+  *n_sent = prefix;
 }
 
 /**

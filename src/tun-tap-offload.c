@@ -1,9 +1,50 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Offloads, the byte-level part (see tun-tap-offload.h for each function):
+ * the Internet checksum, the split of GSO super-packets read from the
+ * kernel, the plan of send_many()'s writes, and the registry of the
+ * batches handed out.
+ *
+ * THE CHECKSUM RULE OF COALESCING
+ *
+ * A packet is merged into a super-packet (written with NEEDS_CSUM, so the
+ * kernel computes its segments' checksums and verifies nothing) only when
+ * its checksums are known to be right. Known means one of:
+ *
+ * - verified here, against its own bytes, before merging (a head only once
+ *   a second packet wants to join it: alone, it goes with a zero header and
+ *   the kernel verifies it);
+ * - or it is, exactly, a packet this library computed the checksums of:
+ *   split from a super-packet or its partial checksum finished, in the
+ *   batch of a packets-received emission (or receive_finish()) whose
+ *   GBytes is still alive. Exactly: send_many()'s packet starts at the
+ *   address where that packet starts in the batch's memory, has its
+ *   length, and its L4 checksum field holds what the library put there.
+ *
+ * The second is sound because a GBytes is immutable: no one may change the
+ * batch's bytes while it lives, and while it lives its memory belongs to
+ * it, so an address inside it cannot be another buffer's. The registry
+ * forgets a batch in the GBytes' free function, before the memory is
+ * freed, under the same lock the lookup holds, so a buffer that later
+ * lands at the same address is never mistaken for it. Anything else is
+ * verified: a copy (as the bindings make: PyGObject's get_data(), and
+ * whatever a program assembles), a slice that starts elsewhere, another
+ * length, a batch the registry had no room for (32 at most), a packet
+ * whose checksum field was changed, packets whose checksums the kernel
+ * gave and the library only passed on. A program that writes into a
+ * batch's memory anyway, keeping the checksum field as it was, breaks the
+ * GBytes contract; the kernel then computes the checksum over what it
+ * gets, so such a packet arrives with a checksum made right rather than
+ * dropped. That is the whole difference the rule can make.
+ */
 #include "config.h"
 
 #include "tun-tap-offload.h"
 
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
@@ -45,22 +86,164 @@ put32 (guint8 *p, guint32 v)
   p[3] = (guint8) v;
 }
 
+/* The sum is taken in the machine's own byte order, eight bytes at a time,
+ * and swapped at the end: the one's-complement sum does not care which
+ * byte of each 16-bit word is the high one as long as all agree (RFC 1071
+ * §2(B)). A 128-bit accumulator keeps every carry (add, adc per word);
+ * without one, 32-bit halves into 64-bit sums. An odd last byte is the
+ * high byte of a word padded with zero, in either order once swapped. */
+static guint16
+fold64 (guint64 acc)
+{
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  return (guint16) acc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_SUM_AVX2 1
+/* Where the CPU has AVX2 (checked at run time), 64 bytes per iteration:
+ * 32-bit words widened into 64-bit lanes, which cannot overflow for any
+ * length a packet has. Consumes whole 64-byte blocks from *@p; returns
+ * their sum with every carry added back in. */
+__attribute__ ((target ("avx2"))) static guint64
+sum_avx2 (const guint8 **p,
+          gsize         *len)
+{
+  __m256i a = _mm256_setzero_si256 (), b = _mm256_setzero_si256 ();
+  const __m256i zero = _mm256_setzero_si256 ();
+  guint64 lanes[4], total = 0;
+
+  for (; *len >= 64; *p += 64, *len -= 64)
+    {
+      __m256i v = _mm256_loadu_si256 ((const __m256i *) *p);
+      __m256i w = _mm256_loadu_si256 ((const __m256i *) (*p + 32));
+
+      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (v, zero));
+      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (v, zero));
+      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (w, zero));
+      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (w, zero));
+    }
+  _mm256_storeu_si256 ((__m256i *) lanes, _mm256_add_epi64 (a, b));
+  for (guint i = 0; i < 4; i++)
+    {
+      guint64 sum = total + lanes[i];
+
+      total = sum + (sum < total);
+    }
+  return total;
+}
+#endif
+
+/* The last @len (< 8) bytes as the start of a word loaded from memory,
+ * the rest zero: in pieces, not through a byte-wise copy that the load
+ * would then wait for. */
+static inline guint64
+load_tail (const guint8 *p,
+           gsize         len)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  guint64 tail = 0;
+  guint shift = 0;
+
+  if (len & 4)
+    {
+      guint32 w;
+
+      memcpy (&w, p, 4);
+      tail = w;
+      p += 4;
+      shift = 32;
+    }
+  if (len & 2)
+    {
+      guint16 w;
+
+      memcpy (&w, p, 2);
+      tail |= (guint64) w << shift;
+      p += 2;
+      shift += 16;
+    }
+  if (len & 1)
+    tail |= (guint64) p[0] << shift;
+  return tail;
+#else
+  guint64 tail = 0;
+
+  memcpy (&tail, p, len);
+  return tail;
+#endif
+}
+
+static guint16
+native_sum (const guint8 *p,
+            gsize         len)
+{
+  guint64 tail = 0, total;
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 acc = 0;
+
+#ifdef HAVE_SUM_AVX2
+  if (len >= 128 && __builtin_cpu_supports ("avx2"))
+    acc = sum_avx2 (&p, &len);
+#endif
+
+  for (; len >= 32; p += 32, len -= 32)
+    {
+      guint64 w[4];
+
+      memcpy (w, p, 32);
+      acc += w[0];
+      acc += w[1];
+      acc += w[2];
+      acc += w[3];
+    }
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      acc += w;
+    }
+  tail = load_tail (p, len);
+  acc += tail;
+  total = (guint64) acc + (guint64) (acc >> 64);
+  if (total < (guint64) acc)
+    total++;
+#else
+  guint64 lo = 0, hi = 0;
+
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      lo += w & 0xffffffff;
+      hi += w >> 32;
+    }
+  tail = load_tail (p, len);
+  lo += tail & 0xffffffff;
+  hi += tail >> 32;
+  total = (guint64) fold64 (lo) + fold64 (hi);
+#endif
+  return fold64 (total);
+}
+
 guint32
 tun_tap_checksum_add (const guint8 *data,
                       gsize         len,
                       guint32       sum)
 {
-  guint64 acc = sum;
-  gsize i = 0;
+  guint16 s = native_sum (data, len);
 
-  /* 64-bit accumulator: no carry can be lost before the final fold. */
-  for (; i + 1 < len; i += 2)
-    acc += (guint32) data[i] << 8 | data[i + 1];
-  if (i < len)
-    acc += (guint32) data[i] << 8;
-  while (acc >> 32)
-    acc = (acc & 0xffffffff) + (acc >> 32);
-  return (guint32) acc;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  s = GUINT16_SWAP_LE_BE (s);
+#endif
+  /* Folded on the way in too, so chaining never overflows. */
+  return (sum & 0xffff) + (sum >> 16) + s;
 }
 
 guint16
@@ -154,7 +337,8 @@ guint
 tun_tap_offload_split (const guint8 *data,
                        gsize         len,
                        GByteArray   *out,
-                       GArray       *lengths)
+                       GArray       *lengths,
+                       gboolean     *computed)
 {
   VnetHeader hdr;
   const guint8 *packet;
@@ -163,7 +347,9 @@ tun_tap_offload_split (const guint8 *data,
   guint segments;
   int version;
   guint16 ip_id = 0;
-  guint32 seq = 0;
+  guint32 seq = 0, ip_sum = 0, l4_sum;
+  guint8 tmpl[60 + 60];     /* IP and L4 headers, at most */
+  guint start, first_length;
 
   if (data == NULL || len < TUN_TAP_VNET_HDR_LEN)
     return 0;
@@ -171,6 +357,9 @@ tun_tap_offload_split (const guint8 *data,
   packet = data + TUN_TAP_VNET_HDR_LEN;
   plen = len - TUN_TAP_VNET_HDR_LEN;
 
+  if (computed != NULL)
+    *computed = hdr.gso_type != TUN_TAP_VNET_GSO_NONE ||
+                (hdr.flags & TUN_TAP_VNET_F_NEEDS_CSUM) != 0;
   if (hdr.gso_type == TUN_TAP_VNET_GSO_NONE)
     return finish_one (&hdr, packet, plen, out, lengths);
 
@@ -237,44 +426,81 @@ tun_tap_offload_split (const guint8 *data,
   if (protocol == IPPROTO_TCP_)
     seq = get32 (packet + l4 + 4);
 
+  /* What every segment's checksums share, summed once: the IPv4 header
+   * and the L4 header with the fields that change per segment zeroed
+   * (IPv4 length, ID, checksum; TCP sequence number, offset and flags,
+   * checksum; UDP length, checksum), and the pseudo-header without its
+   * length. Per segment only those fields and the payload are added. */
+  memcpy (tmpl, packet, hdr_len);
+  if (version == 4)
+    {
+      memset (tmpl + 2, 0, 4);
+      memset (tmpl + 10, 0, 2);
+      ip_sum = tun_tap_checksum_add (tmpl, l4, 0);
+    }
+  if (protocol == IPPROTO_TCP_)
+    {
+      memset (tmpl + l4 + 4, 0, 4);
+      memset (tmpl + l4 + 12, 0, 2);
+    }
+  else
+    memset (tmpl + l4 + 4, 0, 2);
+  memset (tmpl + l4 + hdr.csum_offset, 0, 2);
+  l4_sum = tun_tap_checksum_add (tmpl + l4, hdr_len - l4,
+                                 pseudo_header_sum (packet, version, protocol, 0));
+
+  /* Room for all of them at once. */
+  start = out->len;
+  first_length = lengths->len;
+  g_byte_array_set_size (out, (guint) (start + (gsize) segments * hdr_len + payload_len));
+  g_array_set_size (lengths, first_length + segments);
+
   for (guint i = 0; i < segments; i++)
     {
       gsize offset = hdr_len + (gsize) i * hdr.gso_size;
       gsize seg_len = MIN ((gsize) hdr.gso_size, plen - offset);
-      guint start = out->len;
       guint total = (guint) (hdr_len + seg_len);
-      guint8 *p;
+      guint8 *p = out->data + start;
+      guint32 sum;
       guint16 csum;
 
-      g_byte_array_append (out, packet, (guint) hdr_len);
-      g_byte_array_append (out, packet + offset, (guint) seg_len);
-      g_array_append_val (lengths, total);
-      p = out->data + start;
+      memcpy (p, packet, hdr_len);
+      memcpy (p + hdr_len, packet + offset, seg_len);
+      g_array_index (lengths, guint, first_length + i) = total;
+      start += total;
 
       if (version == 4)
         {
           put16 (p + 2, (guint16) total);
           put16 (p + 4, (guint16) (ip_id + i));
-          put16 (p + 10, 0);
-          put16 (p + 10, tun_tap_checksum_finish (tun_tap_checksum_add (p, l4, 0)));
+          put16 (p + 10, tun_tap_checksum_finish (ip_sum + total + (guint16) (ip_id + i)));
         }
       else
         put16 (p + 4, (guint16) (total - 40));
 
+      /* The pseudo-header's length, then the fields of this segment. */
+      sum = l4_sum + (total - (guint) l4);
       if (protocol == IPPROTO_TCP_)
         {
-          put32 (p + l4 + 4, seq + (guint32) (i * hdr.gso_size));
-          /* FIN and PSH belong to the last segment only. */
+          guint32 s = seq + (guint32) (i * hdr.gso_size);
+          guint8 flags = packet[l4 + 13];
+
+          put32 (p + l4 + 4, s);
+          /* FIN and PSH belong to the last segment only. (From the
+           * source, not read back: a load over a byte just stored waits
+           * for it.) */
           if (i + 1 < segments)
-            p[l4 + 13] &= (guint8) ~(0x01 | 0x08);
+            flags &= (guint8) ~(0x01 | 0x08);
+          p[l4 + 13] = flags;
+          sum += (s >> 16) + (s & 0xffff) + (guint32) (packet[l4 + 12] << 8 | flags);
         }
       else
-        put16 (p + l4 + 4, (guint16) (total - l4));
+        {
+          put16 (p + l4 + 4, (guint16) (total - l4));
+          sum += total - (guint) l4;
+        }
 
-      put16 (p + l4 + hdr.csum_offset, 0);
-      csum = tun_tap_checksum_finish (
-        tun_tap_checksum_add (p + l4, total - l4,
-                              pseudo_header_sum (p, version, protocol, (guint32) (total - l4))));
+      csum = tun_tap_checksum_finish (tun_tap_checksum_add (p + hdr_len, seg_len, sum));
       /* UDP: 0 means “no checksum”; a computed 0 is sent as 0xffff. */
       if (protocol == IPPROTO_UDP_ && csum == 0)
         csum = 0xffff;
@@ -289,12 +515,13 @@ typedef struct {
   const guint8 *p;
   gsize         len;
   int           version;
-  gsize         iph;         /* IP header length, where TCP starts */
-  gsize         hdr_len;     /* IP + TCP headers */
+  gsize         iph;         /* IP header length, where L4 starts */
+  gsize         hdr_len;     /* IP + L4 headers */
   gsize         payload;
   guint32       seq;
   guint8        flags;
-} TcpPacket;
+  guint8        protocol;
+} Segment;
 
 #define TCP_ACK 0x10
 #define TCP_PSH 0x08
@@ -307,13 +534,14 @@ ip_candidate (const guint8 *p,
               gsize         len,
               guint8        protocol,
               gsize         l4_min,
-              TcpPacket    *t)
+              Segment      *t)
 {
   if (len < 20 + l4_min)
     return FALSE;
   t->p = p;
   t->len = len;
   t->version = p[0] >> 4;
+  t->protocol = protocol;
   if (t->version == 4)
     {
       if ((p[0] & 0x0f) != 5 || p[9] != protocol || get16 (p + 2) != len ||
@@ -332,24 +560,26 @@ ip_candidate (const guint8 *p,
   return FALSE;
 }
 
-/* Whether the L4 checksum of @t verifies. */
+/* Whether the L4 checksum of @t verifies (an IPv4 UDP checksum of 0 is
+ * none: VXLAN encapsulators send those). */
 static gboolean
-l4_checksum_ok (const TcpPacket *t,
-                guint8           protocol)
+l4_checksum_ok (const Segment *t)
 {
   gsize l4_len = t->len - t->iph;
 
+  if (t->protocol == IPPROTO_UDP_ && t->version == 4 && get16 (t->p + t->iph + 6) == 0)
+    return TRUE;
   return tun_tap_checksum_finish (
            tun_tap_checksum_add (t->p + t->iph, l4_len,
-                                 pseudo_header_sum (t->p, t->version, protocol,
+                                 pseudo_header_sum (t->p, t->version, t->protocol,
                                                     (guint32) l4_len))) == 0;
 }
 
 /* Equal IP fields but for lengths and IDs: version, TOS, DF and TTL (IPv4)
  * or traffic class and hop limit (IPv6), addresses. */
 static gboolean
-same_ip_flow (const TcpPacket *head,
-              const TcpPacket *t)
+same_ip_flow (const Segment *head,
+              const Segment *t)
 {
   const guint8 *a = head->p, *b = t->p;
 
@@ -362,66 +592,31 @@ same_ip_flow (const TcpPacket *head,
          a[7] == b[7] && memcmp (a + 8, b + 8, 32) == 0;
 }
 
-/* The header of one coalesced write: the virtio-net header (GSO,
- * NEEDS_CSUM) and the head's headers patched for the whole, with the
- * folded pseudo-header sum in the L4 checksum field for the kernel to
- * finish per segment. Returns its length. */
-static gsize
-build_header (const TcpPacket *head,
-              guint8           protocol,
-              gsize            total_payload,
-              guint8           header[TUN_TAP_OFFLOAD_HEADER_MAX])
-{
-  gsize l4_len = head->hdr_len - head->iph + total_payload;
-  guint16 csum_offset = protocol == IPPROTO_TCP_ ? 16 : 6;
-  guint8 *h = header + TUN_TAP_VNET_HDR_LEN;
-  guint32 sum;
-  guint16 v;
-
-  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
-  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
-  header[1] = protocol == IPPROTO_UDP_ ? TUN_TAP_VNET_GSO_UDP_L4
-            : head->version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
-  v = (guint16) head->hdr_len;
-  memcpy (header + 2, &v, 2);
-  v = (guint16) head->payload;
-  memcpy (header + 4, &v, 2);
-  v = (guint16) head->iph;
-  memcpy (header + 6, &v, 2);
-  memcpy (header + 8, &csum_offset, 2);
-
-  memcpy (h, head->p, head->hdr_len);
-  if (head->version == 4)
-    {
-      put16 (h + 2, (guint16) (head->iph + l4_len));
-      put16 (h + 10, 0);
-      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
-    }
-  else
-    put16 (h + 4, (guint16) l4_len);
-  if (protocol == IPPROTO_UDP_)
-    put16 (h + head->iph + 4, (guint16) l4_len);
-
-  sum = pseudo_header_sum (h, head->version, protocol, (guint32) l4_len);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  put16 (h + head->iph + csum_offset, (guint16) sum);
-  return TUN_TAP_VNET_HDR_LEN + head->hdr_len;
-}
-
-/* An unfragmented TCP packet with payload, no IP options or IPv6
- * extension headers, flags ACK or ACK|PSH, lengths that match the buffer
- * and valid checksums. */
+/* An unfragmented TCP segment with payload, no IP options or IPv6
+ * extension headers, flags ACK or ACK|PSH, lengths that match the buffer;
+ * or the same for a UDP datagram. Checksums are not looked at here. */
 static gboolean
-tcp_candidate (const guint8 *p,
-               gsize         len,
-               TcpPacket    *t)
+candidate (const guint8 *p,
+           gsize         len,
+           guint8        protocol,
+           Segment      *t)
 {
   gsize doff;
 
+  if (protocol == IPPROTO_UDP_)
+    {
+      /* A header and at least one byte. */
+      if (!ip_candidate (p, len, IPPROTO_UDP_, 9, t) || get16 (p + t->iph + 4) != len - t->iph)
+        return FALSE;
+      t->hdr_len = t->iph + 8;
+      t->payload = len - t->hdr_len;
+      t->flags = 0;
+      t->seq = 0;
+      return TRUE;
+    }
+
   if (!ip_candidate (p, len, IPPROTO_TCP_, 20, t))
     return FALSE;
-
   doff = (gsize) (p[t->iph + 12] >> 4) * 4;
   if (doff < 20 || t->iph + doff >= len)
     return FALSE;
@@ -431,156 +626,538 @@ tcp_candidate (const guint8 *p,
   if ((t->flags & ~(TCP_ACK | TCP_PSH)) != 0 || !(t->flags & TCP_ACK))
     return FALSE;
   t->seq = get32 (p + t->iph + 4);
-
-  /* Never merge what the kernel would drop: verify first. */
-  return l4_checksum_ok (t, IPPROTO_TCP_);
+  return TRUE;
 }
 
-/* Whether @t belongs to @head's flow and can follow it in one super-packet. */
+/* Whether @t can follow @head in one super-packet, headers aside from
+ * lengths, IDs and sequence numbers: TCP ports, ACK number, data offset,
+ * window and options equal; UDP: ports. */
 static gboolean
-tcp_same_flow (const TcpPacket *head,
-               const TcpPacket *t)
+same_headers (const Segment *head,
+              const Segment *t)
 {
-  const guint8 *a = head->p, *b = t->p;
+  const guint8 *a = head->p + head->iph, *b = t->p + t->iph;
 
   if (t->hdr_len != head->hdr_len || !same_ip_flow (head, t))
     return FALSE;
-  /* Ports, ACK number, data offset, window, options: equal. */
-  a += head->iph;
-  b += t->iph;
+  if (head->protocol == IPPROTO_UDP_)
+    return memcmp (a, b, 4) == 0;
   return memcmp (a, b, 4) == 0 && memcmp (a + 8, b + 8, 5) == 0 &&
          memcmp (a + 14, b + 14, 2) == 0 &&
          memcmp (a + 20, b + 20, head->hdr_len - head->iph - 20) == 0;
 }
 
-/* An unfragmented UDP datagram with payload, no IP options or IPv6
- * extension headers, lengths that match the buffer and a valid (or, on
- * IPv4, no) checksum. */
-static gboolean
-udp_candidate (const guint8 *p,
-               gsize         len,
-               TcpPacket    *t)
-{
-  /* A header and at least one byte. */
-  if (!ip_candidate (p, len, IPPROTO_UDP_, 9, t))
-    return FALSE;
+/* What a packet is to the flow table. */
+typedef enum {
+  KIND_OTHER,     /* not TCP or UDP: belongs to no super-packet's flow */
+  KIND_BARRIER,   /* could belong to any flow (fragment, IPv6 extension
+                   * headers, garbage): every open super-packet ends */
+  KIND_FLOW,      /* TCP or UDP with its ports in reach */
+} Kind;
 
-  if (get16 (p + t->iph + 4) != len - t->iph)
-    return FALSE;
-  t->hdr_len = t->iph + 8;
-  t->payload = len - t->hdr_len;
-  t->flags = 0;
-  t->seq = 0;
-  /* An IPv4 checksum of 0 is none (VXLAN encapsulators send those). */
-  if (get16 (p + t->iph + 6) == 0)
-    return t->version == 4;
-  return l4_checksum_ok (t, IPPROTO_UDP_);
+static Kind
+classify (const guint8 *p,
+          gsize         len,
+          guint8       *protocol,
+          gsize        *l4)
+{
+  guint8 next;
+
+  if (len >= 20 && p[0] >> 4 == 4)
+    {
+      gsize ihl = (gsize) (p[0] & 0x0f) * 4;
+
+      if (ihl < 20 || (get16 (p + 6) & 0x3fff) != 0)
+        return KIND_BARRIER;
+      next = p[9];
+      *l4 = ihl;
+    }
+  else if (len >= 40 && p[0] >> 4 == 6)
+    {
+      next = p[6];
+      *l4 = 40;
+      /* ICMPv6 and “no next header” are flows of their own; any other
+       * extension header may hide TCP or UDP. */
+      if (next == 58 || next == 59)
+        return KIND_OTHER;
+    }
+  else
+    return KIND_BARRIER;
+
+  if (next != IPPROTO_TCP_ && next != IPPROTO_UDP_)
+    return p[0] >> 4 == 4 ? KIND_OTHER : KIND_BARRIER;
+  if (*l4 + 4 > len)
+    return KIND_BARRIER;
+  *protocol = next;
+  return KIND_FLOW;
 }
 
+/* Addresses, protocol and ports of a KIND_FLOW packet. */
 static gboolean
-udp_same_flow (const TcpPacket *head,
-               const TcpPacket *t)
+same_key (const guint8 *a,
+          gsize         a_l4,
+          const guint8 *b,
+          gsize         b_l4)
 {
-  const guint8 *a = head->p, *b = t->p;
-
-  if (!same_ip_flow (head, t))
+  if (a[0] >> 4 != b[0] >> 4)
     return FALSE;
-  return memcmp (a + head->iph, b + t->iph, 4) == 0;
+  if (a[0] >> 4 == 4)
+    {
+      if (a[9] != b[9] || memcmp (a + 12, b + 12, 8) != 0)
+        return FALSE;
+    }
+  else if (a[6] != b[6] || memcmp (a + 8, b + 8, 32) != 0)
+    return FALSE;
+  return memcmp (a + a_l4, b + b_l4, 4) == 0;
+}
+
+static guint32
+key_hash (const guint8 *p,
+          gsize         l4)
+{
+  guint32 h;
+
+  if (p[0] >> 4 == 4)
+    h = get32 (p + 12) ^ get32 (p + 16) * 31u ^ p[9];
+  else
+    h = get32 (p + 20) ^ get32 (p + 36) * 31u ^ p[6];
+  return h ^ get32 (p + l4) * 2654435761u;
+}
+
+/* An open super-packet of one flow in the table. */
+typedef struct {
+  gboolean      used;
+  guint32       hash;
+  gsize         key_l4;
+  Segment       head;
+  guint         write;       /* its entry in the plan */
+  guint         tail;        /* its last packet */
+  gsize         last_payload;
+  gboolean      verified;    /* the head's checksum was checked */
+  guint         touched;     /* for eviction: the last packet's index */
+} Flow;
+
+typedef enum {
+  APPEND_OK,
+  APPEND_NO,        /* the super-packet ends; the packet may start one */
+  APPEND_INVALID,   /* the packet's checksum is wrong: it goes alone */
+} Append;
+
+static gboolean
+known_or_valid (const Segment *t,
+                const guint8  *known_good,
+                guint          index)
+{
+  return (known_good != NULL && known_good[index]) || l4_checksum_ok (t);
+}
+
+static Append
+try_append (Flow                     *f,
+            TunTapOffloadWrite       *w,
+            const Segment            *t,
+            guint                     index,
+            const guint8             *known_good)
+{
+  const Segment *head = &f->head;
+
+  if (head->protocol != t->protocol || f->last_payload < head->payload ||
+      t->payload > head->payload || !same_headers (head, t) ||
+      head->hdr_len + w->payload + t->payload > G_MAXUINT16)
+    return APPEND_NO;
+  if (head->protocol == IPPROTO_TCP_)
+    {
+      /* A PSH ends a super-packet; the next segment must follow on. */
+      if ((w->flags & TCP_PSH) || w->count >= TUN_TAP_OFFLOAD_MAX_COALESCE ||
+          t->seq != head->seq + (guint32) w->payload)
+        return APPEND_NO;
+    }
+  else if (w->count >= TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS)
+    return APPEND_NO;
+
+  /* Never merge what the kernel would drop: verify first (the head only
+   * once it has a follower; a packet written alone is the kernel's to
+   * verify). */
+  if (!f->verified)
+    {
+      if (!known_or_valid (head, known_good, w->head))
+        return APPEND_NO;
+      f->verified = TRUE;
+    }
+  if (!known_or_valid (t, known_good, index))
+    return APPEND_INVALID;
+  return APPEND_OK;
 }
 
 static guint
-coalesce_udp (const guint8 *data,
-              const gsize  *offsets,
-              const guint  *lengths,
-              guint         n,
-              guint         first,
-              guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
-              gsize        *header_len,
-              gsize        *payload_offset)
+add_write (TunTapOffloadWrite *writes,
+           guint              *n_writes,
+           guint               index,
+           const Segment      *t)
 {
-  TcpPacket head, last;
-  gsize total_payload;
-  guint count = 1;
+  TunTapOffloadWrite *w = &writes[*n_writes];
 
-  if (!udp_candidate (data + offsets[first], lengths[first], &head))
-    return 1;
-  total_payload = head.payload;
-  last = head;
-  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS)
+  w->head = index;
+  w->count = 1;
+  w->payload = t != NULL ? t->payload : 0;
+  w->flags = t != NULL ? t->flags : 0;
+  return (*n_writes)++;
+}
+
+/* The free slot, or the one least recently added to (its super-packet
+ * ends). */
+static Flow *
+take_slot (Flow flows[TUN_TAP_OFFLOAD_FLOWS])
+{
+  Flow *oldest = &flows[0];
+
+  for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
     {
-      TcpPacket t;
-
-      /* Only the last segment may be shorter. */
-      if (last.payload < head.payload)
-        break;
-      if (!udp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
-          !udp_same_flow (&head, &t) || t.payload > head.payload ||
-          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
-        break;
-      total_payload += t.payload;
-      last = t;
-      count++;
+      if (!flows[k].used)
+        return &flows[k];
+      if (flows[k].touched < oldest->touched)
+        oldest = &flows[k];
     }
-  if (count == 1)
-    return 1;
-
-  *header_len = build_header (&head, IPPROTO_UDP_, total_payload, header);
-  *payload_offset = head.hdr_len;
-  return count;
+  oldest->used = FALSE;
+  return oldest;
 }
 
 guint
-tun_tap_offload_coalesce (const guint8 *data,
-                          const gsize  *offsets,
-                          const guint  *lengths,
-                          guint         n,
-                          guint         first,
-                          guint         protocols,
-                          guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
-                          gsize        *header_len,
-                          gsize        *payload_offset)
+tun_tap_offload_plan (const guint8       *data,
+                      const gsize        *offsets,
+                      const guint        *lengths,
+                      guint               n,
+                      guint               protocols,
+                      const guint8       *known_good,
+                      TunTapOffloadWrite *writes,
+                      guint              *next)
 {
-  TcpPacket head, last;
-  gsize total_payload;
-  guint count = 1;
+  Flow flows[TUN_TAP_OFFLOAD_FLOWS];
+  guint n_writes = 0;
 
-  if (first + 1 >= n)
-    return 1;
-  if (!(protocols & TUN_TAP_OFFLOAD_COALESCE_TCP) ||
-      !tcp_candidate (data + offsets[first], lengths[first], &head))
+  for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+    flows[k].used = FALSE;
+
+  for (guint i = 0; i < n; i++)
     {
-      if (protocols & TUN_TAP_OFFLOAD_COALESCE_UDP)
-        return coalesce_udp (data, offsets, lengths, n, first, header, header_len,
-                             payload_offset);
-      return 1;
-    }
-  if ((head.flags & TCP_PSH) || head.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
-    return 1;
+      const guint8 *p = data + offsets[i];
+      Flow *f = NULL;
+      Segment t;
+      guint8 protocol = 0;
+      gsize l4 = 0;
+      guint32 hash;
+      Kind kind;
+      gboolean is_candidate;
+      Append result = APPEND_NO;
 
-  total_payload = head.payload;
-  last = head;
-  while (first + count < n && count < TUN_TAP_OFFLOAD_MAX_COALESCE)
+      next[i] = G_MAXUINT;
+      kind = classify (p, lengths[i], &protocol, &l4);
+      if (kind != KIND_FLOW)
+        {
+          if (kind == KIND_BARRIER)
+            for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+              flows[k].used = FALSE;
+          add_write (writes, &n_writes, i, NULL);
+          continue;
+        }
+
+      hash = key_hash (p, l4);
+      for (guint k = 0; k < TUN_TAP_OFFLOAD_FLOWS; k++)
+        if (flows[k].used && flows[k].hash == hash &&
+            same_key (flows[k].head.p, flows[k].key_l4, p, l4))
+          {
+            f = &flows[k];
+            break;
+          }
+
+      is_candidate = (protocols & (protocol == IPPROTO_TCP_ ? TUN_TAP_OFFLOAD_COALESCE_TCP
+                                                            : TUN_TAP_OFFLOAD_COALESCE_UDP)) &&
+                     candidate (p, lengths[i], protocol, &t);
+      if (f != NULL && is_candidate)
+        {
+          TunTapOffloadWrite *w = &writes[f->write];
+
+          result = try_append (f, w, &t, i, known_good);
+          if (result == APPEND_OK)
+            {
+              next[f->tail] = i;
+              f->tail = i;
+              f->last_payload = t.payload;
+              f->touched = i;
+              w->count++;
+              w->payload += t.payload;
+              w->flags = t.flags;
+              continue;
+            }
+        }
+
+      /* Whatever of this flow comes next goes after this packet: the
+       * flow's open super-packet ends here. */
+      if (f != NULL)
+        f->used = FALSE;
+      if (!is_candidate || result == APPEND_INVALID ||
+          (t.flags & TCP_PSH) || t.hdr_len + TUN_TAP_VNET_HDR_LEN > TUN_TAP_OFFLOAD_HEADER_MAX)
+        {
+          add_write (writes, &n_writes, i, NULL);
+          continue;
+        }
+      f = f != NULL ? f : take_slot (flows);
+      f->used = TRUE;
+      f->hash = hash;
+      f->key_l4 = l4;
+      f->head = t;
+      f->write = add_write (writes, &n_writes, i, &t);
+      f->tail = i;
+      f->last_payload = t.payload;
+      f->verified = FALSE;
+      f->touched = i;
+    }
+  return n_writes;
+}
+
+gsize
+tun_tap_offload_header (const guint8             *data,
+                        const gsize              *offsets,
+                        const guint              *lengths,
+                        const TunTapOffloadWrite *write,
+                        guint8                    header[TUN_TAP_OFFLOAD_HEADER_MAX],
+                        gsize                    *payload_offset)
+{
+  const guint8 *p = data + offsets[write->head];
+  Segment head;
+  gsize l4_len;
+  guint16 csum_offset;
+  guint8 *h = header + TUN_TAP_VNET_HDR_LEN;
+  guint32 sum;
+  guint16 v;
+
+  /* The plan parsed it as a candidate already: it still is one, unless
+   * the caller changed it meanwhile (then 0: no super-packet). */
+  if (lengths[write->head] < 20 ||
+      !candidate (p, lengths[write->head], p[0] >> 4 == 4 ? p[9] : p[6], &head))
+    return 0;
+
+  l4_len = head.hdr_len - head.iph + write->payload;
+  csum_offset = head.protocol == IPPROTO_TCP_ ? 16 : 6;
+  memset (header, 0, TUN_TAP_VNET_HDR_LEN);
+  header[0] = TUN_TAP_VNET_F_NEEDS_CSUM;
+  header[1] = head.protocol == IPPROTO_UDP_ ? TUN_TAP_VNET_GSO_UDP_L4
+            : head.version == 4 ? TUN_TAP_VNET_GSO_TCPV4 : TUN_TAP_VNET_GSO_TCPV6;
+  v = (guint16) head.hdr_len;
+  memcpy (header + 2, &v, 2);
+  v = (guint16) head.payload;
+  memcpy (header + 4, &v, 2);
+  v = (guint16) head.iph;
+  memcpy (header + 6, &v, 2);
+  memcpy (header + 8, &csum_offset, 2);
+
+  memcpy (h, head.p, head.hdr_len);
+  if (head.version == 4)
     {
-      TcpPacket t;
-
-      /* A short segment or a PSH ends a super-packet. */
-      if (last.payload < head.payload || (last.flags & TCP_PSH))
-        break;
-      if (!tcp_candidate (data + offsets[first + count], lengths[first + count], &t) ||
-          !tcp_same_flow (&head, &t) || t.payload > head.payload ||
-          t.seq != head.seq + (guint32) total_payload ||
-          head.hdr_len + total_payload + t.payload > G_MAXUINT16)
-        break;
-      total_payload += t.payload;
-      last = t;
-      count++;
+      put16 (h + 2, (guint16) (head.iph + l4_len));
+      put16 (h + 10, 0);
+      put16 (h + 10, tun_tap_checksum_finish (tun_tap_checksum_add (h, 20, 0)));
     }
-  if (count == 1)
-    return 1;
+  else
+    put16 (h + 4, (guint16) l4_len);
+  if (head.protocol == IPPROTO_UDP_)
+    put16 (h + head.iph + 4, (guint16) l4_len);
+  else
+    /* The last segment's PSH goes on the whole. */
+    h[head.iph + 13] = write->flags;
 
-  /* The last segment's PSH goes on the whole. */
-  *header_len = build_header (&head, IPPROTO_TCP_, total_payload, header);
-  header[TUN_TAP_VNET_HDR_LEN + head.iph + 13] = last.flags;
+  /* NEEDS_CSUM: the folded pseudo-header sum, for the kernel to finish
+   * per segment. */
+  sum = pseudo_header_sum (h, head.version, head.protocol, (guint32) l4_len);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put16 (h + head.iph + csum_offset, (guint16) sum);
   *payload_offset = head.hdr_len;
-  return count;
+  return TUN_TAP_VNET_HDR_LEN + head.hdr_len;
+}
+
+/* ---- the batches the library handed out ----------------------------------- */
+
+/* One batch of packets-received, while its GBytes lives: where each packet
+ * starts, and for the packets whose checksums the library computed itself
+ * (split or finished), where their L4 checksum field is and what it held. */
+typedef struct {
+  guint32 offset;
+  guint16 field;     /* 0: checksums not computed here */
+  guint16 csum;
+} BatchPacket;
+
+typedef struct {
+  guint8      *data;
+  gsize        len;
+  guint        n;
+  gboolean     registered;
+  BatchPacket  packets[];   /* n + 1: the last holds the end */
+} Batch;
+
+#define LIVE_BATCHES 32
+
+static GMutex live_lock;
+static Batch *live[LIVE_BATCHES];
+
+static void
+batch_free (gpointer data)
+{
+  Batch *batch = data;
+
+  /* Forgotten before the memory goes, so no other buffer that lands at
+   * the same address is ever taken for this one. */
+  if (batch->registered)
+    {
+      g_mutex_lock (&live_lock);
+      for (guint k = 0; k < LIVE_BATCHES; k++)
+        if (live[k] == batch)
+          live[k] = NULL;
+      g_mutex_unlock (&live_lock);
+    }
+  g_free (batch->data);
+  g_free (batch);
+}
+
+/* Where the L4 checksum field of @p is, for TCP and UDP without IPv6
+ * extension headers; 0 otherwise. */
+static guint16
+checksum_field (const guint8 *p,
+                gsize         len)
+{
+  gsize l4;
+  guint8 protocol;
+
+  if (len >= 20 && p[0] >> 4 == 4)
+    {
+      l4 = (gsize) (p[0] & 0x0f) * 4;
+      protocol = p[9];
+    }
+  else if (len >= 40 && p[0] >> 4 == 6)
+    {
+      l4 = 40;
+      protocol = p[6];
+    }
+  else
+    return 0;
+  if (l4 < 20 || (protocol != IPPROTO_TCP_ && protocol != IPPROTO_UDP_))
+    return 0;
+  l4 += protocol == IPPROTO_TCP_ ? 16 : 6;
+  return l4 + 2 <= len ? (guint16) l4 : 0;
+}
+
+GBytes *
+tun_tap_offload_batch_publish (GByteArray   *data,
+                               const guint  *lengths,
+                               const guint8 *computed,
+                               guint         n)
+{
+  Batch *batch = g_malloc (sizeof (Batch) + (n + 1) * sizeof (BatchPacket));
+  guint32 offset = 0;
+
+  batch->len = data->len;
+  batch->data = g_byte_array_free (data, FALSE);
+  batch->n = n;
+  batch->registered = FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      BatchPacket *bp = &batch->packets[i];
+
+      bp->offset = offset;
+      bp->field = computed[i] ? checksum_field (batch->data + offset, lengths[i]) : 0;
+      bp->csum = bp->field != 0 ? get16 (batch->data + offset + bp->field) : 0;
+      offset += lengths[i];
+    }
+  batch->packets[n].offset = offset;
+  batch->packets[n].field = 0;
+
+  /* A batch larger than offsets can say, or with no packet whose checksums
+   * are known: nothing to remember. */
+  if (offset == batch->len && batch->len <= G_MAXUINT32 && n > 0)
+    {
+      g_mutex_lock (&live_lock);
+      for (guint k = 0; k < LIVE_BATCHES && !batch->registered; k++)
+        if (live[k] == NULL)
+          {
+            live[k] = batch;
+            batch->registered = TRUE;
+          }
+      g_mutex_unlock (&live_lock);
+    }
+  return g_bytes_new_with_free_func (batch->data, batch->len, batch_free, batch);
+}
+
+void
+tun_tap_offload_batch_known_good (const guint8 *data,
+                                  const gsize  *offsets,
+                                  const guint  *lengths,
+                                  guint         n,
+                                  guint8       *known_good)
+{
+  const Batch *near[LIVE_BATCHES];
+  const Batch *batch = NULL;
+  guintptr lo = (guintptr) -1, hi = 0;
+  guint n_near = 0, j = 0;
+
+  memset (known_good, 0, n);
+  for (guint i = 0; i < n; i++)
+    {
+      lo = MIN (lo, (guintptr) (data + offsets[i]));
+      hi = MAX (hi, (guintptr) (data + offsets[i]) + lengths[i]);
+    }
+
+  g_mutex_lock (&live_lock);
+  /* The batches the call's memory touches at all: usually one, or none
+   * (a copy, as from the bindings). */
+  for (guint k = 0; k < LIVE_BATCHES; k++)
+    if (live[k] != NULL && (guintptr) live[k]->data < hi &&
+        (guintptr) live[k]->data + live[k]->len > lo)
+      near[n_near++] = live[k];
+
+  for (guint i = 0; i < n && n_near > 0; i++)
+    {
+      const guint8 *p = data + offsets[i];
+      guintptr at = (guintptr) p;
+      const BatchPacket *bp;
+      gsize offset;
+
+      if (batch == NULL || at < (guintptr) batch->data ||
+          at - (guintptr) batch->data >= batch->len)
+        {
+          batch = NULL;
+          for (guint k = 0; k < n_near && batch == NULL; k++)
+            if (at >= (guintptr) near[k]->data && at - (guintptr) near[k]->data < near[k]->len)
+              batch = near[k];
+          if (batch == NULL)
+            continue;
+          j = 0;
+        }
+      offset = at - (guintptr) batch->data;
+
+      /* The packets usually come in the batch's order: try the next one,
+       * else search. */
+      if (j >= batch->n || batch->packets[j].offset != offset)
+        {
+          guint l = 0, h = batch->n;
+
+          while (l < h)
+            {
+              guint mid = l + (h - l) / 2;
+
+              if (batch->packets[mid].offset < offset)
+                l = mid + 1;
+              else
+                h = mid;
+            }
+          j = l;
+        }
+      if (j >= batch->n || batch->packets[j].offset != offset)
+        continue;
+      bp = &batch->packets[j];
+      /* The very packet the library made, as long as it was, its checksum
+       * field as the library left it. */
+      known_good[i] = bp[1].offset - bp->offset == lengths[i] && bp->field != 0 &&
+                      get16 (p + bp->field) == bp->csum;
+      j++;
+    }
+  g_mutex_unlock (&live_lock);
 }

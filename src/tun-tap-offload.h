@@ -5,10 +5,14 @@
  * GSO super-packet (TCP over IPv4/IPv6, UDP_L4) into the MTU-sized packets
  * it stands for, every length, IP ID, sequence number, flag and checksum
  * as if the kernel had sent them one by one; partial checksums
- * (NEEDS_CSUM) on ordinary packets are completed. No I/O: the input is
- * untrusted bytes from the kernel, and this file is fuzzed
- * (tests/fuzz/fuzz-offload-split.c). The facts it follows are in
- * shared/docs/offloads.md §1.2 and linux-tun-behaviour.md §6.
+ * (NEEDS_CSUM) on ordinary packets are completed; and the other way, the
+ * plan that merges the packets of one send_many() call into super-packets
+ * per flow. No I/O: the input is untrusted bytes (the kernel's, the
+ * application's), and both are fuzzed (tests/fuzz/fuzz-offload-split.c,
+ * fuzz-offload-coalesce.c). Plus the registry of the batches handed out,
+ * which says when a packet's checksums need not be verified again (the
+ * rule is in tun-tap-offload.c's top comment). The facts it follows are
+ * in shared/docs/offloads.md §1.2 and linux-tun-behaviour.md §6.
  */
 #pragma once
 
@@ -45,11 +49,15 @@ guint16  tun_tap_checksum_finish  (guint32       sum);
  * then the packet) into packets appended to @out, each length appended to
  * @lengths (guint). Returns the number of packets (1 for a packet that
  * was not a super-packet), or 0 when the read is malformed: then nothing
- * was appended and the caller drops it. Pure. */
+ * was appended and the caller drops it. *@computed (optional) says
+ * whether the packets' L4 checksums were computed here (every segment of
+ * a super-packet, and a finished partial checksum) rather than passed on
+ * as the kernel gave them. Pure. */
 guint    tun_tap_offload_split    (const guint8 *data,
                                    gsize         len,
                                    GByteArray   *out,
-                                   GArray       *lengths);
+                                   GArray       *lengths,
+                                   gboolean     *computed);
 
 /* Room for the header of one coalesced write: the virtio-net header, then
  * the head packet's IP and TCP headers (at most 60 + 60 bytes), patched. */
@@ -67,28 +75,80 @@ guint    tun_tap_offload_split    (const guint8 *data,
  * segments (shared/docs/offloads.md §1.6, §1.8.1). */
 #define TUN_TAP_OFFLOAD_MAX_UDP_SEGMENTS 64
 
-/* How many of the @n packets starting at @first (packet i at @data +
- * @offsets[i], @lengths[i] bytes) can go to the kernel as one super-packet
- * of a protocol in @protocols, by the kernel's own GRO rules. TCP: same
- * flow and ACK number, equal IP and TCP header fields but for lengths and
- * sequence numbers, adjacent sequence numbers, flags ACK (PSH only on the
- * last). UDP: same flow, equal IP fields, 64 segments at most. Both: every
- * segment as long as the first but a shorter last one, every checksum
- * valid (an IPv4 UDP checksum of 0 is none), 65,535 bytes at most.
- * Returns at least 1. For more than 1,
- * @header gets the virtio-net header (GSO, NEEDS_CSUM with the folded
- * pseudo-header sum in place) followed by the head packet's headers
- * patched for the whole, *@header_len its length, and *@payload_offset the
- * length of the head packet's own headers: the write is @header, then from
- * each packet its bytes from *@payload_offset on. Pure. */
-guint    tun_tap_offload_coalesce (const guint8 *data,
-                                   const gsize  *offsets,
-                                   const guint  *lengths,
-                                   guint         n,
-                                   guint         first,
-                                   guint         protocols,
-                                   guint8        header[TUN_TAP_OFFLOAD_HEADER_MAX],
-                                   gsize        *header_len,
-                                   gsize        *payload_offset);
+/* At most this many flows have a super-packet open at once in one
+ * send_many() call; a further flow ends the least recently extended one. */
+#define TUN_TAP_OFFLOAD_FLOWS 16
+
+/* One write of a send_many() call: the packet @head alone (@count 1), or
+ * @count packets as one super-packet, @head first and each next one at
+ * next[previous] in the plan's @next array. @payload: the payload bytes
+ * of all; @flags: the TCP flags of the last. */
+typedef struct {
+  guint  head;
+  guint  count;
+  gsize  payload;
+  guint8 flags;
+} TunTapOffloadWrite;
+
+/* Plans the writes of the @n packets of one send_many() call (packet i at
+ * @data + @offsets[i], @lengths[i] bytes) by the kernel's own GRO rules,
+ * for the protocols in @protocols. Packets of one flow (addresses,
+ * protocol, ports) merge while, one after the other in the call, they
+ * have equal IP and L4 header fields but for lengths, IDs and sequence
+ * numbers (TCP: ACK number, window, options too), adjacent sequence
+ * numbers, flags ACK (PSH only on the last), every segment as long as the
+ * first but a shorter last one, 65,535 bytes, 64 UDP segments, and valid
+ * checksums (not computed for packet i when @known_good is not NULL and
+ * @known_good[i] is set). Up to TUN_TAP_OFFLOAD_FLOWS flows interleave;
+ * any packet of a flow that does not merge ends that flow's super-packet,
+ * and a packet that could belong to any flow (a fragment, IPv6 extension
+ * headers) ends all of them, so the packets of a flow keep their order.
+ * Fills @writes (room for @n) in the order they are to be written, each at
+ * the place of its first packet, and @next (@n); returns how many. Pure. */
+guint    tun_tap_offload_plan     (const guint8       *data,
+                                   const gsize        *offsets,
+                                   const guint        *lengths,
+                                   guint               n,
+                                   guint               protocols,
+                                   const guint8       *known_good,
+                                   TunTapOffloadWrite *writes,
+                                   guint              *next);
+
+/* The header of the super-packet @write (count > 1) of a plan: the
+ * virtio-net header (GSO, NEEDS_CSUM with the folded pseudo-header sum in
+ * place) followed by the head packet's headers patched for the whole.
+ * Returns its length; *@payload_offset gets the length of the head's own
+ * headers: the write is the header, then from each packet its bytes from
+ * *@payload_offset on. */
+gsize    tun_tap_offload_header   (const guint8             *data,
+                                   const gsize              *offsets,
+                                   const guint              *lengths,
+                                   const TunTapOffloadWrite *write,
+                                   guint8                    header[TUN_TAP_OFFLOAD_HEADER_MAX],
+                                   gsize                    *payload_offset);
+
+/* The batches of packets-received, and when checksums need not be
+ * verified again. tun_tap_offload_batch_publish() turns the packets
+ * (@lengths, @n) in @data (taken) into the GBytes handed out, and remembers
+ * them while that GBytes lives (at most 32 batches at once): the packets
+ * whose @computed is set, their checksums computed by the library (split
+ * from a super-packet, or a partial checksum finished).
+ *
+ * tun_tap_offload_batch_known_good() sets @known_good[i] for a packet of
+ * a send_many() call (@data + @offsets[i], @lengths[i]) only when it is,
+ * by address and length, exactly one of those packets, in a batch still
+ * alive, and its L4 checksum field still holds what the library put
+ * there. A GBytes is immutable, so such a packet's checksums are right.
+ * Any other memory (a copy, a slice that does not start where a packet
+ * did, another length, a rewritten checksum) is not known. Any thread. */
+GBytes  *tun_tap_offload_batch_publish    (GByteArray   *data,
+                                           const guint  *lengths,
+                                           const guint8 *computed,
+                                           guint         n);
+void     tun_tap_offload_batch_known_good (const guint8 *data,
+                                           const gsize  *offsets,
+                                           const guint  *lengths,
+                                           guint         n,
+                                           guint8       *known_good);
 
 G_END_DECLS

@@ -37,9 +37,10 @@
 
 /* Reads per main-loop wake-up: enough to amortise the poll, few enough
  * that a flood cannot starve the other sources of the loop. With offloads
- * one read can be ~45 packets, so the packets count too. */
+ * one read can be ~45 packets, so the packets and the bytes count too. */
 #define READ_BUDGET 64
 #define PACKET_BUDGET 256
+#define BYTE_BUDGET (256 * 1024)
 
 #define WATCH_ERRORS (G_IO_ERR | G_IO_HUP | G_IO_NVAL)
 #define WATCH_READ   (G_IO_IN | WATCH_ERRORS)
@@ -155,35 +156,59 @@ tun_tap_io_deliver (TunTapDevice  *self,
   return is_open (self);
 }
 
-static void
-finish_receive (TunTapDevice   *self,
-                TunTapReceived *received,
-                GError         *error)
+/* The pending receive, off the device (nothing else completes it then),
+ * its cancellable no longer watched. */
+static GTask *
+take_receive (TunTapDevice *self)
 {
-  g_autoptr(GTask) task = g_steal_pointer (&self->pending_receive);
-
   if (self->cancel_source != NULL)
     {
       g_source_destroy (self->cancel_source);
       g_clear_pointer (&self->cancel_source, g_source_unref);
     }
+  return g_steal_pointer (&self->pending_receive);
+}
+
+static void
+finish_receive (TunTapDevice   *self,
+                TunTapReceived *received,
+                GError         *error)
+{
+  g_autoptr(GTask) task = take_receive (self);
+
   if (received != NULL)
     g_task_return_pointer (task, received, received_free);
   else
     g_task_return_error (task, error);
 }
 
-/* Reads what one wake-up may (see the budgets), for the pending receive
- * or for the signals. FALSE when nobody took packets (nothing was read). */
+/* Whether this wake-up's packets still have someone to go to, after a
+ * ::packet-received handler ran: the handlers asked for at its start. */
 static gboolean
-read_packets (TunTapDevice *self,
-              int           fd)
+still_taken (TunTapDevice *self,
+             gboolean      want_many)
+{
+  return g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, FALSE) ||
+         (want_many &&
+          g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE));
+}
+
+/* Reads what one wake-up may (see the budgets), for the pending receive
+ * or for the signals. FALSE when nobody took packets (nothing was read).
+ * A batch for the pending receive comes back in @task and @received, for
+ * the caller to complete once the read loop is over. */
+static gboolean
+read_packets (TunTapDevice    *self,
+              int              fd,
+              GTask          **task,
+              TunTapReceived **received)
 {
   gboolean for_task = self->pending_receive != NULL;
   gboolean want_one, want_many;
   GByteArray *batch = NULL;
   GArray *lengths = NULL;
   guint delivered = 0;
+  gsize bytes = 0;
 
   /* Asked once per wake-up, not per packet: a handler connected from a
    * handler takes effect from the next wake-up. */
@@ -195,12 +220,17 @@ read_packets (TunTapDevice *self,
     return FALSE;
   if (want_many)
     {
-      batch = g_byte_array_sized_new (READ_BUDGET * 128);
-      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint), READ_BUDGET);
+      /* With offloads, room for the whole budget and one more read split. */
+      batch = g_byte_array_sized_new (self->offload ? BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE
+                                                    : READ_BUDGET * 128);
+      lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint),
+                                   self->offload ? PACKET_BUDGET + 64 : READ_BUDGET);
+      if (self->offload)
+        g_byte_array_set_size (self->computed, 0);
     }
 
   for (guint i = 0;
-       i < READ_BUDGET && delivered < PACKET_BUDGET && is_open (self) &&
+       i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self) &&
        g_atomic_int_get (&self->receiving);
        i++)
     {
@@ -212,6 +242,8 @@ read_packets (TunTapDevice *self,
         {
           gboolean open;
 
+          bytes += (gsize) n;
+
           if (self->offload)
             open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
           else
@@ -221,6 +253,15 @@ read_packets (TunTapDevice *self,
             }
           if (!open)
             break;
+          /* A handler ran, and may have let go: disconnected or blocked
+           * itself, or handed over to a pull receive. With nobody left to
+           * take this wake-up's packets, read no more (they would go
+           * nowhere); the sync at the end of the dispatch looks again. */
+          if (want_one && !still_taken (self, want_many))
+            {
+              self->sync_pending = TRUE;
+              break;
+            }
           continue;
         }
 
@@ -244,7 +285,7 @@ read_packets (TunTapDevice *self,
 
   if (batch != NULL)
     {
-      GBytes *packets = g_byte_array_free_to_bytes (batch);
+      GBytes *packets = tun_tap_offload_batch_bytes (self, batch, lengths);
 
       /* Nothing after a close; nothing when nothing was read. The
        * pending receive may have gone meanwhile only with the device. */
@@ -252,12 +293,10 @@ read_packets (TunTapDevice *self,
         {
           if (for_task && self->pending_receive != NULL)
             {
-              TunTapReceived *received = g_new0 (TunTapReceived, 1);
-
-              received->packets = g_bytes_ref (packets);
-              received->lengths = g_array_ref (lengths);
-              finish_receive (self, received, NULL);
-              tun_tap_receive_sync (self);
+              *task = take_receive (self);
+              *received = g_new0 (TunTapReceived, 1);
+              (*received)->packets = g_bytes_ref (packets);
+              (*received)->lengths = g_array_ref (lengths);
             }
           else if (!for_task)
             g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0,
@@ -276,6 +315,8 @@ fd_ready (GIOChannel   *channel,
 {
   TunTapDeviceRef *ref = user_data;
   g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+  g_autoptr(GTask) task = NULL;
+  TunTapReceived *received = NULL;
   GSource *me = g_main_current_source ();
   gboolean listened = FALSE;
   int fd;
@@ -297,7 +338,7 @@ fd_ready (GIOChannel   *channel,
   fd = g_atomic_int_get (&self->fd);
 
   if (condition & G_IO_IN)
-    listened = read_packets (self, fd);
+    listened = read_packets (self, fd, &task, &received);
 
   /* After deletion the fd polls as POLLERR forever, with no POLLHUP and no
    * POLLIN: ask read() why, and never return to the loop with the watch on. */
@@ -313,9 +354,16 @@ fd_ready (GIOChannel   *channel,
     }
 
   self->dispatching = FALSE;
+  /* The pending receive's batch, completed only now that the read loop is
+   * over: GTask may run the callback right here, and the callback may do
+   * what any callback may, such as wait for the next receive in a nested
+   * main loop (inside the loop it would find the watch parked). A receive
+   * it starts syncs at once, so the watch stays as it is. */
+  if (task != NULL)
+    g_task_return_pointer (task, g_steal_pointer (&received), received_free);
   /* The common wake-up (read for a listener, nothing changed) needs no
    * second look at the handlers. */
-  if (self->sync_pending || !listened || !is_open (self))
+  if (task != NULL || self->sync_pending || !listened || !is_open (self))
     tun_tap_receive_sync (self);
   return self->watch == me ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
@@ -387,6 +435,7 @@ tun_tap_receive_start (TunTapDevice *self)
     {
       self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
       self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+      self->computed = g_byte_array_new ();
     }
   self->channel = g_io_channel_unix_new (g_atomic_int_get (&self->fd));
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -408,6 +457,7 @@ tun_tap_receive_stop (TunTapDevice *self)
   g_clear_pointer (&self->buffer, g_free);
   g_clear_pointer (&self->split, g_byte_array_unref);
   g_clear_pointer (&self->split_lengths, g_array_unref);
+  g_clear_pointer (&self->computed, g_byte_array_unref);
 }
 
 void
@@ -520,7 +570,10 @@ receive_cancelled (GCancellable *cancellable,
  * waits.
  *
  * Belongs to the owning context; @callback runs in the thread-default
- * main context of the caller (the owning context).
+ * main context of the caller (the owning context). As with any GIO
+ * operation, a pending receive holds a reference to the device: dropping
+ * your last one does not close the device (nor delete its interface)
+ * while a receive is pending; cancel it or close the device first.
  *
  * Since: 0.1
  */

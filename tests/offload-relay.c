@@ -643,6 +643,62 @@ test_refused (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
 }
 
+/* ---- closed inside a wake-up ------------------------------------------------ */
+
+static void
+count_batch (TunTapDevice *device, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+close_on_packet (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+  tun_tap_device_close (device);
+}
+
+static void
+test_close_in_handler (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) device = NULL;
+  struct sockaddr_in to = { 0 };
+  guint8 datagram[100] = { 0 };
+  guint packets = 0, batches = 0;
+  gint64 end;
+  int sock;
+
+  g_test_summary ("an offloading device closed by a packet-received handler while "
+                  "packets-received is connected too: the wake-up ends without touching "
+                  "the device's freed buffers, and no batch is emitted after the close");
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofc", "offload", TRUE,
+                           NULL);
+  g_assert_no_error (error);
+  g_signal_connect (device, "packet-received", G_CALLBACK (close_on_packet), &packets);
+  g_signal_connect (device, "packets-received", G_CALLBACK (count_batch), &batches);
+  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+
+  /* Datagrams the kernel routes out through the device, several per
+   * wake-up. */
+  sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_assert_cmpint (sock, >=, 0);
+  to.sin_family = AF_INET;
+  to.sin_port = htons (9);
+  inet_pton (AF_INET, "192.0.2.2", &to.sin_addr);
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpint (sendto (sock, datagram, sizeof datagram, 0, (struct sockaddr *) &to,
+                             sizeof to), ==, sizeof datagram);
+  close (sock);
+
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!tun_tap_device_is_closed (device) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_true (tun_tap_device_is_closed (device));
+  g_assert_cmpuint (packets, ==, 1);
+  g_assert_cmpuint (batches, ==, 0);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -661,5 +717,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload-relay/udp-split", test_udp_split);
   g_test_add_func ("/tun-tap/offload-relay/udp-coalesce", test_udp_coalesce);
   g_test_add_func ("/tun-tap/offload-relay/refused", test_refused);
+  g_test_add_func ("/tun-tap/offload-relay/close-in-handler", test_close_in_handler);
   return g_test_run ();
 }

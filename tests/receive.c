@@ -493,6 +493,439 @@ test_receive_async_pending (void)
   seen_clear (&seen);
 }
 
+/* ---- a handler that stops listening, a callback that waits ------------ */
+
+typedef struct {
+  TunTapDevice *device;
+  gulong        handler;
+  guint         udp;
+  gboolean      block;       /* block the handler instead of disconnecting */
+  Pulled        pulled;
+} Leaver;
+
+static void
+on_packet_leave (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Leaver *leaver = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (packet, &len);
+
+  if (!is_test_datagram (data, len))
+    return;
+  leaver->udp++;
+  /* The first datagram is the last this handler wants: from the next one
+   * on, a pull receive takes them (or, blocked, nobody until unblocked). */
+  if (leaver->block)
+    g_signal_handler_block (device, leaver->handler);
+  else
+    {
+      g_signal_handler_disconnect (device, leaver->handler);
+      tun_tap_device_receive_async (device, NULL, on_received, &leaver->pulled);
+    }
+}
+
+static void
+test_handler_leaves (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-leave", "192.0.2.37", "192.0.2.38", &seen);
+  Leaver leaver = { device, 0 };
+  guint n;
+
+  g_test_summary ("A packet-received handler that disconnects itself for a pull receive: "
+                  "the packets after it wait for the receive; none is read for nobody");
+  leaver.handler = g_signal_connect (device, "packet-received", G_CALLBACK (on_packet_leave),
+                                     &leaver);
+  tun_tap_test_spin (NULL, 100);
+  /* All ten queued before the loop runs: one wake-up could read them all. */
+  send_datagrams ("192.0.2.38", 10);
+  g_assert_true (tun_tap_test_wait_for (NULL, &leaver.pulled.done, 5000));
+  g_assert_cmpuint (leaver.udp, ==, 1);
+  g_assert_no_error (leaver.pulled.error);
+  n = count_datagrams (leaver.pulled.packets, leaver.pulled.lengths);
+  pulled_clear (&leaver.pulled);
+  while (n < 9)
+    n += pull_datagrams (device, NULL);
+  g_assert_cmpuint (n, ==, 9);
+  seen_clear (&seen);
+}
+
+static void
+test_handler_blocks_itself (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-block", "192.0.2.41", "192.0.2.42", &seen);
+  Leaver leaver = { device, 0, .block = TRUE };
+
+  g_test_summary ("A packet-received handler that blocks itself: nothing is read after it "
+                  "until it is unblocked, and then every packet arrives");
+  leaver.handler = g_signal_connect (device, "packet-received", G_CALLBACK (on_packet_leave),
+                                     &leaver);
+  tun_tap_test_spin (NULL, 100);
+  send_datagrams ("192.0.2.42", 10);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (leaver.udp, ==, 1);
+
+  /* The queue (16) kept the other nine. */
+  leaver.block = FALSE;
+  g_signal_handlers_disconnect_by_func (device, on_packet_leave, &leaver);
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_packet), &seen);
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpuint (seen.udp, ==, 9);
+  seen_clear (&seen);
+}
+
+typedef struct {
+  TunTapDevice *device;
+  Pulled        first;
+  Pulled        second;
+  gboolean      second_in_time;
+} Waiter;
+
+static void
+on_received_then_wait (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Waiter *w = user_data;
+
+  on_received (source, result, &w->first);
+  /* A synchronous helper built on a nested loop, as a caller may write:
+   * the next batch, waited for here. */
+  send_datagrams ("192.0.2.46", 1);
+  tun_tap_device_receive_async (w->device, NULL, on_received, &w->second);
+  w->second_in_time = tun_tap_test_wait_for (NULL, &w->second.done, 2000);
+}
+
+static void
+test_callback_waits (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-nest", "192.0.2.45", "192.0.2.46", &seen);
+  Waiter w = { device };
+
+  g_test_summary ("A receive callback that waits for the next receive in a nested main loop "
+                  "gets it there");
+  tun_tap_test_spin (NULL, 100);
+  send_datagrams ("192.0.2.46", 1);
+  tun_tap_device_receive_async (device, NULL, on_received_then_wait, &w);
+  g_assert_true (tun_tap_test_wait_for (NULL, &w.first.done, 5000));
+  g_assert_no_error (w.first.error);
+  g_assert_true (w.second_in_time);
+  g_assert_no_error (w.second.error);
+  g_assert_cmpuint (count_datagrams (w.second.packets, w.second.lengths), ==, 1);
+  pulled_clear (&w.first);
+  pulled_clear (&w.second);
+  seen_clear (&seen);
+}
+
+/* ---- one read, many packets (offloads) ---------------------------------- */
+
+#define SEGMENT 1000
+#define SEGMENTS 10
+
+typedef enum { ACT_CLOSE, ACT_PAUSE, ACT_NEST, ACT_UNREF } Act;
+
+typedef struct {
+  TunTapDevice *device;
+  Act           act;
+  const char   *peer;
+  guint         udp;
+  guint         last_index;
+  gboolean      in_order;
+} Splitter;
+
+/* One send of @n datagrams of SEGMENT bytes with UDP_SEGMENT: one
+ * super-packet on an offload device, one read. Each payload starts with
+ * its index. */
+static void
+send_segmented (const char *dst, guint first, guint n)
+{
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (PORT) };
+  int segment = SEGMENT;
+  g_autofree guint8 *buf = g_malloc0 (SEGMENT * n);
+
+  g_assert_cmpint (s, >=, 0);
+  inet_pton (AF_INET, dst, &sin.sin_addr);
+  g_assert_cmpint (connect (s, (struct sockaddr *) &sin, sizeof sin), ==, 0);
+  g_assert_cmpint (setsockopt (s, IPPROTO_UDP, 103 /* UDP_SEGMENT */, &segment,
+                               sizeof segment), ==, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      guint index = first + i;
+
+      memcpy (buf + i * SEGMENT, &index, sizeof index);
+    }
+  g_assert_cmpint (send (s, buf, SEGMENT * n, 0), ==, SEGMENT * n);
+  close (s);
+}
+
+static void
+on_segment (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Splitter *sp = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (packet, &len);
+  guint index;
+
+  if (!is_test_datagram (data, len))
+    return;
+  memcpy (&index, data + 28, sizeof index);
+  if (sp->udp > 0 && index != sp->last_index + 1)
+    sp->in_order = FALSE;
+  sp->last_index = index;
+  if (sp->udp++ > 0)
+    return;
+  switch (sp->act)
+    {
+    case ACT_CLOSE:
+      tun_tap_device_close (device);
+      break;
+    case ACT_PAUSE:
+      tun_tap_device_set_receiving (device, FALSE);
+      break;
+    case ACT_NEST:
+      /* More packets while the handler iterates the loop: the watch is
+       * parked meanwhile, and the rest of this read comes first. */
+      send_segmented (sp->peer, SEGMENTS, SEGMENTS);
+      tun_tap_test_spin (NULL, 100);
+      break;
+    case ACT_UNREF:
+      g_object_unref (device);
+      break;
+    }
+}
+
+static TunTapDevice *
+new_offload_device (const char *name, const char *local, const char *peer)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapDevice *device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", name,
+                                         "offload", TRUE, NULL);
+
+  g_assert_no_error (error);
+  g_free (tun_tap_test_run (FALSE, "echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6 && "
+                            "ip addr add %s peer %s dev %s && ip link set %s up",
+                            name, local, peer, name, name));
+  return device;
+}
+
+static void
+run_split (Act act, const char *name, const char *local, const char *peer)
+{
+  TunTapDevice *device = new_offload_device (name, local, peer);
+  Splitter sp = { device, act, peer, 0, 0, TRUE };
+  guint64 super_packets = 0;
+
+  if (!(tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION))
+    {
+      g_object_unref (device);
+      g_test_skip ("no UDP segmentation offload in this kernel");
+      return;
+    }
+  g_object_add_weak_pointer (G_OBJECT (device), (gpointer *) &sp.device);
+  g_signal_connect (device, "packet-received", G_CALLBACK (on_segment), &sp);
+  tun_tap_test_spin (NULL, 100);
+  send_segmented (peer, 0, SEGMENTS);
+  tun_tap_test_spin (NULL, 300);
+  if (sp.device != NULL)
+    {
+      tun_tap_device_get_offload_counters (device, &super_packets, NULL, NULL, NULL, NULL);
+      g_assert_cmpuint (super_packets, >=, 1);
+    }
+  switch (act)
+    {
+    case ACT_CLOSE:
+      g_assert_cmpuint (sp.udp, ==, 1);
+      g_assert_true (tun_tap_device_is_closed (device));
+      break;
+    case ACT_UNREF:
+      /* The last reference went in the first handler: the rest of that
+       * wake-up still reached it (the lifetime rule), then the device
+       * went, and its interface with it. */
+      g_assert_null (sp.device);
+      g_assert_cmpuint (sp.udp, ==, SEGMENTS);
+      g_assert_true (sp.in_order);
+      g_assert_false (tun_tap_test_link_exists (name));
+      return;
+    case ACT_PAUSE:
+      /* Already read, so delivered; nothing read after. */
+      g_assert_cmpuint (sp.udp, ==, SEGMENTS);
+      send_segmented (peer, SEGMENTS, SEGMENTS);
+      tun_tap_test_spin (NULL, 200);
+      g_assert_cmpuint (sp.udp, ==, SEGMENTS);
+      tun_tap_device_set_receiving (device, TRUE);
+      tun_tap_test_spin (NULL, 200);
+      g_assert_cmpuint (sp.udp, ==, 2 * SEGMENTS);
+      break;
+    case ACT_NEST:
+      g_assert_cmpuint (sp.udp, ==, 2 * SEGMENTS);
+      break;
+    }
+  g_assert_true (sp.in_order);
+  g_object_unref (device);
+}
+
+static void test_split_close (void) { run_split (ACT_CLOSE, "tt-sclose", "198.51.100.1", "198.51.100.2"); }
+static void test_split_pause (void) { run_split (ACT_PAUSE, "tt-spause", "198.51.100.5", "198.51.100.6"); }
+static void test_split_nest (void) { run_split (ACT_NEST, "tt-snest", "198.51.100.9", "198.51.100.10"); }
+static void test_split_unref (void) { run_split (ACT_UNREF, "tt-sunref", "198.51.100.13", "198.51.100.14"); }
+
+/* ---- the last reference in another thread, while waiting ----------------- */
+
+typedef struct {
+  TunTapDevice *device;
+  gboolean      done;     /* set by an idle the thread adds */
+} Dropper;
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+drop_thread (gpointer data)
+{
+  Dropper *d = data;
+
+  g_usleep (20000);
+  g_object_unref (d->device);
+  g_idle_add (set_flag, &d->done);
+  return NULL;
+}
+
+static void
+run_unref_in_thread (const char *name, const char *local, const char *peer, gboolean paused)
+{
+  Seen seen = { 0 };
+  Dropper d = { new_device (name, local, peer, &seen) };
+  GThread *thread;
+  gint64 cpu;
+
+  /* No listener: the gate waits in the context; paused: only the error
+   * watch. The thread lets go while the loop sleeps in poll. */
+  if (paused)
+    {
+      g_signal_connect (d.device, "packets-received", G_CALLBACK (on_packets), &seen);
+      tun_tap_device_set_receiving (d.device, FALSE);
+    }
+  tun_tap_test_spin (NULL, 50);
+  send_datagrams (peer, 3);
+  thread = g_thread_new ("drop", drop_thread, &d);
+  g_assert_true (tun_tap_test_wait_for (NULL, &d.done, 5000));
+  g_thread_join (thread);
+  g_assert_false (tun_tap_test_link_exists (name));
+  /* The retired sources went in this thread's loop, and nothing spins. */
+  cpu = tun_tap_test_cpu_time_us ();
+  tun_tap_test_spin (NULL, 300);
+  g_assert_cmpint (tun_tap_test_cpu_time_us () - cpu, <, 20000);
+  g_assert_false (g_main_context_pending (NULL));
+  g_assert_cmpuint (seen.udp, ==, 0);
+  g_assert_cmpuint (seen.closed, ==, 0);
+  seen_clear (&seen);
+}
+
+static void
+test_unref_in_thread_no_listener (void)
+{
+  run_unref_in_thread ("tt-tgate", "203.0.113.1", "203.0.113.2", FALSE);
+}
+
+static void
+test_unref_in_thread_paused (void)
+{
+  run_unref_in_thread ("tt-tpause", "203.0.113.5", "203.0.113.6", TRUE);
+}
+
+/* ---- cancellation racing the reads ------------------------------------- */
+
+typedef struct {
+  GCancellable *current;
+  GMutex        lock;
+  gint          stop;
+} Canceller;
+
+static gpointer
+cancel_thread (gpointer data)
+{
+  Canceller *c = data;
+
+  while (!g_atomic_int_get (&c->stop))
+    {
+      g_mutex_lock (&c->lock);
+      if (c->current != NULL)
+        g_cancellable_cancel (c->current);
+      g_mutex_unlock (&c->lock);
+      g_usleep (g_random_int_range (0, 300));
+    }
+  return NULL;
+}
+
+static gpointer
+sender_thread (gpointer data)
+{
+  for (guint i = 0; i < 400; i++)
+    {
+      send_datagrams ("192.0.2.50", 1);
+      g_usleep (g_random_int_range (0, 400));
+    }
+  return NULL;
+}
+
+static void
+test_cancel_race (void)
+{
+  Seen seen = { 0 };
+  g_autoptr(TunTapDevice) device = new_device ("tt-crace", "192.0.2.49", "192.0.2.50", &seen);
+  Canceller c = { NULL };
+  GThread *ct, *st;
+  guint n = 0, cancelled = 0, batches = 0;
+  gint64 end;
+
+  g_test_summary ("Receives cancelled from another thread at random moments, 400 datagrams "
+                  "arriving meanwhile: each completes once, with packets or CANCELLED, and "
+                  "every datagram reaches a receive (a cancelled one consumes none)");
+  g_free (tun_tap_test_run (FALSE, "ip link set tt-crace txqueuelen 1000"));
+  g_mutex_init (&c.lock);
+  ct = g_thread_new ("cancel", cancel_thread, &c);
+  st = g_thread_new ("send", sender_thread, NULL);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (n < 400 && g_get_monotonic_time () < end)
+    {
+      GCancellable *cancellable = g_cancellable_new ();
+      Pulled p = { 0 };
+
+      g_mutex_lock (&c.lock);
+      c.current = cancellable;
+      g_mutex_unlock (&c.lock);
+      tun_tap_device_receive_async (device, cancellable, on_received, &p);
+      g_assert_true (tun_tap_test_wait_for (NULL, &p.done, 5000));
+      g_mutex_lock (&c.lock);
+      c.current = NULL;
+      g_mutex_unlock (&c.lock);
+      g_object_unref (cancellable);
+      if (p.error != NULL)
+        {
+          g_assert_error (p.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          cancelled++;
+        }
+      else
+        {
+          n += count_datagrams (p.packets, p.lengths);
+          batches++;
+        }
+      pulled_clear (&p);
+    }
+  g_atomic_int_set (&c.stop, 1);
+  g_thread_join (ct);
+  g_thread_join (st);
+  g_test_message ("%u datagrams in %u batches, %u cancelled", n, batches, cancelled);
+  g_assert_cmpuint (n, ==, 400);
+  g_mutex_clear (&c.lock);
+  seen_clear (&seen);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -516,6 +949,16 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/receive/async/closed", test_receive_async_closed);
   g_test_add_func ("/tun-tap/receive/async/cancel", test_receive_async_cancel);
   g_test_add_func ("/tun-tap/receive/async/pending", test_receive_async_pending);
+  g_test_add_func ("/tun-tap/receive/async/handler-leaves", test_handler_leaves);
+  g_test_add_func ("/tun-tap/receive/receiving/handler-blocks-itself", test_handler_blocks_itself);
+  g_test_add_func ("/tun-tap/receive/async/callback-waits", test_callback_waits);
+  g_test_add_func ("/tun-tap/receive/split/close", test_split_close);
+  g_test_add_func ("/tun-tap/receive/split/pause", test_split_pause);
+  g_test_add_func ("/tun-tap/receive/split/nest", test_split_nest);
+  g_test_add_func ("/tun-tap/receive/split/unref", test_split_unref);
+  g_test_add_func ("/tun-tap/receive/async/cancel-race", test_cancel_race);
+  g_test_add_func ("/tun-tap/receive/unref-in-thread/no-listener", test_unref_in_thread_no_listener);
+  g_test_add_func ("/tun-tap/receive/unref-in-thread/paused", test_unref_in_thread_paused);
 
   return g_test_run ();
 }

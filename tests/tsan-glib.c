@@ -124,7 +124,8 @@ g_cond_wait_until (GCond  *cond,
 void __tsan_ignore_thread_begin (void);
 void __tsan_ignore_thread_end (void);
 
-/* How deep this thread is in g_source_destroy() (see there). */
+/* How deep this thread is in g_source_destroy() or g_source_unref() (see
+ * there). */
 static __thread int in_source_destroy;
 
 /* Every reference dropped through here is ordered before the dispose that
@@ -160,6 +161,25 @@ void
 g_source_destroy (GSource *source)
 {
   REAL (g_source_destroy);
+  in_source_destroy++;
+  __tsan_ignore_thread_begin ();
+  real (source);
+  __tsan_ignore_thread_end ();
+  in_source_destroy--;
+}
+
+/* A GSource whose last reference goes in another thread than the one
+ * iterating its context: the last unref of a device there retires the
+ * device's sources (tun_tap_retire_source()), and the owning context may
+ * have destroyed one already, its callback having found the device gone.
+ * GLib then finalizes and frees it in that thread, ordered after the
+ * owning thread's last dispatch by the context's lock and the source's
+ * atomic reference count, which TSan cannot see (as in g_source_destroy()
+ * above, and with the same exception for a g_object_unref() inside). */
+void
+g_source_unref (GSource *source)
+{
+  REAL (g_source_unref);
   in_source_destroy++;
   __tsan_ignore_thread_begin ();
   real (source);

@@ -7,7 +7,9 @@
 # limit, bench-raw-relay), the library in C with offloads off and on
 # (bench-relay) and from Python (relay.py). Variants alternate in rounds;
 # reports Gbit/s and the relay's CPU seconds per GB (utime + stime), and
-# the counters that give packets per read. Needs root; installs iperf3 (a
+# the counters that give packets per read; before them, the library's own
+# CPU per GB on that path without the kernel (bench-offload-cpu). Needs
+# root; installs iperf3 (a
 # benchmark-only dependency) when missing. Everything happens in two
 # network namespaces made here (unshare -n), removed at the end.
 #
@@ -56,11 +58,21 @@ run () {
   rm -f "$out"
 }
 
+# The library's own share first: no kernel, no noise from it.
+"$build/tests/benchmark/bench-offload-cpu"
+
+# VARIANTS="raw-tso c-offload" runs only those (all five by default).
+variants=${VARIANTS:-raw-tso c-plain c-offload py-plain py-offload}
 for r in $(seq "$rounds"); do
   echo "== round $r"
-  run raw-tso    "$build/tests/benchmark/bench-raw-relay"
-  run c-plain    "$build/tests/benchmark/bench-relay"
-  run c-offload  "$build/tests/benchmark/bench-relay" --offload
-  run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py"
-  run py-offload /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" --offload
+  for v in $variants; do
+    case $v in
+      raw-tso)    run raw-tso    "$build/tests/benchmark/bench-raw-relay" ;;
+      c-plain)    run c-plain    "$build/tests/benchmark/bench-relay" ;;
+      c-offload)  run c-offload  "$build/tests/benchmark/bench-relay" --offload ;;
+      py-plain)   run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" ;;
+      py-offload) run py-offload /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" --offload ;;
+      *) echo "relay.sh: unknown variant $v" >&2; exit 2 ;;
+    esac
+  done
 done
