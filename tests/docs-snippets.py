@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The documentation's code is code that works (issue 13).
 
-Usage: docs-snippets.py [--cc CC] EXAMPLES-DIR ARG...
+Usage: docs-snippets.py [--cc CC] [--gjs GJS] EXAMPLES-DIR ARG...
   ARG is DOC.md:LANG[,LANG...], DOC.md=FILE, or DOC.md (any number of each)
 
 DOC.md:LANG: the first ```c, ```python and ```js blocks under the first
@@ -20,7 +20,10 @@ under `meson test`, pkg-config finds the build tree's uninstalled .pc): a
 complete program as it is, a block of functions at file scope, and a
 fragment inside a function that gives it `device`, `packet` and `len`
 (fragments declare `error` themselves or get one). Every ```python block
-must at least parse. Blocks checked by the first form are skipped.
+must at least parse, and with --gjs every ```js block too: gjs loads it as
+a module, inside a function that is never called (so it needs the typelib
+on GI_TYPELIB_PATH and runs nothing). Blocks checked by the first form are
+skipped.
 """
 
 import os
@@ -53,9 +56,13 @@ def code_lines(text):
 
 def main():
     args = sys.argv[1:]
-    cc = "cc"
-    if args[0] == "--cc":
-        cc, args = args[1], args[2:]
+    cc, gjs = "cc", None
+    while args[0] in ("--cc", "--gjs"):
+        if args[0] == "--cc":
+            cc = args[1]
+        else:
+            gjs = args[1]
+        args = args[2:]
     examples = args[0]
     failed = False
     for arg in args[1:]:
@@ -66,7 +73,7 @@ def main():
             doc, langs = arg.rsplit(":", 1)
             failed |= not check(doc, langs.split(","), examples)
         else:
-            failed |= not check_compiles(arg, cc, examples)
+            failed |= not check_compiles(arg, cc, gjs, examples)
     return 1 if failed else 0
 
 
@@ -112,7 +119,27 @@ def c_source(block):
     return FRAGMENT % (error, block)
 
 
-def check_compiles(doc, cc, examples):
+JS_MODULE = """import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import TunTap from 'gi://TunTap?version=1.0';
+%s
+// Never called: loading the module parses the snippet and runs none of it.
+function snippet(device, packet) {  // eslint-disable-line no-unused-vars
+    {
+%s
+    }
+}
+"""
+
+
+def js_source(block):
+    imports = [line for line in block.splitlines()
+               if line.startswith("import ") and not re.match(r"import (Gio|GLib|TunTap) ", line)]
+    body = [line for line in block.splitlines() if not line.startswith("import ")]
+    return JS_MODULE % ("\n".join(imports), "\n".join(body))
+
+
+def check_compiles(doc, cc, gjs, examples):
     minimal = {}
     for lang, name in FILES.items():
         with open(f"{examples}/{name}", encoding="utf-8") as f:
@@ -120,11 +147,25 @@ def check_compiles(doc, cc, examples):
     flags = subprocess.run(["pkg-config", "--cflags", "tuntap-glib-1.0"], check=True,
                            capture_output=True, text=True).stdout
     ok = True
-    for lang in ("c", "python"):
+    for lang in ("c", "python", "js"):
         for line, block in blocks(doc, lang):
             where = f"{doc}:{line}: the ```{lang} block"
             if code_lines(block) == minimal[lang]:
                 continue    # examples/minimal.*, built and run by the examples suite
+            if lang == "js":
+                if gjs is None:
+                    continue
+                with tempfile.TemporaryDirectory() as tmp:
+                    with open(f"{tmp}/snippet.js", "w", encoding="utf-8") as f:
+                        f.write(js_source(block))
+                    r = subprocess.run([gjs, "-m", f"{tmp}/snippet.js"], capture_output=True,
+                                       text=True, timeout=60)
+                if r.returncode != 0 or r.stderr:
+                    print(f"FAIL: {where} does not load:\n{r.stderr}")
+                    ok = False
+                else:
+                    print(f"PASS: {where} loads")
+                continue
             if lang == "python":
                 try:
                     compile(block, where, "exec")
