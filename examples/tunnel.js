@@ -418,9 +418,9 @@ class Tunnel {
             // The input stream's read blocks on an empty socket: read only
             // what is there (a datagram, or an error such as an earlier
             // send's ICMP "port unreachable", which the read then clears).
-            const available = this.socket.get_available_bytes();
-            if (available <= 0 &&
-                (this.socket.condition_check(GLib.IOCondition.IN | GLib.IOCondition.ERR) === 0))
+            // A poll, not get_available_bytes(), which on Linux peeks at
+            // the whole datagram: a second copy of it.
+            if (this.socket.condition_check(GLib.IOCondition.IN | GLib.IOCondition.ERR) === 0)
                 break;
             let bytes;
             try {
@@ -441,7 +441,8 @@ class Tunnel {
             const nbytes = p.length;
             if (nbytes === 0)
                 continue;
-            if (available > nbytes) {
+            if (nbytes >= SLOT_SIZE) {
+                // No UDP datagram is that long: this one was cut.
                 this.droppedTruncated++;
                 continue;
             }
