@@ -60,9 +60,11 @@ const SLOT_SIZE = 65536;        // any datagram, a GRO one included
 const RECV_DATAGRAMS = 64;      // receives per wake-up
 const PENDING_MAX = 4 * 1024 * 1024;
 // Garbage collection after this much GLib.Bytes memory, or this many of
-// them, handed to JavaScript (see held()).
+// them, handed to JavaScript (see held()). The count bounds what the bytes
+// cannot see: a batch from the device holds a buffer with room for a whole
+// wake-up (over 256 KiB) whatever it carries.
 const GC_BYTES = 16 * 1024 * 1024;
-const GC_OBJECTS = 512;
+const GC_OBJECTS = 256;
 
 const USAGE = `Usage:
   tunnel.js [OPTION…] - a point-to-point IP tunnel over UDP, WITHOUT ENCRYPTION
