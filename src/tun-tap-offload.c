@@ -1055,7 +1055,11 @@ tun_tap_offload_batch_publish (GByteArray   *data,
   guint32 offset = 0;
 
   batch->len = data->len;
-  batch->data = g_byte_array_free (data, FALSE);
+  /* The array was sized for a whole wake-up's budget (320 KiB); a batch
+   * lives as long as the application holds it (in gjs, until a garbage
+   * collection), so it keeps only what it carries. A shrinking realloc
+   * copies nothing. */
+  batch->data = g_realloc (g_byte_array_free (data, FALSE), MAX (batch->len, 1));
   batch->n = n;
   batch->registered = FALSE;
   for (guint i = 0; i < n; i++)
