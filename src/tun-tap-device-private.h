@@ -13,8 +13,11 @@
  *                      where link state comes from; the getters
  *   tun-tap-config.c   the configuration calls (up, MTU, addresses, ...)
  *
- * Below them: tun-tap-kernel.c (ioctls), tun-tap-netlink-*.c (rtnetlink),
- * tun-tap-netns.c (namespaces) and tun-tap-error.c (errno → GError).
+ * Below them: tun-tap-kernel.c (ioctls), tun-tap-packet.c (what an
+ * outgoing packet must look like), tun-tap-offload.c (split, coalescing
+ * plan) with tun-tap-offload-batch.c (the batches handed out) and
+ * tun-tap-checksum.c, tun-tap-netlink-*.c (rtnetlink), tun-tap-netns.c
+ * (namespaces) and tun-tap-error.c (errno → GError).
  */
 #pragma once
 

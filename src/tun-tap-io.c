@@ -46,6 +46,7 @@
 
 #include "tun-tap-device-private.h"
 #include "tun-tap-error.h"
+#include "tun-tap-packet.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -398,7 +399,7 @@ tun_tap_device_send (TunTapDevice  *self,
 
   /* Framing first: a malformed packet is the caller's to fix whatever the
    * device's state. */
-  if (!tun_tap_kernel_check_packet (self->mode, self->packet_info, data, len, name, error))
+  if (!tun_tap_packet_check (self->mode, self->packet_info, data, len, name, error))
     return FALSE;
 
   if (g_atomic_int_get (&self->state) != TUN_TAP_STATE_OPEN)

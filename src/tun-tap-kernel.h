@@ -123,17 +123,6 @@ gboolean tun_tap_kernel_set_carrier   (int                fd,
                                        gboolean           carrier,
                                        GError           **error);
 
-/* Checks what the kernel would accept without a word and then drop:
- * the framing of one outgoing packet and, on TUN, its fixed IPv4 or IPv6
- * header (lengths, IPv4 header checksum). Every send path goes through
- * it (send, send_bytes, send_many one by one). Pure, no I/O (fuzzed). */
-gboolean tun_tap_kernel_check_packet  (TunTapMode         mode,
-                                       gboolean           packet_info,
-                                       const guint8      *data,
-                                       gsize              len,
-                                       const char        *name,
-                                       GError           **error);
-
 /* One packet; with @vnet_hdr an all-zero virtio-net header goes first
  * (writev, no copy) and is not counted in the result. */
 ssize_t  tun_tap_kernel_write         (int                fd,

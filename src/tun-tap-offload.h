@@ -18,6 +18,8 @@
 
 #include <glib.h>
 
+#include "tun-tap-checksum.h"
+
 G_BEGIN_DECLS
 
 /* struct virtio_net_hdr: flags, gso_type, then five 16-bit fields in the
@@ -36,14 +38,6 @@ G_BEGIN_DECLS
 /* At most this many packets from one super-packet: a real one holds 64 KiB
  * cut by an MTU of at least 68; a gso_size of a few bytes is refused. */
 #define TUN_TAP_OFFLOAD_MAX_SEGMENTS 2048
-
-/* The Internet checksum (RFC 1071) of @len bytes at @data, added to the
- * unfolded 32-bit @sum; returns the unfolded sum. Fold and complement with
- * tun_tap_checksum_finish(). */
-guint32  tun_tap_checksum_add     (const guint8 *data,
-                                   gsize         len,
-                                   guint32       sum);
-guint16  tun_tap_checksum_finish  (guint32       sum);
 
 /* Splits one read of a vnet TUN (@len bytes at @data: the 10-byte header,
  * then the packet) into packets appended to @out, each length appended to

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tun-tap-kernel.h"
+#include "tun-tap-packet.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   copy = malloc (size ? size : 1);
   memcpy (copy, data, size);
-  if (!tun_tap_kernel_check_packet (mode, packet_info, copy, size, "fuzz0", &error))
+  if (!tun_tap_packet_check (mode, packet_info, copy, size, "fuzz0", &error))
     {
       /* Every refusal is an error of the documented kind. */
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The Internet checksum (RFC 1071), the one every checksum of the library
+ * goes through: the offload split and coalescing, the IPv4 header check
+ * of a packet about to be sent.
+ */
+#include "config.h"
+
+#include "tun-tap-checksum.h"
+
+#include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+/* The sum is taken in the machine's own byte order, eight bytes at a time,
+ * and swapped at the end: the one's-complement sum does not care which
+ * byte of each 16-bit word is the high one as long as all agree (RFC 1071
+ * §2(B)). A 128-bit accumulator keeps every carry (add, adc per word);
+ * without one, 32-bit halves into 64-bit sums. An odd last byte is the
+ * high byte of a word padded with zero, in either order once swapped. */
+static guint16
+fold64 (guint64 acc)
+{
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffffffff) + (acc >> 32);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  acc = (acc & 0xffff) + (acc >> 16);
+  return (guint16) acc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_SUM_AVX2 1
+/* Where the CPU has AVX2 (checked at run time), 64 bytes per iteration:
+ * 32-bit words widened into 64-bit lanes, which cannot overflow for any
+ * length a packet has. Consumes whole 64-byte blocks from *@p; returns
+ * their sum with every carry added back in. */
+__attribute__ ((target ("avx2"))) static guint64
+sum_avx2 (const guint8 **p,
+          gsize         *len)
+{
+  __m256i a = _mm256_setzero_si256 (), b = _mm256_setzero_si256 ();
+  const __m256i zero = _mm256_setzero_si256 ();
+  guint64 lanes[4], total = 0;
+
+  for (; *len >= 64; *p += 64, *len -= 64)
+    {
+      __m256i v = _mm256_loadu_si256 ((const __m256i *) *p);
+      __m256i w = _mm256_loadu_si256 ((const __m256i *) (*p + 32));
+
+      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (v, zero));
+      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (v, zero));
+      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (w, zero));
+      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (w, zero));
+    }
+  _mm256_storeu_si256 ((__m256i *) lanes, _mm256_add_epi64 (a, b));
+  for (guint i = 0; i < 4; i++)
+    {
+      guint64 sum = total + lanes[i];
+
+      total = sum + (sum < total);
+    }
+  return total;
+}
+#endif
+
+/* The last @len (< 8) bytes as the start of a word loaded from memory,
+ * the rest zero: in pieces, not through a byte-wise copy that the load
+ * would then wait for. */
+static inline guint64
+load_tail (const guint8 *p,
+           gsize         len)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  guint64 tail = 0;
+  guint shift = 0;
+
+  if (len & 4)
+    {
+      guint32 w;
+
+      memcpy (&w, p, 4);
+      tail = w;
+      p += 4;
+      shift = 32;
+    }
+  if (len & 2)
+    {
+      guint16 w;
+
+      memcpy (&w, p, 2);
+      tail |= (guint64) w << shift;
+      p += 2;
+      shift += 16;
+    }
+  if (len & 1)
+    tail |= (guint64) p[0] << shift;
+  return tail;
+#else
+  guint64 tail = 0;
+
+  memcpy (&tail, p, len);
+  return tail;
+#endif
+}
+
+static guint16
+native_sum (const guint8 *p,
+            gsize         len)
+{
+  guint64 tail = 0, total;
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 acc = 0;
+
+#ifdef HAVE_SUM_AVX2
+  if (len >= 128 && __builtin_cpu_supports ("avx2"))
+    acc = sum_avx2 (&p, &len);
+#endif
+
+  for (; len >= 32; p += 32, len -= 32)
+    {
+      guint64 w[4];
+
+      memcpy (w, p, 32);
+      acc += w[0];
+      acc += w[1];
+      acc += w[2];
+      acc += w[3];
+    }
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      acc += w;
+    }
+  tail = load_tail (p, len);
+  acc += tail;
+  total = (guint64) acc + (guint64) (acc >> 64);
+  if (total < (guint64) acc)
+    total++;
+#else
+  guint64 lo = 0, hi = 0;
+
+  for (; len >= 8; p += 8, len -= 8)
+    {
+      guint64 w;
+
+      memcpy (&w, p, 8);
+      lo += w & 0xffffffff;
+      hi += w >> 32;
+    }
+  tail = load_tail (p, len);
+  lo += tail & 0xffffffff;
+  hi += tail >> 32;
+  total = (guint64) fold64 (lo) + fold64 (hi);
+#endif
+  return fold64 (total);
+}
+
+guint32
+tun_tap_checksum_add (const guint8 *data,
+                      gsize         len,
+                      guint32       sum)
+{
+  guint16 s = native_sum (data, len);
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  s = GUINT16_SWAP_LE_BE (s);
+#endif
+  /* Folded on the way in too, so chaining never overflows. */
+  return (sum & 0xffff) + (sum >> 16) + s;
+}
+
+guint16
+tun_tap_checksum_finish (guint32 sum)
+{
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return (guint16) ~sum;
+}

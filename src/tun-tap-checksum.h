@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The Internet checksum (RFC 1071) of @len bytes at @data, added to the
+ * unfolded 32-bit @sum; returns the unfolded sum. Fold and complement with
+ * tun_tap_checksum_finish(): 0 for bytes that include a right checksum. */
+guint32  tun_tap_checksum_add     (const guint8 *data,
+                                   gsize         len,
+                                   guint32       sum);
+guint16  tun_tap_checksum_finish  (guint32       sum);
+
+G_END_DECLS
