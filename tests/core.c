@@ -1671,7 +1671,21 @@ typedef struct {
   TunTapDevice *device;
   GMainLoop    *loop;
   gboolean      mtu_ok;
+  gboolean      received;
+  GError       *receive_error;
 } OwningCall;
+
+static void
+owning_call_received (GObject *source, GAsyncResult *result, gpointer data)
+{
+  OwningCall *call = data;
+  g_autoptr(GBytes) packets = NULL;
+
+  g_clear_error (&call->receive_error);
+  packets = tun_tap_device_receive_finish (TUN_TAP_DEVICE (source), result, NULL,
+                                           &call->receive_error);
+  call->received = TRUE;
+}
 
 static gpointer
 call_from_worker (gpointer data)
@@ -1680,6 +1694,10 @@ call_from_worker (gpointer data)
   g_autoptr(GError) error = NULL;
 
   call->mtu_ok = tun_tap_device_set_mtu (call->device, 1400, &error);
+  tun_tap_device_set_receiving (call->device, FALSE);
+  /* The callback runs in the worker's thread-default context: the global
+   * default, which the test's main thread iterates. */
+  tun_tap_device_receive_async (call->device, NULL, owning_call_received, call);
   tun_tap_device_close (call->device);
   return NULL;
 }
@@ -1718,11 +1736,20 @@ test_owning_context_rule (void)
       g_assert_false (call.mtu_ok);
       g_assert_false (tun_tap_device_is_closed (call.device));
       g_assert_cmpuint (tun_tap_device_get_mtu (call.device), !=, 1400);
+      g_assert_true (tun_tap_device_get_receiving (call.device));
+      g_assert_true (tun_tap_test_wait_for (NULL, &call.received, 5000));
+      g_assert_error (call.receive_error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      call.received = FALSE;
 
-      /* Nobody runs the context now: the worker acquires it. */
+      /* Nobody runs the context now: the worker acquires it. The receive
+       * is pending until its close() completes it. */
       g_thread_join (g_thread_new ("owning-call", call_from_worker, &call));
       g_assert_true (call.mtu_ok);
       g_assert_true (tun_tap_device_is_closed (call.device));
+      g_assert_false (tun_tap_device_get_receiving (call.device));
+      g_assert_true (tun_tap_test_wait_for (NULL, &call.received, 5000));
+      g_assert_error (call.receive_error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+      g_clear_error (&call.receive_error);
 
       g_main_loop_unref (call.loop);
       g_object_unref (call.device);
@@ -1733,6 +1760,8 @@ test_owning_context_rule (void)
   g_test_trap_assert_passed ();
   g_test_trap_assert_stderr ("*CRITICAL*tun_tap_device_set_mtu: called on*tc-owner*from a "
                              "thread that does not run*"
+                             "*CRITICAL*tun_tap_device_set_receiving: called on*tc-owner*"
+                             "*CRITICAL*tun_tap_device_receive_async: called on*tc-owner*"
                              "*CRITICAL*tun_tap_device_close: called on*tc-owner*");
 }
 
