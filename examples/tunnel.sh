@@ -92,21 +92,8 @@ fail() {
   exit 1
 }
 
-unshare -n sleep 1000000 & nsa=$!
-unshare -n sleep 1000000 & nsb=$!
-# Until both unshares are done, /proc/PID/ns/net is still ours.
-for _ in $(seq 100); do
-  [ "$(readlink /proc/$nsa/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
-    [ "$(readlink /proc/$nsb/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
-  sleep 0.05
-done
-[ "$(readlink /proc/$nsa/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "no namespace A"
-[ "$(readlink /proc/$nsb/ns/net)" != "$(readlink /proc/self/ns/net)" ] || fail "no namespace B"
-in_a() { nsenter -t "$nsa" -n "$@"; }
-in_b() { nsenter -t "$nsb" -n "$@"; }
-
-in_a ip link set lo up || fail "lo in A"
-in_b ip link set lo up || fail "lo in B"
+. "$srcdir/examples/netns-pair.sh"
+netns_pair
 in_a ip link add wire type veth peer name wire netns "$nsb" || fail "cannot create the veth"
 # nodad: an IPv6 address is usable at once (no other host on this wire).
 nodad=

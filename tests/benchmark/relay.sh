@@ -25,12 +25,11 @@ command -v iperf3 >/dev/null || { apt-get update -q && apt-get install -y -q ipe
 ninja -C "$build" >/dev/null
 export LD_LIBRARY_PATH="$build/src" GI_TYPELIB_PATH="$build/introspection"
 
-unshare -n sleep 100000 & nsa=$!
-unshare -n sleep 100000 & nsb=$!
-trap 'kill $nsa $nsb 2>/dev/null' EXIT
-sleep 0.3
-nsenter -t $nsa -n ip link set lo up
-nsenter -t $nsb -n ip link set lo up
+# Both namespaces exist before anything runs in them (a fixed sleep here
+# once let the relay start in the caller's namespace under load).
+. "$srcdir/examples/netns-pair.sh"
+trap netns_pair_kill EXIT
+netns_pair
 
 # run NAME COMMAND...: one measurement, prints "NAME Gbit/s CPU-s/GB".
 run () {

@@ -69,18 +69,10 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-unshare -n sleep 1000000 & nsa=$!
-unshare -n sleep 1000000 & nsb=$!
-# Wait until both holders are in their own namespace.
-for _ in $(seq 100); do
-  [ "$(readlink /proc/$nsa/ns/net)" != "$(readlink /proc/self/ns/net)" ] &&
-    [ "$(readlink /proc/$nsb/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
-  sleep 0.05
-done
-ina () { nsenter -t "$nsa" -n "$@"; }
-inb () { nsenter -t "$nsb" -n "$@"; }
-ina ip link set lo up
-inb ip link set lo up
+. "$srcdir/examples/netns-pair.sh"
+netns_pair
+ina () { in_a "$@"; }
+inb () { in_b "$@"; }
 # The veth is created inside A with its other end moved straight into B.
 ina ip link add wire type veth peer name wire netns "/proc/$nsb/ns/net"
 ina ip addr add 203.0.113.1/24 dev wire
