@@ -33,28 +33,50 @@ fold64 (guint64 acc)
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_SUM_AVX2 1
 /* Where the CPU has AVX2 (checked at run time), 64 bytes per iteration:
- * 32-bit words widened into 64-bit lanes, which cannot overflow for any
- * length a packet has. Consumes whole 64-byte blocks from *@p; returns
- * their sum with every carry added back in. */
+ * the low and high 32 bits of each 64-bit lane added into lanes of their
+ * own (a mask and a shift: no shuffle, whose single port would be the
+ * limit), which cannot overflow for any length a packet has. With @dst,
+ * the bytes are also copied there: one pass instead of a copy and a sum.
+ * Consumes whole 64-byte blocks from *@p (and *@dst); returns their sum
+ * with every carry added back in. */
 __attribute__ ((target ("avx2"))) static guint64
 sum_avx2 (const guint8 **p,
+          guint8       **dst,
           gsize         *len)
 {
+  const __m256i low = _mm256_set1_epi64x (0xffffffff);
   __m256i a = _mm256_setzero_si256 (), b = _mm256_setzero_si256 ();
-  const __m256i zero = _mm256_setzero_si256 ();
+  __m256i c = _mm256_setzero_si256 (), d = _mm256_setzero_si256 ();
+  /* In locals: the stores below could alias anything behind a pointer. */
+  const guint8 *src = *p;
+  guint8 *to = dst != NULL ? *dst : NULL;
+  gsize blocks = *len / 64;
   guint64 lanes[4], total = 0;
 
-  for (; *len >= 64; *p += 64, *len -= 64)
+  for (gsize i = 0; i < blocks; i++, src += 64)
     {
-      __m256i v = _mm256_loadu_si256 ((const __m256i *) *p);
-      __m256i w = _mm256_loadu_si256 ((const __m256i *) (*p + 32));
+      __m256i v = _mm256_loadu_si256 ((const __m256i *) src);
+      __m256i w = _mm256_loadu_si256 ((const __m256i *) (src + 32));
 
-      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (v, zero));
-      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (v, zero));
-      a = _mm256_add_epi64 (a, _mm256_unpacklo_epi32 (w, zero));
-      b = _mm256_add_epi64 (b, _mm256_unpackhi_epi32 (w, zero));
+      if (to != NULL)
+        {
+          _mm256_storeu_si256 ((__m256i *) to, v);
+          _mm256_storeu_si256 ((__m256i *) (to + 32), w);
+          to += 64;
+        }
+      a = _mm256_add_epi64 (a, _mm256_and_si256 (v, low));
+      b = _mm256_add_epi64 (b, _mm256_srli_epi64 (v, 32));
+      c = _mm256_add_epi64 (c, _mm256_and_si256 (w, low));
+      d = _mm256_add_epi64 (d, _mm256_srli_epi64 (w, 32));
     }
-  _mm256_storeu_si256 ((__m256i *) lanes, _mm256_add_epi64 (a, b));
+  *p = src;
+  *len -= blocks * 64;
+  if (dst != NULL)
+    *dst = to;
+  /* Each lane is below 2^32 times the blocks taken; four of them added
+   * still fit for any packet. */
+  a = _mm256_add_epi64 (_mm256_add_epi64 (a, b), _mm256_add_epi64 (c, d));
+  _mm256_storeu_si256 ((__m256i *) lanes, a);
   for (guint i = 0; i < 4; i++)
     {
       guint64 sum = total + lanes[i];
@@ -105,8 +127,10 @@ load_tail (const guint8 *p,
 #endif
 }
 
+/* The sum of @len bytes at @p; with @dst, copied there as well. */
 static guint16
 native_sum (const guint8 *p,
+            guint8       *dst,
             gsize         len)
 {
   guint64 tail = 0, total;
@@ -115,8 +139,11 @@ native_sum (const guint8 *p,
 
 #ifdef HAVE_SUM_AVX2
   if (len >= 128 && __builtin_cpu_supports ("avx2"))
-    acc = sum_avx2 (&p, &len);
+    acc = sum_avx2 (&p, dst != NULL ? &dst : NULL, &len);
 #endif
+  /* The rest (all of it without AVX2) copied at once. */
+  if (dst != NULL)
+    memcpy (dst, p, len);
 
   for (; len >= 32; p += 32, len -= 32)
     {
@@ -143,6 +170,8 @@ native_sum (const guint8 *p,
 #else
   guint64 lo = 0, hi = 0;
 
+  if (dst != NULL)
+    memcpy (dst, p, len);
   for (; len >= 8; p += 8, len -= 8)
     {
       guint64 w;
@@ -159,18 +188,32 @@ native_sum (const guint8 *p,
   return fold64 (total);
 }
 
-guint32
-tun_tap_checksum_add (const guint8 *data,
-                      gsize         len,
-                      guint32       sum)
+static guint32
+add_native (guint16 s,
+            guint32 sum)
 {
-  guint16 s = native_sum (data, len);
-
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
   s = GUINT16_SWAP_LE_BE (s);
 #endif
   /* Folded on the way in too, so chaining never overflows. */
   return (sum & 0xffff) + (sum >> 16) + s;
+}
+
+guint32
+tun_tap_checksum_add (const guint8 *data,
+                      gsize         len,
+                      guint32       sum)
+{
+  return add_native (native_sum (data, NULL, len), sum);
+}
+
+guint32
+tun_tap_checksum_copy (guint8       *dst,
+                       const guint8 *src,
+                       gsize         len,
+                       guint32       sum)
+{
+  return add_native (native_sum (src, dst, len), sum);
 }
 
 guint16

@@ -11,6 +11,12 @@ G_BEGIN_DECLS
 guint32  tun_tap_checksum_add     (const guint8 *data,
                                    gsize         len,
                                    guint32       sum);
+/* The same, copying the bytes to @dst (not overlapping @src) on the way:
+ * one pass over them instead of two. */
+guint32  tun_tap_checksum_copy    (guint8       *dst,
+                                   const guint8 *src,
+                                   gsize         len,
+                                   guint32       sum);
 guint16  tun_tap_checksum_finish  (guint32       sum);
 
 G_END_DECLS

@@ -10,6 +10,9 @@
 #include "tun-tap-offload.h"
 
 #include <string.h>
+#ifdef HAVE_MALLOC_USABLE_SIZE
+#include <malloc.h>
+#endif
 
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
@@ -34,13 +37,73 @@ typedef struct {
   gsize        len;
   guint        n;
   gboolean     registered;
+  gboolean     pooled;      /* data is a block of the pool's size */
   BatchPacket  packets[];   /* n + 1: the last holds the end */
 } Batch;
 
 #define LIVE_BATCHES 32
 
+/* Guards live[] and pool[]. */
 static GMutex live_lock;
 static Batch *live[LIVE_BATCHES];
+
+/* Batch memory. A wake-up's batch has room for its whole budget. malloc
+ * hands out a block that large with mmap() for as long as its threshold is
+ * below it (the threshold rises only when such a block comes back whole),
+ * so a fresh block per wake-up was a fresh mapping: page faults and pages
+ * zeroed by the kernel, about 0.5 CPU-s per GB relayed, four times the
+ * library's own work. Blocks come back here instead, a few at most (a
+ * batch lives until its GBytes goes: at once in C and Python, at a garbage
+ * collection in gjs). */
+#define POOL_BLOCKS 4
+static guint8 *pool[POOL_BLOCKS];
+static guint pool_len;
+
+GByteArray *
+tun_tap_offload_batch_array_new (void)
+{
+  guint8 *block = NULL;
+  GByteArray *array;
+
+  g_mutex_lock (&live_lock);
+  if (pool_len > 0)
+    block = pool[--pool_len];
+  g_mutex_unlock (&live_lock);
+  if (block == NULL)
+    block = g_malloc (TUN_TAP_BATCH_CAPACITY);
+  /* A GByteArray that took a block has exactly its size for capacity, and
+   * grows (reallocates) only past it. */
+  array = g_byte_array_new_take (block, TUN_TAP_BATCH_CAPACITY);
+  g_byte_array_set_size (array, 0);
+  return array;
+}
+
+/* Whether @block has room for a batch: made by
+ * tun_tap_offload_batch_array_new(), or as large by chance; never a
+ * smaller one (an array of a test, say) that the pool would hand out. */
+static gboolean
+is_block (guint8 *block)
+{
+#ifdef HAVE_MALLOC_USABLE_SIZE
+  return malloc_usable_size (block) >= TUN_TAP_BATCH_CAPACITY;
+#else
+  (void) block;
+  return FALSE;
+#endif
+}
+
+static void
+block_free (guint8 *block)
+{
+  g_mutex_lock (&live_lock);
+  if (pool_len < POOL_BLOCKS)
+    {
+      pool[pool_len++] = block;
+      block = NULL;
+    }
+  g_mutex_unlock (&live_lock);
+  g_free (block);
+}
 
 static void
 batch_free (gpointer data)
@@ -57,7 +120,10 @@ batch_free (gpointer data)
           live[k] = NULL;
       g_mutex_unlock (&live_lock);
     }
-  g_free (batch->data);
+  if (batch->pooled)
+    block_free (batch->data);
+  else
+    g_free (batch->data);
   g_free (batch);
 }
 
@@ -95,14 +161,24 @@ tun_tap_offload_batch_publish (GByteArray   *data,
                                guint         n)
 {
   Batch *batch = g_malloc (sizeof (Batch) + (n + 1) * sizeof (BatchPacket));
+  gboolean block;
   guint32 offset = 0;
 
   batch->len = data->len;
-  /* The array was sized for a whole wake-up's budget (320 KiB); a batch
-   * lives as long as the application holds it (in gjs, until a garbage
-   * collection), so it keeps only what it carries. A shrinking realloc
-   * copies nothing. */
-  batch->data = g_realloc (g_byte_array_free (data, FALSE), MAX (batch->len, 1));
+  batch->data = g_byte_array_free (data, FALSE);
+  block = batch->data != NULL && is_block (batch->data);
+  batch->pooled = block;
+  /* A batch lives as long as the application holds it (in gjs, until a
+   * garbage collection): one that fills less than half its block gets
+   * memory of its own size, and the block goes back at once. */
+  if (block && batch->len < TUN_TAP_BATCH_CAPACITY / 2)
+    {
+      guint8 *whole = batch->data;
+
+      batch->data = g_memdup2 (whole, MAX (batch->len, 1));
+      batch->pooled = FALSE;
+      block_free (whole);
+    }
   batch->n = n;
   batch->registered = FALSE;
   for (guint i = 0; i < n; i++)
@@ -110,7 +186,7 @@ tun_tap_offload_batch_publish (GByteArray   *data,
       BatchPacket *bp = &batch->packets[i];
 
       bp->offset = offset;
-      bp->field = computed[i] ? checksum_field (batch->data + offset, lengths[i]) : 0;
+      bp->field = computed != NULL && computed[i] ? checksum_field (batch->data + offset, lengths[i]) : 0;
       bp->csum = bp->field != 0 ? get16 (batch->data + offset + bp->field) : 0;
       offset += lengths[i];
     }
@@ -119,7 +195,7 @@ tun_tap_offload_batch_publish (GByteArray   *data,
 
   /* A batch larger than offsets can say, or with no packet whose checksums
    * are known: nothing to remember. */
-  if (offset == batch->len && batch->len <= G_MAXUINT32 && n > 0)
+  if (computed != NULL && offset == batch->len && batch->len <= G_MAXUINT32 && n > 0)
     {
       g_mutex_lock (&live_lock);
       for (guint k = 0; k < LIVE_BATCHES && !batch->registered; k++)

@@ -98,10 +98,11 @@ tun_tap_offload_batch_bytes (TunTapDevice *self,
 {
   /* Closed during the wake-up (by a handler, or the interface deleted):
    * the device's buffers are gone, and nobody gets this batch. */
-  if (!self->offload || self->computed == NULL || self->computed->len != lengths->len)
-    return g_byte_array_free_to_bytes (batch);
+  gboolean computed = self->offload && self->computed != NULL &&
+                      self->computed->len == lengths->len;
+
   return tun_tap_offload_batch_publish (batch, (const guint *) lengths->data,
-                                        self->computed->data, lengths->len);
+                                        computed ? self->computed->data : NULL, lengths->len);
 }
 
 static gboolean

@@ -294,7 +294,6 @@ tun_tap_offload_split (const guint8 *data,
       guint16 csum;
 
       memcpy (p, packet, hdr_len);
-      memcpy (p + hdr_len, packet + offset, seg_len);
       g_array_index (lengths, guint, first_length + i) = total;
       start += total;
 
@@ -329,7 +328,9 @@ tun_tap_offload_split (const guint8 *data,
           sum += total - (guint) l4;
         }
 
-      csum = tun_tap_checksum_finish (tun_tap_checksum_add (p + hdr_len, seg_len, sum));
+      /* The payload copied and summed in one pass. */
+      csum = tun_tap_checksum_finish (tun_tap_checksum_copy (p + hdr_len, packet + offset,
+                                                             seg_len, sum));
       /* UDP: 0 means “no checksum”; a computed 0 is sent as 0xffff. */
       if (protocol == IPPROTO_UDP_ && csum == 0)
         csum = 0xffff;

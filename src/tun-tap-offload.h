@@ -122,11 +122,14 @@ gsize    tun_tap_offload_header   (const guint8             *data,
                                    gsize                    *payload_offset);
 
 /* The batches of packets-received, and when checksums need not be
- * verified again. tun_tap_offload_batch_publish() turns the packets
- * (@lengths, @n) in @data (taken) into the GBytes handed out, and remembers
- * them while that GBytes lives (at most 32 batches at once): the packets
- * whose @computed is set, their checksums computed by the library (split
- * from a super-packet, or a partial checksum finished).
+ * verified again. tun_tap_offload_batch_array_new() gives the array a
+ * wake-up fills (empty, room for TUN_TAP_BATCH_CAPACITY bytes, its memory
+ * reused from batches gone). tun_tap_offload_batch_publish() turns the
+ * packets (@lengths, @n) in @data (taken; made by the former) into the
+ * GBytes handed out, and remembers them while that GBytes lives (at most
+ * 32 batches at once): the packets whose @computed is set, their checksums
+ * computed by the library (split from a super-packet, or a partial checksum
+ * finished). @computed may be %NULL: none.
  *
  * tun_tap_offload_batch_known_good() sets @known_good[i] for a packet of
  * a send_many() call (@data + @offsets[i], @lengths[i]) only when it is,
@@ -135,6 +138,7 @@ gsize    tun_tap_offload_header   (const guint8             *data,
  * there. A GBytes is immutable, so such a packet's checksums are right.
  * Any other memory (a copy, a slice that does not start where a packet
  * did, another length, a rewritten checksum) is not known. Any thread. */
+GByteArray *tun_tap_offload_batch_array_new (void);
 GBytes  *tun_tap_offload_batch_publish    (GByteArray   *data,
                                            const guint  *lengths,
                                            const guint8 *computed,
@@ -144,5 +148,9 @@ void     tun_tap_offload_batch_known_good (const guint8 *data,
                                            const guint  *lengths,
                                            guint         n,
                                            guint8       *known_good);
+
+/* Room in a wake-up's batch: its byte budget, one more read split, and
+ * the headers splitting adds (a batch that needs more grows). */
+#define TUN_TAP_BATCH_CAPACITY (384 * 1024)
 
 G_END_DECLS

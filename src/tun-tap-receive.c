@@ -41,6 +41,7 @@
 #define READ_BUDGET 64
 #define PACKET_BUDGET 256
 #define BYTE_BUDGET (256 * 1024)
+G_STATIC_ASSERT (BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE < TUN_TAP_BATCH_CAPACITY);
 
 #define WATCH_ERRORS (G_IO_ERR | G_IO_HUP | G_IO_NVAL)
 #define WATCH_READ   (G_IO_IN | WATCH_ERRORS)
@@ -220,9 +221,8 @@ read_packets (TunTapDevice    *self,
     return FALSE;
   if (want_many)
     {
-      /* With offloads, room for the whole budget and one more read split. */
-      batch = g_byte_array_sized_new (self->offload ? BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE
-                                                    : READ_BUDGET * 128);
+      /* Room for the whole budget and one more read split. */
+      batch = tun_tap_offload_batch_array_new ();
       lengths = g_array_sized_new (FALSE, FALSE, sizeof (guint),
                                    self->offload ? PACKET_BUDGET + 64 : READ_BUDGET);
       if (self->offload)

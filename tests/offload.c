@@ -7,6 +7,8 @@
  * with the pseudo-header prepended); partial checksums on ordinary packets
  * are completed; malformed headers are refused without output.
  */
+#include "config.h"
+
 #include <string.h>
 
 #include "tun-tap-offload.h"
@@ -68,7 +70,7 @@ get32 (const guint8 *p)
 /* The library's checksum (word at a time, in the machine's byte order)
  * against the plain one: every length up to 300 at every alignment,
  * sums chained at even boundaries, a large incoming sum, all-ones data
- * (the carries). */
+ * (the carries); at packet sizes, the sum that copies on the way too. */
 static void
 test_checksum (void)
 {
@@ -106,14 +108,26 @@ test_checksum (void)
   for (int round = 0; round < 2; round++)
     {
       g_autofree guint8 *big = g_malloc (65536 + 8);
-      const gsize sizes[] = { 1448, 1449, 4099, 9000, 65535 };
+      const gsize sizes[] = { 1, 63, 64, 127, 128, 129, 1448, 1449, 4099, 9000, 65535 };
+      g_autofree guint8 *copy = g_malloc (65536 + 8);
 
       for (gsize i = 0; i < 65536 + 8; i++)
         big[i] = round == 0 ? (guint8) g_rand_int (rand) : 0xff;
       for (gsize k = 0; k < G_N_ELEMENTS (sizes); k++)
         for (gsize off = 0; off < 8; off += 3)
-          g_assert_cmpuint (tun_tap_checksum_finish (tun_tap_checksum_add (big + off, sizes[k], 0)),
-                            ==, rfc1071 (big + off, sizes[k]));
+          {
+            g_assert_cmpuint (tun_tap_checksum_finish (tun_tap_checksum_add (big + off, sizes[k], 0)),
+                              ==, rfc1071 (big + off, sizes[k]));
+            /* Copied and summed in one pass: the same sum, the same bytes,
+             * nothing written past the end. */
+            memset (copy, 0xa5, 65536 + 8);
+            g_assert_cmpuint (tun_tap_checksum_finish (tun_tap_checksum_copy (copy + 7 - off, big + off,
+                                                                              sizes[k], 0)),
+                              ==, rfc1071 (big + off, sizes[k]));
+            g_assert_cmpmem (copy + 7 - off, sizes[k], big + off, sizes[k]);
+            if (7 - off + sizes[k] < 65536 + 8)
+              g_assert_cmpuint (copy[7 - off + sizes[k]], ==, 0xa5);
+          }
     }
 }
 
@@ -1011,6 +1025,77 @@ test_batch_registry (void)
   packets_clear (&b);
 }
 
+/* Batch memory: a wake-up's array has room for its whole budget; a batch
+ * filling at least half of it keeps that block, which comes back for the
+ * next wake-up once the batch goes (no fresh mapping per wake-up); a
+ * smaller one gets memory of its own size at once. Both stay known. */
+static void
+test_batch_memory (void)
+{
+  Spec v4 = { 4, 6, 40 * 1400, 1400, 0x10, 12, 0, 0 };
+  Packets flow = flow_packets (&v4);
+  guint8 yes[40];
+  gsize offsets[40], off = 0;
+  guint8 known[40];
+
+  memset (yes, 1, sizeof yes);
+  for (guint i = 0; i < flow.lengths->len; i++)
+    {
+      offsets[i] = off;
+      off += g_array_index (flow.lengths, guint, i);
+    }
+  g_assert_cmpuint (flow.lengths->len, ==, 40);
+
+  for (int big = 0; big < 2; big++)
+    {
+      GByteArray *array = tun_tap_offload_batch_array_new ();
+      guint8 *block = array->data;
+      guint copies = big ? TUN_TAP_BATCH_CAPACITY / 2 / flow.data->len + 1 : 1;
+      g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+      g_autoptr(GBytes) bytes = NULL;
+      GByteArray *again;
+      const guint8 *data;
+      gsize size;
+
+      g_assert_cmpuint (array->len, ==, 0);
+      for (guint c = 0; c < copies; c++)
+        {
+          g_byte_array_append (array, flow.data->data, flow.data->len);
+          g_array_append_vals (lengths, flow.lengths->data, flow.lengths->len);
+        }
+      /* Filling the block never moved it. */
+      g_assert_true (array->data == block);
+      bytes = tun_tap_offload_batch_publish (array, (guint *) lengths->data, NULL, lengths->len);
+      data = g_bytes_get_data (bytes, &size);
+      g_assert_cmpuint (size, ==, copies * flow.data->len);
+      g_assert_cmpmem (data, flow.data->len, flow.data->data, flow.data->len);
+      if (big)
+        g_assert_true (data == block);
+      else
+        g_assert_true (data != block);
+      g_clear_pointer (&bytes, g_bytes_unref);
+
+      /* Known good, with its own memory or the block. */
+      array = tun_tap_offload_batch_array_new ();
+      g_byte_array_append (array, flow.data->data, flow.data->len);
+      bytes = tun_tap_offload_batch_publish (array, (guint *) flow.lengths->data, yes, 40);
+      tun_tap_offload_batch_known_good (g_bytes_get_data (bytes, NULL), offsets,
+                                        (guint *) flow.lengths->data, 40, known);
+      g_assert_cmpmem (known, 40, yes, 40);
+      g_clear_pointer (&bytes, g_bytes_unref);
+
+#ifdef HAVE_MALLOC_USABLE_SIZE
+      /* The block came back: the next wake-up fills the same memory. */
+      again = tun_tap_offload_batch_array_new ();
+      g_assert_true (again->data == block);
+      g_byte_array_unref (again);
+#else
+      (void) again;
+#endif
+    }
+  packets_clear (&flow);
+}
+
 /* The registry from several threads at once, as send_many() (any thread)
  * and the batches' last unrefs (any thread) use it: a batch held stays
  * known while others come and go; a copy never is. (The suite's
@@ -1086,6 +1171,7 @@ main (int argc, char *argv[])
                   "with an independent checksum; malformed headers refused");
 
   g_test_add_func ("/tun-tap/offload/checksum", test_checksum);
+  g_test_add_func ("/tun-tap/offload/batch-memory", test_batch_memory);
   g_test_add_func ("/tun-tap/offload/split/tcp4", test_tcp4);
   g_test_add_func ("/tun-tap/offload/split/tcp6", test_tcp6);
   g_test_add_func ("/tun-tap/offload/split/udp4", test_udp4);
