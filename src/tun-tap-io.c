@@ -584,6 +584,45 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
 }
 
 /**
+ * tun_tap_device_send_many_bytes:
+ * @self: a device
+ * @packets: (nullable): the packets, back to back: a batch from
+ *   [signal@TunTap.Device::packets-received], a slice of one
+ *   (g_bytes_new_from_bytes()), or any other #GBytes
+ * @lengths: (array length=n_packets): the length of each packet in @packets
+ * @n_packets: the number of packets
+ * @error: return location for a #GError
+ *
+ * Like [method@TunTap.Device.send_many], for packets held in a
+ * [struct@GLib.Bytes]. From Python and JavaScript this is the way to pass
+ * packets on without a copy: PyGObject and gjs copy an array argument
+ * such as the one of [method@TunTap.Device.send_many], not a #GBytes; a
+ * batch (or a slice of one) handed back this way is also still recognised
+ * as the library's own, whose checksums are not verified again.
+ *
+ * Returns: the number of packets sent, or -1 with @error set when none
+ *   was, as [method@TunTap.Device.send_many]
+ *
+ * Since: 0.1
+ */
+gint
+tun_tap_device_send_many_bytes (TunTapDevice  *self,
+                                GBytes        *packets,
+                                const guint   *lengths,
+                                guint          n_packets,
+                                GError       **error)
+{
+  const guint8 *data = NULL;
+  gsize len = 0;
+
+  g_return_val_if_fail (TUN_TAP_IS_DEVICE (self), -1);
+
+  if (packets != NULL)
+    data = g_bytes_get_data (packets, &len);
+  return tun_tap_device_send_many (self, data, len, lengths, n_packets, error);
+}
+
+/**
  * tun_tap_device_close:
  * @self: a device
  *

@@ -806,6 +806,27 @@ test_send_many (void)
   g_assert_cmpint (tun_tap_device_send_many (device, buf + a + b, c, lengths + 2, 1, &error), ==, 1);
   g_assert_no_error (error);
 
+  /* The same from a GBytes: the count, the errors, none for nothing. */
+  buf[a] = 0x45;
+  {
+    g_autoptr(GBytes) whole = g_bytes_new (buf, a + b + c);
+    g_autoptr(GBytes) tail = g_bytes_new_from_bytes (whole, a, b + c);
+
+    g_assert_cmpint (tun_tap_device_send_many_bytes (device, whole, lengths, 3, &error), ==, 3);
+    g_assert_no_error (error);
+    g_assert_cmpint (tun_tap_device_send_many_bytes (device, tail, lengths + 1, 2, &error), ==, 2);
+    g_assert_no_error (error);
+    g_assert_cmpint (tun_tap_device_send_many_bytes (device, NULL, NULL, 0, &error), ==, 0);
+    g_assert_no_error (error);
+    g_assert_cmpint (tun_tap_device_send_many_bytes (device, tail, lengths, 3, &error), ==, -1);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, "“tt-many”"));
+    g_clear_error (&error);
+    g_assert_cmpint (tun_tap_device_send_many_bytes (device, NULL, lengths, 1, &error), ==, -1);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+
   tun_tap_device_close (device);
   g_assert_cmpint (tun_tap_device_send_many (device, buf, a, lengths, 1, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);

@@ -120,6 +120,12 @@ TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_send_bytes   (TunTapDevice   *self,
                                            GBytes         *packet,
                                            GError        **error);
+TUN_TAP_AVAILABLE_IN_0_1
+gint          tun_tap_device_send_many_bytes (TunTapDevice *self,
+                                              GBytes       *packets,
+                                              const guint  *lengths,
+                                              guint         n_packets,
+                                              GError      **error);
 
 TUN_TAP_AVAILABLE_IN_0_1
 gboolean      tun_tap_device_get_receiving (TunTapDevice  *self);

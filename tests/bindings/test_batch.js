@@ -227,6 +227,36 @@ test('send_many sends N packets, which arrive at a UDP socket', () => {
     device.close();
 });
 
+test('send_many_bytes sends from a GLib.Bytes or a slice of one, with send_many\'s count and errors', () => {
+    const {device, local, peer} = newDevice();
+    const socket = udpSocket(local, PORT);
+    const payloads = Array.from({length: 6}, (_, i) => `bytes ${i}`);
+    const packets = payloads.map((p, i) => udp4(peer, local, 4000 + i, PORT, encoder.encode(p)));
+    const lengths = packets.map(p => p.length);
+    const whole = new GLib.Bytes(concat(packets));
+    // Slices share the memory (no copy on either side).
+    const first = lengths[0] + lengths[1] + lengths[2];
+    assertEqual(device.send_many_bytes(whole.new_from_bytes(0, first), lengths.slice(0, 3)), 3);
+    const rest = whole.new_from_bytes(first, whole.get_size() - first);
+    assertEqual(device.send_many_bytes(rest, lengths.slice(3)), 3);
+    assertEqual(JSON.stringify(receive(socket, 7, 1)), JSON.stringify(payloads));
+    try {
+        device.send_many_bytes(whole, lengths.slice(1));
+        throw new Error('send_many_bytes did not throw');
+    } catch (e) {
+        assertIOError(e, IOError.INVALID_ARGUMENT);
+        assertMatch(e.message, new RegExp(`“${device.get_name()}”`));
+    }
+    device.close();
+    try {
+        device.send_many_bytes(whole, lengths);
+        throw new Error('send_many_bytes did not throw');
+    } catch (e) {
+        assertIOError(e, IOError.CLOSED);
+    }
+    socket.close();
+});
+
 test('send_many: lengths that do not add up are INVALID_ARGUMENT, nothing sent', () => {
     const {device, local, peer} = newDevice();
     const socket = udpSocket(local, PORT);

@@ -193,6 +193,38 @@ class Batch(DeviceTest):
         self.assertEqual(self.device.send_many(b"".join(packets), [len(p) for p in packets]), 40)
         self.assertEqual(self.receive(s, 41, 1.0), payloads)
 
+    def test_send_many_bytes(self):
+        """A GLib.Bytes (a slice of one too, without a copy), or what the
+        override takes: bytes, bytearray, memoryview; the same count and
+        errors as send_many()."""
+        s = self.udp_socket((self.local, PORT))
+        payloads = [b"bytes %02d" % i for i in range(12)]
+        packets = [udp4(self.peer, self.local, 4000 + i, PORT, p, ident=i)
+                   for i, p in enumerate(payloads)]
+        lengths = [len(p) for p in packets]
+        whole = GLib.Bytes.new(b"".join(packets))
+        head = GLib.Bytes.new_from_bytes(whole, 0, sum(lengths[:3]))
+        self.assertEqual(self.device.send_many_bytes(head, lengths[:3]), 3)
+        tail = GLib.Bytes.new_from_bytes(whole, sum(lengths[:3]), sum(lengths[3:6]))
+        self.assertEqual(self.device.send_many_bytes(tail, lengths[3:6]), 3)
+        self.assertEqual(self.device.send_many_bytes(b"".join(packets[6:8]), lengths[6:8]), 2)
+        self.assertEqual(self.device.send_many_bytes(bytearray(b"".join(packets[8:10])),
+                                                     lengths[8:10]), 2)
+        self.assertEqual(self.device.send_many_bytes(memoryview(b"".join(packets[10:])),
+                                                     lengths[10:]), 2)
+        self.assertEqual(self.receive(s, 13, 1.0), payloads)
+        self.assertEqual(self.device.send_many_bytes(None, []), 0)
+        with self.assertRaises(GLib.Error) as caught:
+            self.device.send_many_bytes(whole, lengths[:2])
+        assert_io_error(self, caught.exception, IOError.INVALID_ARGUMENT)
+        self.assertIn(f"“{self.device.get_name()}”", caught.exception.message)
+        with self.assertRaisesRegex(TypeError, "bytes-like object.*not str"):
+            self.device.send_many_bytes("text", [4])
+        self.device.close()
+        with self.assertRaises(GLib.Error) as caught:
+            self.device.send_many_bytes(whole, lengths)
+        assert_io_error(self, caught.exception, IOError.CLOSED)
+
     def test_send_many_empty(self):
         self.assertEqual(self.device.send_many(b"", []), 0)
 
