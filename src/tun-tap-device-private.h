@@ -25,6 +25,7 @@
 #include "tun-tap-address-private.h"
 #include "tun-tap-kernel.h"
 #include "tun-tap-netlink.h"
+#include "tun-tap-offload.h"
 
 G_BEGIN_DECLS
 
@@ -94,6 +95,9 @@ struct _TunTapDevice
   GArray          *split_lengths;
   GByteArray      *computed;        /* offload: per packet of the batch,
                                      *   checksums computed here */
+  TunTapOffloadRaw *raw;            /* offload: the wake-up's reads, */
+  gsize            raw_len;         /*   how much of it they fill */
+  GArray          *groups;          /*   the super-packets among them */
   guint64          super_packets;   /* counters: written in the owning */
   guint64          split_packets;   /*   context, read from any thread */
   guint64          malformed;       /*   (__atomic, relaxed) */
@@ -232,9 +236,11 @@ void     tun_tap_counter_add         (guint64            *counter,
 
 /* ---- tun-tap-offload-io.c ---------------------------------------------- */
 
-/* One read of a vnet device (@n bytes in self->buffer), split and
- * delivered; *@delivered counts packets. FALSE once no longer open. */
+/* One read of a vnet device (@n bytes at @read, in the wake-up's block
+ * of reads), split and delivered; *@delivered counts packets. FALSE once
+ * no longer open. */
 gboolean tun_tap_offload_deliver     (TunTapDevice       *self,
+                                      const guint8       *read,
                                       guint               n,
                                       gboolean            want_one,
                                       GByteArray        **batch,

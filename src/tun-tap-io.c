@@ -476,6 +476,15 @@ tun_tap_device_send (TunTapDevice  *self,
  * be sent, some after it may have gone already, and sending the rest
  * again can repeat them (never lose one).
  *
+ * Packets handed back from the batch of a
+ * [signal@TunTap.Device::packets-received] handler that is still running
+ * (the batch's own memory, not a copy), which are all the packets of one
+ * super-packet the kernel gave, in order and unchanged, go out as that
+ * super-packet, in one piece: a relay between two devices writes what it
+ * reads, nothing split is merged again. Changing a batch in place breaks
+ * the #GBytes contract; the headers are compared all the same, and a
+ * packet whose headers changed is merged as any other.
+ *
  * May be called from any thread.
  *
  * Returns: the number of packets sent, or -1 with @error set when none

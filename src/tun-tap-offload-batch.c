@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The registry of the batches packets-received (and receive_finish())
- * handed out, for the checksum rule of coalescing stated at the top of
- * tun-tap-offload.c: which packets of a send_many() call are, exactly,
- * packets whose checksums this library computed.
+ * handed out: which packets of a send_many() call are, exactly, packets
+ * whose checksums this library computed (the checksum rule of coalescing
+ * stated at the top of tun-tap-offload.c), and, while a batch's handlers
+ * run, which runs of them are whole super-packets as read, to pass
+ * through. Also the memory of batches, reused.
  */
 #include "config.h"
 
@@ -33,12 +35,20 @@ typedef struct {
 } BatchPacket;
 
 typedef struct {
-  guint8      *data;
-  gsize        len;
-  guint        n;
-  gboolean     registered;
-  gboolean     pooled;      /* data is a block of the pool's size */
-  BatchPacket  packets[];   /* n + 1: the last holds the end */
+  guint8             *data;
+  gsize               len;
+  guint               n;
+  gboolean            registered;
+  gboolean            pooled;      /* data is a block of the pool's size */
+  /* While passing through (see tun_tap_offload_batch_pass_begin()): the
+   * reads, the groups, a copy of each grouped packet's headers (packet j's
+   * at headers + marks[j], up to marks[j + 1]). */
+  TunTapOffloadRaw   *raw;
+  TunTapOffloadGroup *groups;
+  guint               n_groups;
+  guint8             *headers;
+  guint32            *marks;
+  BatchPacket         packets[];   /* n + 1: the last holds the end */
 } Batch;
 
 #define LIVE_BATCHES 32
@@ -105,10 +115,55 @@ block_free (guint8 *block)
   g_free (block);
 }
 
+TunTapOffloadRaw *
+tun_tap_offload_raw_new (gsize capacity)
+{
+  TunTapOffloadRaw *raw = g_malloc (sizeof (TunTapOffloadRaw) + capacity);
+
+  raw->ref = 1;
+  raw->capacity = capacity;
+  return raw;
+}
+
+static TunTapOffloadRaw *
+raw_ref (TunTapOffloadRaw *raw)
+{
+  g_atomic_int_inc (&raw->ref);
+  return raw;
+}
+
+void
+tun_tap_offload_raw_unref (TunTapOffloadRaw *raw)
+{
+  if (raw != NULL && g_atomic_int_dec_and_test (&raw->ref))
+    g_free (raw);
+}
+
+gboolean
+tun_tap_offload_raw_shared (TunTapOffloadRaw *raw)
+{
+  return g_atomic_int_get (&raw->ref) > 1;
+}
+
+/* What passing through held: let go, outside the lock. */
+static void
+pass_free (TunTapOffloadRaw   *raw,
+           TunTapOffloadGroup *groups,
+           guint8             *headers,
+           guint32            *marks)
+{
+  tun_tap_offload_raw_unref (raw);
+  g_free (groups);
+  g_free (headers);
+  g_free (marks);
+}
+
 static void
 batch_free (gpointer data)
 {
   Batch *batch = data;
+
+  pass_free (batch->raw, batch->groups, batch->headers, batch->marks);
 
   /* Forgotten before the memory goes, so no other buffer that lands at
    * the same address is ever taken for this one. */
@@ -127,28 +182,42 @@ batch_free (gpointer data)
   g_free (batch);
 }
 
+/* Where @p's TCP or UDP header starts (no IPv6 extension headers), its
+ * protocol in *@protocol; 0 for anything else. */
+static gsize
+l4_start (const guint8 *p,
+          gsize         len,
+          guint8       *protocol)
+{
+  gsize l4;
+
+  if (len >= 20 && p[0] >> 4 == 4)
+    {
+      l4 = (gsize) (p[0] & 0x0f) * 4;
+      *protocol = p[9];
+    }
+  else if (len >= 40 && p[0] >> 4 == 6)
+    {
+      l4 = 40;
+      *protocol = p[6];
+    }
+  else
+    return 0;
+  if (l4 < 20 || (*protocol != IPPROTO_TCP_ && *protocol != IPPROTO_UDP_))
+    return 0;
+  return l4;
+}
+
 /* Where the L4 checksum field of @p is, for TCP and UDP without IPv6
  * extension headers; 0 otherwise. */
 static guint16
 checksum_field (const guint8 *p,
                 gsize         len)
 {
-  gsize l4;
   guint8 protocol;
+  gsize l4 = l4_start (p, len, &protocol);
 
-  if (len >= 20 && p[0] >> 4 == 4)
-    {
-      l4 = (gsize) (p[0] & 0x0f) * 4;
-      protocol = p[9];
-    }
-  else if (len >= 40 && p[0] >> 4 == 6)
-    {
-      l4 = 40;
-      protocol = p[6];
-    }
-  else
-    return 0;
-  if (l4 < 20 || (protocol != IPPROTO_TCP_ && protocol != IPPROTO_UDP_))
+  if (l4 == 0)
     return 0;
   l4 += protocol == IPPROTO_TCP_ ? 16 : 6;
   return l4 + 2 <= len ? (guint16) l4 : 0;
@@ -181,6 +250,11 @@ tun_tap_offload_batch_publish (GByteArray   *data,
     }
   batch->n = n;
   batch->registered = FALSE;
+  batch->raw = NULL;
+  batch->groups = NULL;
+  batch->n_groups = 0;
+  batch->headers = NULL;
+  batch->marks = NULL;
   for (guint i = 0; i < n; i++)
     {
       BatchPacket *bp = &batch->packets[i];
@@ -283,4 +357,240 @@ tun_tap_offload_batch_known_good (const guint8 *data,
       j++;
     }
   g_mutex_unlock (&live_lock);
+}
+
+/* ---- passing super-packets through ---------------------------------------- */
+
+/* The length of @p's IP and TCP/UDP headers (no IPv6 extension headers),
+ * at most @len; 0 for anything else. */
+static gsize
+headers_length (const guint8 *p,
+                gsize         len)
+{
+  guint8 protocol;
+  gsize l4 = l4_start (p, len, &protocol);
+
+  if (l4 == 0)
+    return 0;
+  if (protocol == IPPROTO_TCP_ && l4 + 13 <= len)
+    l4 += (gsize) (p[l4 + 12] >> 4) * 4;
+  else if (protocol == IPPROTO_UDP_)
+    l4 += 8;
+  else
+    return 0;
+  return MIN (l4, len);
+}
+
+/* The live batch whose GBytes is @bytes; with the lock held. */
+static Batch *
+find_batch (GBytes *bytes)
+{
+  const guint8 *data = g_bytes_get_data (bytes, NULL);
+
+  for (guint k = 0; k < LIVE_BATCHES; k++)
+    if (live[k] != NULL && live[k]->data == data)
+      return live[k];
+  return NULL;
+}
+
+void
+tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
+                                  TunTapOffloadRaw         *raw,
+                                  const TunTapOffloadGroup *groups,
+                                  guint                     n_groups)
+{
+  g_autofree TunTapOffloadGroup *kept = NULL;
+  g_autofree guint32 *marks = NULL;
+  GByteArray *headers;
+  Batch *batch;
+  guint n_kept = 0, j = 0;
+
+  g_mutex_lock (&live_lock);
+  batch = find_batch (bytes);
+  g_mutex_unlock (&live_lock);
+  /* Not remembered (more than LIVE_BATCHES alive): nothing passes. The
+   * caller holds @bytes, so the batch stays until pass_end(). */
+  if (batch == NULL || n_groups == 0)
+    return;
+
+  /* The headers of the grouped packets as the library made them, to tell
+   * a packet changed in place (against the GBytes contract: a gjs view of
+   * a batch is writable) from the one that was split from the read. */
+  kept = g_new (TunTapOffloadGroup, n_groups);
+  marks = g_new (guint32, batch->n + 1);
+  headers = g_byte_array_sized_new (64 * batch->n);
+  for (guint g = 0; g < n_groups; g++)
+    {
+      const TunTapOffloadGroup *group = &groups[g];
+
+      if (group->count < 2 || group->first < j || group->first > batch->n ||
+          group->count > batch->n - group->first || group->offset + group->len > raw->capacity)
+        continue;
+      for (; j < group->first + group->count; j++)
+        {
+          const BatchPacket *bp = &batch->packets[j];
+
+          marks[j] = headers->len;
+          if (j >= group->first)
+            g_byte_array_append (headers, batch->data + bp->offset,
+                                 (guint) headers_length (batch->data + bp->offset,
+                                                         bp[1].offset - bp->offset));
+        }
+      kept[n_kept++] = *group;
+    }
+  for (; j <= batch->n; j++)
+    marks[j] = headers->len;
+  if (n_kept == 0)
+    {
+      g_byte_array_unref (headers);
+      return;
+    }
+
+  g_mutex_lock (&live_lock);
+  batch->raw = raw_ref (raw);
+  batch->groups = g_steal_pointer (&kept);
+  batch->n_groups = n_kept;
+  batch->headers = g_byte_array_free (headers, FALSE);
+  batch->marks = g_steal_pointer (&marks);
+  g_mutex_unlock (&live_lock);
+}
+
+void
+tun_tap_offload_batch_pass_end (GBytes *bytes)
+{
+  TunTapOffloadRaw *raw = NULL;
+  TunTapOffloadGroup *groups = NULL;
+  guint8 *headers = NULL;
+  guint32 *marks = NULL;
+  Batch *batch;
+
+  g_mutex_lock (&live_lock);
+  batch = find_batch (bytes);
+  if (batch != NULL)
+    {
+      raw = g_steal_pointer (&batch->raw);
+      groups = g_steal_pointer (&batch->groups);
+      headers = g_steal_pointer (&batch->headers);
+      marks = g_steal_pointer (&batch->marks);
+      batch->n_groups = 0;
+    }
+  g_mutex_unlock (&live_lock);
+  pass_free (raw, groups, headers, marks);
+}
+
+/* Whether packets @i.. of the call are group @group of @batch, whole, in
+ * order, as the library made them; with the lock held. */
+static gboolean
+is_group (const Batch              *batch,
+          const TunTapOffloadGroup *group,
+          const guint8             *data,
+          const gsize              *offsets,
+          const guint              *lengths,
+          guint                     i,
+          guint                     n)
+{
+  if (group->count > n - i)
+    return FALSE;
+  for (guint k = 0; k < group->count; k++)
+    {
+      const BatchPacket *bp = &batch->packets[group->first + k];
+      const guint8 *p = data + offsets[i + k];
+
+      guint32 mark = batch->marks[group->first + k];
+      guint32 header_len = batch->marks[group->first + k + 1] - mark;
+
+      if (p != batch->data + bp->offset || lengths[i + k] != bp[1].offset - bp->offset ||
+          bp->field == 0 || get16 (p + bp->field) != bp->csum ||
+          memcmp (p, batch->headers + mark, header_len) != 0)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The protocol (TUN_TAP_OFFLOAD_COALESCE_*) of a read's super-packet. */
+static guint
+read_protocol (const guint8 *read)
+{
+  switch (read[1] & ~TUN_TAP_VNET_GSO_ECN)
+    {
+    case TUN_TAP_VNET_GSO_TCPV4:
+    case TUN_TAP_VNET_GSO_TCPV6:
+      return TUN_TAP_OFFLOAD_COALESCE_TCP;
+    case TUN_TAP_VNET_GSO_UDP_L4:
+      return TUN_TAP_OFFLOAD_COALESCE_UDP;
+    default:
+      return 0;
+    }
+}
+
+guint
+tun_tap_offload_batch_pass_through (const guint8      *data,
+                                    const gsize       *offsets,
+                                    const guint       *lengths,
+                                    guint              n,
+                                    guint              protocols,
+                                    TunTapOffloadPass *passes)
+{
+  const Batch *near[LIVE_BATCHES];
+  guintptr lo = (guintptr) -1, hi = 0;
+  guint n_near = 0, n_passes = 0;
+
+  if (n < 2 || protocols == 0)
+    return 0;
+  for (guint i = 0; i < n; i++)
+    {
+      lo = MIN (lo, (guintptr) (data + offsets[i]));
+      hi = MAX (hi, (guintptr) (data + offsets[i]) + lengths[i]);
+    }
+
+  g_mutex_lock (&live_lock);
+  for (guint k = 0; k < LIVE_BATCHES; k++)
+    if (live[k] != NULL && live[k]->raw != NULL && (guintptr) live[k]->data < hi &&
+        (guintptr) live[k]->data + live[k]->len > lo)
+      near[n_near++] = live[k];
+
+  for (guint i = 0; i < n && n_near > 0;)
+    {
+      guintptr at = (guintptr) (data + offsets[i]);
+      const TunTapOffloadGroup *found = NULL;
+      const Batch *batch = NULL;
+      gsize offset;
+      guint l = 0, h;
+
+      for (guint k = 0; k < n_near && batch == NULL; k++)
+        if (at >= (guintptr) near[k]->data && at - (guintptr) near[k]->data < near[k]->len)
+          batch = near[k];
+      if (batch != NULL)
+        {
+          offset = at - (guintptr) batch->data;
+          for (h = batch->n; l < h;)
+            {
+              guint mid = l + (h - l) / 2;
+
+              if (batch->packets[mid].offset < offset)
+                l = mid + 1;
+              else
+                h = mid;
+            }
+          for (guint g = 0; g < batch->n_groups && found == NULL; g++)
+            if (batch->groups[g].first == l && batch->packets[l].offset == offset)
+              found = &batch->groups[g];
+        }
+      if (found == NULL ||
+          !(read_protocol (batch->raw->data + found->offset) & protocols) ||
+          !is_group (batch, found, data, offsets, lengths, i, n))
+        {
+          i++;
+          continue;
+        }
+      passes[n_passes].first = i;
+      passes[n_passes].count = found->count;
+      passes[n_passes].read = batch->raw->data + found->offset;
+      passes[n_passes].len = found->len;
+      passes[n_passes].raw = raw_ref (batch->raw);
+      n_passes++;
+      i += found->count;
+    }
+  g_mutex_unlock (&live_lock);
+  return n_passes;
 }

@@ -29,10 +29,26 @@ tun_tap_counter_add (guint64 *counter,
   __atomic_fetch_add (counter, n, __ATOMIC_RELAXED);
 }
 
+/* The read at @in (@n bytes) was the super-packet of packets @first ..
+ * @first + @count - 1 of the batch: kept, for passing through whole. */
+static void
+keep_group (TunTapDevice *self,
+            const guint8 *in,
+            guint         n,
+            guint         first,
+            guint         count)
+{
+  TunTapOffloadGroup group = { first, count, (gsize) (in - self->raw->data), n };
+
+  g_array_append_val (self->groups, group);
+  self->raw_len += n;
+}
+
 /* A read of a vnet device: split into the packets it stands for. A
  * malformed header drops that read (counted), never the device. */
 gboolean
 tun_tap_offload_deliver (TunTapDevice  *self,
+                         const guint8  *in,
                          guint          n,
                          gboolean       want_one,
                          GByteArray   **batch,
@@ -45,6 +61,7 @@ tun_tap_offload_deliver (TunTapDevice  *self,
   gboolean computed = FALSE;
   guint8 flag;
   guint count, offset = 0;
+  guint first = *lengths != NULL ? (*lengths)->len : 0;
 
   /* Only the batch wants the packets: split straight into it, one copy
    * fewer per byte on the bindings' fast path. */
@@ -53,7 +70,7 @@ tun_tap_offload_deliver (TunTapDevice  *self,
       g_byte_array_set_size (self->split, 0);
       g_array_set_size (self->split_lengths, 0);
     }
-  count = tun_tap_offload_split (self->buffer, n, out, out_lengths, &computed);
+  count = tun_tap_offload_split (in, n, out, out_lengths, &computed);
   if (count == 0)
     {
       tun_tap_counter_add (&self->malformed, 1);
@@ -74,6 +91,8 @@ tun_tap_offload_deliver (TunTapDevice  *self,
     {
       for (guint i = 0; i < count; i++)
         g_byte_array_append (self->computed, &flag, 1);
+      if (count > 1)
+        keep_group (self, in, n, first, count);
       return TRUE;
     }
   for (guint i = 0; i < count; i++)
@@ -88,6 +107,8 @@ tun_tap_offload_deliver (TunTapDevice  *self,
         return FALSE;
       offset += len;
     }
+  if (count > 1 && *batch != NULL)
+    keep_group (self, in, n, first, count);
   return TRUE;
 }
 
@@ -261,9 +282,89 @@ write_plan (TunTapDevice             *self,
     }
 }
 
+/* Packets @first .. @first + @n - 1 of a send_many() call, planned and
+ * written (the ones written marked in @sent). FALSE, with @error, when a
+ * write failed. */
+static gboolean
+write_range (TunTapDevice  *self,
+             const guint8  *data,
+             const gsize   *offsets,
+             const guint   *lengths,
+             guint          first,
+             guint          n,
+             guint8        *sent,
+             GError       **error)
+{
+  g_autofree guint *next = g_new (guint, n);
+  g_autofree TunTapOffloadWrite *writes = g_new (TunTapOffloadWrite, n);
+  g_autofree guint8 *known_good = g_malloc (n);
+  GError *local_error = NULL;
+  guint n_writes;
+
+  tun_tap_offload_batch_known_good (data, offsets + first, lengths + first, n, known_good);
+  n_writes = tun_tap_offload_plan (data, offsets + first, lengths + first, n,
+                                   (guint) g_atomic_int_get (&self->coalesce), known_good,
+                                   writes, next);
+  write_plan (self, data, offsets + first, lengths + first, writes, n_writes, next, sent + first,
+              &local_error);
+  if (local_error == NULL)
+    return TRUE;
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
+/* A super-packet passed through: the read, whole, in one write. FALSE,
+ * with @error, when it failed for another reason than the kernel refusing
+ * it (EINVAL: then *@refused). */
+static gboolean
+write_pass (TunTapDevice            *self,
+            const TunTapOffloadPass *pass,
+            gboolean                *refused,
+            GError                 **error)
+{
+  ssize_t n = -1;
+  int errsv = EBADFD, fd;
+
+  *refused = FALSE;
+  if (tun_tap_io_send_enter (self))
+    {
+      fd = g_atomic_int_get (&self->fd);
+      if (fd >= 0)
+        {
+          do
+            n = write (fd, pass->read, pass->len);
+          while (n < 0 && errno == EINTR);
+          errsv = n < 0 ? errno : 0;
+        }
+      tun_tap_io_send_leave (self);
+    }
+  if (n >= 0)
+    {
+      tun_tap_counter_add (&self->coalesced, 1);
+      return TRUE;
+    }
+  if (errsv == EINVAL)
+    {
+      *refused = TRUE;
+      return TRUE;
+    }
+  {
+    g_autofree char *what = g_strdup_printf (_("send a packet on “%s”"),
+                                             tun_tap_device_display_name (self));
+
+    tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_PACKET, what, NULL, NULL);
+  }
+  return FALSE;
+}
+
 /* send_many() with offloads: the packets of each flow merged into
  * super-packets (tun_tap_offload_plan()), everything else as it is.
  * Nothing is held back between calls.
+ *
+ * A super-packet read by this library and handed out in a batch whose
+ * ::packets-received is running, passed back whole and unchanged (see
+ * tun_tap_offload_batch_pass_through()), is written as it was read, in one
+ * piece: a relay between two devices writes what it reads.
  *
  * Checksums: a packet the library itself split or finished, handed out in
  * a batch that is still alive and passed back unchanged (same address,
@@ -286,24 +387,52 @@ tun_tap_offload_send_many (TunTapDevice  *self,
                            GError       **error)
 {
   g_autofree gsize *offsets = g_new (gsize, n_packets);
-  g_autofree guint *next = g_new (guint, n_packets);
-  g_autofree TunTapOffloadWrite *writes = g_new (TunTapOffloadWrite, n_packets);
-  g_autofree guint8 *flags = g_malloc (2 * (gsize) n_packets);
-  guint8 *known_good = flags, *sent = flags + n_packets;
+  g_autofree TunTapOffloadPass *passes = g_new (TunTapOffloadPass, n_packets);
+  g_autofree guint8 *sent = g_malloc0 (n_packets);
   gsize offset = 0;
-  guint n_writes, last_sent = 0, prefix = 0;
+  guint n_passes, at = 0, last_sent = 0, prefix = 0;
 
   for (guint i = 0; i < n_packets; i++)
     {
       offsets[i] = offset;
       offset += lengths[i];
     }
-  tun_tap_offload_batch_known_good (data, offsets, lengths, n_packets, known_good);
-  n_writes = tun_tap_offload_plan (data, offsets, lengths, n_packets,
-                                   (guint) g_atomic_int_get (&self->coalesce), known_good,
-                                   writes, next);
-  memset (sent, 0, n_packets);
-  write_plan (self, data, offsets, lengths, writes, n_writes, next, sent, error);
+  n_passes = tun_tap_offload_batch_pass_through (data, offsets, lengths, n_packets,
+                                                 (guint) g_atomic_int_get (&self->coalesce),
+                                                 passes);
+
+  /* In the call's order: what lies before each pass, then the pass. */
+  for (guint p = 0; p <= n_passes; p++)
+    {
+      guint end = p < n_passes ? passes[p].first : n_packets;
+      TunTapCoalesce protocol;
+      gboolean refused = FALSE;
+
+      if (end > at && !write_range (self, data, offsets, lengths, at, end - at, sent, error))
+        break;
+      if (p == n_passes)
+        break;
+      protocol = passes[p].read[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
+                                                               : TUN_TAP_COALESCE_TCP;
+      /* Unless refused earlier in this call: then as any packets. */
+      if ((g_atomic_int_get (&self->coalesce) & (gint) protocol) &&
+          !write_pass (self, &passes[p], &refused, error))
+        break;
+      if (refused || !(g_atomic_int_get (&self->coalesce) & (gint) protocol))
+        {
+          /* As for a super-packet of our own: coalescing off for that
+           * protocol, the packets one by one. */
+          if (refused)
+            coalescing_failed (self, protocol, EINVAL);
+          if (!write_range (self, data, offsets, lengths, end, passes[p].count, sent, error))
+            break;
+        }
+      else
+        memset (sent + end, 1, passes[p].count);
+      at = end + passes[p].count;
+    }
+  for (guint p = 0; p < n_passes; p++)
+    tun_tap_offload_raw_unref (passes[p].raw);
 
   for (guint i = 0; i < n_packets; i++)
     if (sent[i])

@@ -149,6 +149,61 @@ void     tun_tap_offload_batch_known_good (const guint8 *data,
                                            guint         n,
                                            guint8       *known_good);
 
+/* Passing super-packets through. A wake-up keeps the reads it split in a
+ * block of its own (TunTapOffloadRaw, counted references, any thread);
+ * each super-packet is a group: packets @first .. @first + @count - 1 of
+ * the batch came from the read at @offset in the block (@len bytes:
+ * virtio-net header, then the packet). While the batch is handed to
+ * ::packets-received, tun_tap_offload_batch_pass_begin() lets send_many()
+ * see those reads; tun_tap_offload_batch_pass_end() ends it when the
+ * handlers have returned.
+ *
+ * tun_tap_offload_batch_pass_through() finds, in one send_many() call, the
+ * runs of packets that are a whole group, in order, at the very addresses
+ * of the batch (the batch itself or a slice of it), each as the library
+ * made it (length, checksum field, and a hash of its headers unchanged):
+ * such a run is the super-packet the kernel gave, and is written as read,
+ * in one piece, instead of split, planned and merged again. Only for the
+ * protocols in @protocols (by the read's GSO type). Fills @passes (room for
+ * @n), each holding a reference to its block (drop it with
+ * tun_tap_offload_raw_unref()); returns how many, in the call's order. */
+typedef struct {
+  gint   ref;
+  gsize  capacity;
+  guint8 data[];
+} TunTapOffloadRaw;
+
+typedef struct {
+  guint  first;
+  guint  count;
+  gsize  offset;
+  gsize  len;
+} TunTapOffloadGroup;
+
+typedef struct {
+  guint             first;
+  guint             count;
+  const guint8     *read;
+  gsize             len;
+  TunTapOffloadRaw *raw;
+} TunTapOffloadPass;
+
+TunTapOffloadRaw *tun_tap_offload_raw_new    (gsize             capacity);
+void              tun_tap_offload_raw_unref  (TunTapOffloadRaw *raw);
+gboolean          tun_tap_offload_raw_shared (TunTapOffloadRaw *raw);
+
+void     tun_tap_offload_batch_pass_begin   (GBytes                   *bytes,
+                                             TunTapOffloadRaw         *raw,
+                                             const TunTapOffloadGroup *groups,
+                                             guint                     n_groups);
+void     tun_tap_offload_batch_pass_end     (GBytes                   *bytes);
+guint    tun_tap_offload_batch_pass_through (const guint8             *data,
+                                             const gsize              *offsets,
+                                             const guint              *lengths,
+                                             guint                     n,
+                                             guint                     protocols,
+                                             TunTapOffloadPass        *passes);
+
 /* Room in a wake-up's batch: its byte budget, one more read split, and
  * the headers splitting adds (a batch that needs more grows). */
 #define TUN_TAP_BATCH_CAPACITY (384 * 1024)

@@ -42,6 +42,8 @@
 #define PACKET_BUDGET 256
 #define BYTE_BUDGET (256 * 1024)
 G_STATIC_ASSERT (BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE < TUN_TAP_BATCH_CAPACITY);
+/* A wake-up's reads with offloads: under the byte budget, then one more. */
+#define RAW_CAPACITY (BYTE_BUDGET + TUN_TAP_READ_BUFFER_SIZE)
 
 #define WATCH_ERRORS (G_IO_ERR | G_IO_HUP | G_IO_NVAL)
 #define WATCH_READ   (G_IO_IN | WATCH_ERRORS)
@@ -228,16 +230,35 @@ read_packets (TunTapDevice    *self,
       if (self->offload)
         g_byte_array_set_size (self->computed, 0);
     }
+  if (self->offload)
+    {
+      /* The reads of this wake-up go to a block of their own, kept with
+       * the batch while ::packets-received runs (super-packets passed on
+       * whole, see tun_tap_offload_batch_pass_through()). A send_many()
+       * in another thread may still write from the last one: then a new
+       * block. */
+      if (tun_tap_offload_raw_shared (self->raw))
+        {
+          tun_tap_offload_raw_unref (self->raw);
+          self->raw = tun_tap_offload_raw_new (RAW_CAPACITY);
+        }
+      self->raw_len = 0;
+      g_array_set_size (self->groups, 0);
+    }
 
   for (guint i = 0;
        i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self) &&
        g_atomic_int_get (&self->receiving);
        i++)
     {
+      guint8 *into;
       ssize_t n;
       int errsv;
 
-      n = read (fd, self->buffer, TUN_TAP_READ_BUFFER_SIZE);
+      /* With offloads, after the reads kept so far (at most the byte
+       * budget: there is room for one more). */
+      into = self->offload ? self->raw->data + self->raw_len : self->buffer;
+      n = read (fd, into, TUN_TAP_READ_BUFFER_SIZE);
       if (n > 0)
         {
           gboolean open;
@@ -245,7 +266,8 @@ read_packets (TunTapDevice    *self,
           bytes += (gsize) n;
 
           if (self->offload)
-            open = tun_tap_offload_deliver (self, (guint) n, want_one, &batch, &lengths, &delivered);
+            open = tun_tap_offload_deliver (self, into, (guint) n, want_one, &batch, &lengths,
+                                            &delivered);
           else
             {
               delivered++;
@@ -299,8 +321,20 @@ read_packets (TunTapDevice    *self,
               (*received)->lengths = g_array_ref (lengths);
             }
           else if (!for_task)
-            g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0,
-                           packets, lengths);
+            {
+              /* The super-packets among them pass through whole while the
+               * handlers run, not after: the block is reused. */
+              gboolean pass = self->offload && self->groups->len > 0;
+
+              if (pass)
+                tun_tap_offload_batch_pass_begin (packets, self->raw,
+                                                  (const TunTapOffloadGroup *) self->groups->data,
+                                                  self->groups->len);
+              g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0,
+                             packets, lengths);
+              if (pass)
+                tun_tap_offload_batch_pass_end (packets);
+            }
         }
       g_bytes_unref (packets);
       g_array_unref (lengths);
@@ -436,6 +470,8 @@ tun_tap_receive_start (TunTapDevice *self)
       self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
       self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));
       self->computed = g_byte_array_new ();
+      self->raw = tun_tap_offload_raw_new (RAW_CAPACITY);
+      self->groups = g_array_new (FALSE, FALSE, sizeof (TunTapOffloadGroup));
     }
   self->channel = g_io_channel_unix_new (g_atomic_int_get (&self->fd));
   g_io_channel_set_close_on_unref (self->channel, FALSE);
@@ -458,6 +494,8 @@ tun_tap_receive_stop (TunTapDevice *self)
   g_clear_pointer (&self->split, g_byte_array_unref);
   g_clear_pointer (&self->split_lengths, g_array_unref);
   g_clear_pointer (&self->computed, g_byte_array_unref);
+  g_clear_pointer (&self->raw, tun_tap_offload_raw_unref);
+  g_clear_pointer (&self->groups, g_array_unref);
 }
 
 void

@@ -33,28 +33,59 @@ static guint64 transfer_mib = 0;
 
 /* ---- fault injection -------------------------------------------------------- */
 
-/* While set, writev() of a coalesced write (a virtio-net header followed by
- * the head's headers in the first iovec, longer than the 10-byte zero
- * header of a single packet) fails with EINVAL, as on kernels that refuse
- * GSO writes. This definition comes first in symbol lookup, so the
- * library's calls reach it. */
+/* While set, a write of a super-packet fails with EINVAL, as on kernels
+ * that refuse GSO writes: writev() of a coalesced one (a virtio-net header
+ * followed by the head's headers in the first iovec, longer than the
+ * 10-byte zero header of a single packet), write() of one passed through
+ * (a virtio-net header with a GSO type, then the packet). These
+ * definitions come first in symbol lookup, so the library's calls reach
+ * them; they also count the super-packets each way. */
 static gint refuse_coalesced;
+static gint coalesced_writes;     /* planned and merged: writev() */
+static gint passed_writes;        /* passed through whole: write() */
 
 ssize_t writev (int fd, const struct iovec *iov, int iovcnt);
+ssize_t write (int fd, const void *buf, size_t count);
 
 ssize_t
 writev (int fd, const struct iovec *iov, int iovcnt)
 {
   static ssize_t (*real) (int, const struct iovec *, int);
 
-  if (g_atomic_int_get (&refuse_coalesced) && iovcnt > 2 && iov[0].iov_len > 10)
+  if (iovcnt > 2 && iov[0].iov_len > 10)
     {
-      errno = EINVAL;
-      return -1;
+      if (g_atomic_int_get (&refuse_coalesced))
+        {
+          errno = EINVAL;
+          return -1;
+        }
+      g_atomic_int_inc (&coalesced_writes);
     }
   if (real == NULL)
     real = (ssize_t (*) (int, const struct iovec *, int)) dlsym (RTLD_NEXT, "writev");
   return real (fd, iov, iovcnt);
+}
+
+ssize_t
+write (int fd, const void *buf, size_t count)
+{
+  static ssize_t (*real) (int, const void *, size_t);
+  const guint8 *p = buf;
+
+  /* Flags (NEEDS_CSUM, DATA_VALID), then a GSO type: TCPv4, UDP, TCPv6,
+   * UDP_L4, maybe with ECN; no text written by the test looks like it. */
+  if (count > 10 && p[0] <= 3 && (p[1] & 0x7f) >= 1 && (p[1] & 0x7f) <= 5)
+    {
+      if (g_atomic_int_get (&refuse_coalesced))
+        {
+          errno = EINVAL;
+          return -1;
+        }
+      g_atomic_int_inc (&passed_writes);
+    }
+  if (real == NULL)
+    real = (ssize_t (*) (int, const void *, size_t)) dlsym (RTLD_NEXT, "write");
+  return real (fd, buf, count);
 }
 
 /* ---- a second namespace ---------------------------------------------------- */
@@ -240,17 +271,24 @@ typedef struct {
   guint         errors;
 } Relay;
 
-static void
-relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
-{
-  Relay *r = user_data;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (packets, &len);
-  const guint *lens = (const guint *) lengths->data;
-  guint n = lengths->len;
+/* How the relay hands each batch on: as it came (super-packets pass
+ * through whole), copied into memory of its own first (as a binding's
+ * send_many() does: planned and merged again, every checksum verified), or
+ * cut into calls of 100 packets (super-packets cut in two are planned and
+ * merged, whole ones pass through). */
+typedef enum {
+  RELAY_AS_IS,
+  RELAY_COPY,
+  RELAY_CUT,
+} RelayMode;
 
-  /* send_many() returns how many went; the call that starts with the one
-   * that did not says why. */
+static RelayMode relay_mode;
+
+/* Sends @n packets; send_many() returns how many went, and the call that
+ * starts with the one that did not says why. */
+static void
+send_all (Relay *r, const guint8 *data, gsize len, const guint *lens, guint n)
+{
   while (n > 0)
     {
       g_autoptr(GError) error = NULL;
@@ -270,6 +308,35 @@ relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
         }
       lens += sent;
       n -= (guint) sent;
+    }
+}
+
+static void
+relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  Relay *r = user_data;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (packets, &len);
+  const guint *lens = (const guint *) lengths->data;
+  guint n = lengths->len;
+  g_autofree guint8 *copy = relay_mode == RELAY_COPY ? g_memdup2 (data, len) : NULL;
+
+  if (relay_mode != RELAY_CUT)
+    {
+      send_all (r, copy != NULL ? copy : data, len, lens, n);
+      return;
+    }
+  while (n > 0)
+    {
+      guint take = MIN (n, 100);
+      gsize bytes = 0;
+
+      for (guint i = 0; i < take; i++)
+        bytes += lens[i];
+      send_all (r, data, bytes, lens, take);
+      data += bytes;
+      lens += take;
+      n -= take;
     }
 }
 
@@ -355,6 +422,8 @@ run_relay (gboolean b_offload,
   configure (a, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
   configure (b, "192.0.2.2", "192.0.2.1", "2001:db8::2/128", "2001:db8::1");
 
+  g_atomic_int_set (&coalesced_writes, 0);
+  g_atomic_int_set (&passed_writes, 0);
   a_errors = snmp_value ("Tcp", "InCsumErrors");
   mib = transfer_mib != 0 ? transfer_mib : (!b_offload ? 100 : 16);
   transfer (netns, AF_INET, "192.0.2.2", mib * 1024 * 1024);
@@ -399,6 +468,29 @@ run_relay (gboolean b_offload,
     g_assert_cmpuint (fallbacks, ==, 0);
   g_atomic_int_set (&refuse_coalesced, FALSE);
 
+  /* Which way the super-packets went: whole batches pass their
+   * super-packets through as read; copies are planned and merged again;
+   * calls that cut a super-packet merge its pieces, the rest passes. */
+  g_test_message ("B: %d passed through, %d merged", g_atomic_int_get (&passed_writes),
+                  g_atomic_int_get (&coalesced_writes));
+  if (!b_offload || refuse)
+    {
+      g_assert_cmpint (g_atomic_int_get (&passed_writes), ==, 0);
+      g_assert_cmpint (g_atomic_int_get (&coalesced_writes), ==, 0);
+    }
+  else
+    {
+      g_assert_cmpint (g_atomic_int_get (&passed_writes) + g_atomic_int_get (&coalesced_writes),
+                       ==, coalesced);
+      if (relay_mode != RELAY_COPY)
+        g_assert_cmpint (g_atomic_int_get (&passed_writes), >, 0);
+      else
+        g_assert_cmpint (g_atomic_int_get (&passed_writes), ==, 0);
+      if (relay_mode != RELAY_AS_IS)
+        g_assert_cmpint (g_atomic_int_get (&coalesced_writes), >, 0);
+    }
+  relay_mode = RELAY_AS_IS;
+
   tun_tap_device_close (a);
   tun_tap_device_close (b);
   close (netns);
@@ -418,6 +510,26 @@ test_tcp_coalesce (void)
 {
   g_test_summary ("TCP through two offloading devices: the relay's send_many() coalesces "
                   "the segments of each flow into super-packets, which arrive intact");
+  run_relay (TRUE, FALSE);
+}
+
+static void
+test_tcp_coalesce_copy (void)
+{
+  g_test_summary ("TCP through two offloading devices, the relay handing on a copy of each "
+                  "batch: no super-packet passes through; the segments are verified and "
+                  "merged again, and arrive intact");
+  relay_mode = RELAY_COPY;
+  run_relay (TRUE, FALSE);
+}
+
+static void
+test_tcp_pass_cut (void)
+{
+  g_test_summary ("TCP through two offloading devices, the relay handing on each batch in "
+                  "calls of 100 packets: super-packets whole in a call pass through, those "
+                  "cut in two are merged per call, and everything arrives intact");
+  relay_mode = RELAY_CUT;
   run_relay (TRUE, FALSE);
 }
 
@@ -719,6 +831,8 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/tun-tap/offload-relay/tcp-split", test_tcp_split);
   g_test_add_func ("/tun-tap/offload-relay/tcp-coalesce", test_tcp_coalesce);
+  g_test_add_func ("/tun-tap/offload-relay/tcp-coalesce-copy", test_tcp_coalesce_copy);
+  g_test_add_func ("/tun-tap/offload-relay/tcp-pass-cut", test_tcp_pass_cut);
   g_test_add_func ("/tun-tap/offload-relay/tcp-fallback", test_tcp_fallback);
   g_test_add_func ("/tun-tap/offload-relay/opt-out", test_opt_out);
   g_test_add_func ("/tun-tap/offload-relay/udp-split", test_udp_split);

@@ -1096,14 +1096,183 @@ test_batch_memory (void)
   packets_clear (&flow);
 }
 
+/* Passing super-packets through: while pass_begin() .. pass_end() (the
+ * handlers of ::packets-received), a send_many() call that holds a whole
+ * group, in order, at the batch's own addresses, each packet as the
+ * library made it, gets that group's read to write whole; anything else
+ * (a copy, part of a group, another order, a header or a checksum changed
+ * in place, a protocol not asked for, after the end) does not. */
+static void
+test_pass_through (void)
+{
+  Spec v4 = { 4, 6, 6 * 1000, 1000, 0x10, 12, 0, 0 };
+  Spec u6 = { 6, 17, 4 * 800, 800, 0, 0, 0, 0 };
+  const guint both = TUN_TAP_OFFLOAD_COALESCE_TCP | TUN_TAP_OFFLOAD_COALESCE_UDP;
+  gsize l4, hdr;
+  g_autoptr(GByteArray) in_a = build (&v4, &l4, &hdr);
+  g_autoptr(GByteArray) in_b = build (&u6, &l4, &hdr);
+  Packets a = flow_packets (&v4), b = flow_packets (&u6);
+  TunTapOffloadRaw *raw = tun_tap_offload_raw_new (in_a->len + in_b->len);
+  TunTapOffloadGroup groups[2] = { { 0, 6, 0, in_a->len }, { 6, 4, in_a->len, in_b->len } };
+  GByteArray *array = tun_tap_offload_batch_array_new ();
+  g_autoptr(GArray) lengths = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GBytes) bytes = NULL;
+  guint8 computed[10];
+  gsize offsets[10], off = 0;
+  TunTapOffloadPass passes[10];
+  const guint *lens;
+  guint8 *data, *copy;
+
+  memcpy (raw->data, in_a->data, in_a->len);
+  memcpy (raw->data + in_a->len, in_b->data, in_b->len);
+  g_byte_array_append (array, a.data->data, a.data->len);
+  g_byte_array_append (array, b.data->data, b.data->len);
+  g_array_append_vals (lengths, a.lengths->data, a.lengths->len);
+  g_array_append_vals (lengths, b.lengths->data, b.lengths->len);
+  g_assert_cmpuint (lengths->len, ==, 10);
+  lens = (const guint *) lengths->data;
+  memset (computed, 1, sizeof computed);
+  for (guint i = 0; i < 10; i++)
+    {
+      offsets[i] = off;
+      off += lens[i];
+    }
+  bytes = tun_tap_offload_batch_publish (array, lens, computed, 10);
+  data = (guint8 *) g_bytes_get_data (bytes, NULL);
+
+  /* Before the handlers run: nothing. */
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10, both, passes),
+                    ==, 0);
+
+  tun_tap_offload_batch_pass_begin (bytes, raw, groups, 2);
+  g_assert_true (tun_tap_offload_raw_shared (raw));
+  /* The batch as it came: both reads, whole. */
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10, both, passes),
+                    ==, 2);
+  g_assert_cmpuint (passes[0].first, ==, 0);
+  g_assert_cmpuint (passes[0].count, ==, 6);
+  g_assert_true (passes[0].read == raw->data);
+  g_assert_cmpuint (passes[0].len, ==, in_a->len);
+  g_assert_cmpuint (passes[1].first, ==, 6);
+  g_assert_cmpuint (passes[1].count, ==, 4);
+  g_assert_true (passes[1].read == raw->data + in_a->len);
+  g_assert_cmpuint (passes[1].len, ==, in_b->len);
+  g_assert_true (passes[0].raw == raw && passes[1].raw == raw);
+  tun_tap_offload_raw_unref (passes[0].raw);
+  tun_tap_offload_raw_unref (passes[1].raw);
+
+  /* Only the protocols asked for. */
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10,
+                                                        TUN_TAP_OFFLOAD_COALESCE_UDP, passes),
+                    ==, 1);
+  g_assert_cmpuint (passes[0].first, ==, 6);
+  tun_tap_offload_raw_unref (passes[0].raw);
+
+  /* A slice from the second group on: that group. Part of the first
+   * group: nothing. */
+  {
+    gsize from_six[4];
+
+    for (guint i = 0; i < 4; i++)
+      from_six[i] = offsets[6 + i] - offsets[6];
+    g_assert_cmpuint (tun_tap_offload_batch_pass_through (data + offsets[6], from_six, lens + 6,
+                                                          4, both, passes), ==, 1);
+    g_assert_cmpuint (passes[0].first, ==, 0);
+    tun_tap_offload_raw_unref (passes[0].raw);
+    g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 5, both, passes),
+                      ==, 0);
+    g_assert_cmpuint (tun_tap_offload_batch_pass_through (data + offsets[1], from_six, lens + 1,
+                                                          4, both, passes), ==, 0);
+  }
+
+  /* Packets 0 and 1 swapped: not the first group. */
+  {
+    gsize swapped[10];
+    guint swapped_lens[10];
+
+    memcpy (swapped, offsets, sizeof offsets);
+    memcpy (swapped_lens, lens, sizeof swapped_lens);
+    swapped[0] = offsets[1];
+    swapped[1] = offsets[0];
+    swapped_lens[0] = lens[1];
+    swapped_lens[1] = lens[0];
+    g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, swapped, swapped_lens, 10, both,
+                                                          passes), ==, 1);
+    g_assert_cmpuint (passes[0].first, ==, 6);
+    tun_tap_offload_raw_unref (passes[0].raw);
+  }
+
+  /* A copy: nothing. */
+  copy = g_memdup2 (data, off);
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (copy, offsets, lens, 10, both, passes),
+                    ==, 0);
+  g_free (copy);
+
+  /* Changed in place (against the GBytes contract, as a gjs view can):
+   * the TTL (the L4 checksum does not cover it), then the L4 checksum
+   * field: that group no longer passes, the other does. */
+  for (int what = 0; what < 2; what++)
+    {
+      gsize at = offsets[3] + (what == 0 ? 8 : 20 + 16);
+
+      data[at] ^= 0x01;
+      g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10, both, passes),
+                        ==, 1);
+      g_assert_cmpuint (passes[0].first, ==, 6);
+      tun_tap_offload_raw_unref (passes[0].raw);
+      data[at] ^= 0x01;
+    }
+  /* An IPv6 hop limit changed in place: the same. */
+  data[offsets[7] + 7] ^= 0x01;
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10, both, passes),
+                    ==, 1);
+  g_assert_cmpuint (passes[0].first, ==, 0);
+  tun_tap_offload_raw_unref (passes[0].raw);
+  data[offsets[7] + 7] ^= 0x01;
+
+  /* After the handlers: nothing, and the block is the device's alone. */
+  tun_tap_offload_batch_pass_end (bytes);
+  g_assert_cmpuint (tun_tap_offload_batch_pass_through (data, offsets, lens, 10, both, passes),
+                    ==, 0);
+  g_assert_false (tun_tap_offload_raw_shared (raw));
+
+  tun_tap_offload_raw_unref (raw);
+  packets_clear (&a);
+  packets_clear (&b);
+}
+
 /* The registry from several threads at once, as send_many() (any thread)
  * and the batches' last unrefs (any thread) use it: a batch held stays
- * known while others come and go; a copy never is. (The suite's
- * ThreadSanitizer run watches this.) */
+ * known while others come and go; a copy never is; each batch's
+ * super-packet passes through while its turn lasts, and every pass lets
+ * the shared block of reads go. (The suite's ThreadSanitizer run watches
+ * this.) */
 typedef struct {
-  Packets *flow;
-  gint     stop;
+  Packets          *flow;
+  TunTapOffloadRaw *raw;    /* the read the flow was split from */
+  gint              stop;
 } Churn;
+
+/* One turn of a batch's handlers passing its super-packet through: found
+ * once, whole. */
+static void
+pass_once (Churn *churn, GBytes *bytes)
+{
+  TunTapOffloadGroup group = { 0, churn->flow->lengths->len, 0, churn->raw->capacity };
+  TunTapOffloadPass passes[64];
+  guint n;
+
+  tun_tap_offload_batch_pass_begin (bytes, churn->raw, &group, 1);
+  n = tun_tap_offload_batch_pass_through (g_bytes_get_data (bytes, NULL),
+                                          (gsize *) churn->flow->offsets->data,
+                                          (guint *) churn->flow->lengths->data,
+                                          churn->flow->lengths->len,
+                                          TUN_TAP_OFFLOAD_COALESCE_TCP, passes);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_cmpuint (passes[0].count, ==, churn->flow->lengths->len);
+  tun_tap_offload_raw_unref (passes[0].raw);
+  tun_tap_offload_batch_pass_end (bytes);
+}
 
 static gpointer
 churn_batches (gpointer data)
@@ -1120,6 +1289,7 @@ churn_batches (gpointer data)
       g_byte_array_append (batch, churn->flow->data->data, churn->flow->data->len);
       bytes = tun_tap_offload_batch_publish (batch, (guint *) churn->flow->lengths->data, yes,
                                              churn->flow->lengths->len);
+      pass_once (churn, bytes);
       g_bytes_unref (bytes);
     }
   return NULL;
@@ -1135,11 +1305,14 @@ test_batch_registry_threads (void)
   GByteArray *batch = g_byte_array_new ();
   g_autoptr(GBytes) held = NULL;
   g_autofree guint8 *copy = NULL;
-  Churn churn = { &flow, 0 };
+  gsize l4, hdr;
+  g_autoptr(GByteArray) read = build (&v4, &l4, &hdr);
+  Churn churn = { &flow, tun_tap_offload_raw_new (read->len), 0 };
   GThread *threads[2];
   const guint8 *data;
 
   memset (yes, 1, sizeof yes);
+  memcpy (churn.raw->data, read->data, read->len);
   g_byte_array_append (batch, flow.data->data, flow.data->len);
   held = tun_tap_offload_batch_publish (batch, (guint *) flow.lengths->data, yes, n);
   data = g_bytes_get_data (held, NULL);
@@ -1156,10 +1329,14 @@ test_batch_registry_threads (void)
                                         (guint *) flow.lengths->data, n, known);
       for (guint k = 0; k < n; k++)
         g_assert_cmpuint (known[k], ==, 0);
+      pass_once (&churn, held);
     }
   g_atomic_int_set (&churn.stop, 1);
   for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
     g_thread_join (threads[t]);
+  /* Every pass let its block go. */
+  g_assert_false (tun_tap_offload_raw_shared (churn.raw));
+  tun_tap_offload_raw_unref (churn.raw);
   packets_clear (&flow);
 }
 
@@ -1172,6 +1349,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/tun-tap/offload/checksum", test_checksum);
   g_test_add_func ("/tun-tap/offload/batch-memory", test_batch_memory);
+  g_test_add_func ("/tun-tap/offload/pass-through", test_pass_through);
   g_test_add_func ("/tun-tap/offload/split/tcp4", test_tcp4);
   g_test_add_func ("/tun-tap/offload/split/tcp6", test_tcp6);
   g_test_add_func ("/tun-tap/offload/split/udp4", test_udp4);
