@@ -98,6 +98,9 @@ struct _TunTapDevice
   TunTapOffloadRaw *raw;            /* offload: the wake-up's reads, */
   gsize            raw_len;         /*   how much of it they fill */
   GArray          *groups;          /*   the super-packets among them */
+  guint            held_index;      /* offload: split packets from this */
+  gsize            held_offset;     /*   one on wait for the next taker */
+  gboolean         held_computed;
   guint64          super_packets;   /* counters: written in the owning */
   guint64          split_packets;   /*   context, read from any thread */
   guint64          malformed;       /*   (__atomic, relaxed) */
@@ -246,6 +249,13 @@ gboolean tun_tap_offload_deliver     (TunTapDevice       *self,
                                       GByteArray        **batch,
                                       GArray            **lengths,
                                       guint              *delivered);
+/* Whether packets of a split read wait for the next taker, and their
+ * delivery (one by one, into the batch too); FALSE once no longer open. */
+gboolean tun_tap_offload_has_held    (TunTapDevice       *self);
+gboolean tun_tap_offload_deliver_held (TunTapDevice      *self,
+                                      gboolean            want_one,
+                                      GByteArray        **batch,
+                                      GArray            **lengths);
 /* The batch of one wake-up as the GBytes handed out (and remembered,
  * with offloads: see tun_tap_offload_batch_publish()). */
 GBytes  *tun_tap_offload_batch_bytes (TunTapDevice       *self,

@@ -631,12 +631,14 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * [signal@TunTap.Device::packets-received] has a handler (and no
    * [method@TunTap.Device.receive_async] is pending), the device does not
    * read: packets wait in the kernel's queue, which drops once full. See
-   * [property@TunTap.Device:receiving] to pause reading yourself. One
-   * exception: with [property@TunTap.Device:offload], one read may bring
-   * many packets; if the last taker of this signal disconnects or blocks
-   * itself part-way, the rest of that read still goes to
-   * ::packets-received when it has a handler, and is otherwise dropped
-   * (the device reads no further).
+   * [property@TunTap.Device:receiving] to pause reading yourself. With
+   * [property@TunTap.Device:offload], one read may bring many packets; if
+   * the last taker of this signal disconnects or blocks itself part-way,
+   * the rest of that read goes to ::packets-received when it has a
+   * handler, and otherwise waits in the device for the next taker (this
+   * signal, ::packets-received or a pending
+   * [method@TunTap.Device.receive_async]), who gets it first and at once;
+   * nothing more is read meanwhile. Closing the device discards it.
    *
    * From JavaScript, use [signal@TunTap.Device::packets-received] instead.
    * gjs 1.74 refuses to call JavaScript while its garbage collector is

@@ -60,7 +60,7 @@ tun_tap_offload_deliver (TunTapDevice  *self,
   GArray *out_lengths = direct ? *lengths : self->split_lengths;
   gboolean computed = FALSE;
   guint8 flag;
-  guint count, offset = 0;
+  guint count;
   guint first = *lengths != NULL ? (*lengths)->len : 0;
 
   /* Only the batch wants the packets: split straight into it, one copy
@@ -95,20 +95,54 @@ tun_tap_offload_deliver (TunTapDevice  *self,
         keep_group (self, in, n, first, count);
       return TRUE;
     }
-  for (guint i = 0; i < count; i++)
-    {
-      guint len = g_array_index (self->split_lengths, guint, i);
+  self->held_index = 0;
+  self->held_offset = 0;
+  self->held_computed = computed;
+  if (!tun_tap_offload_deliver_held (self, want_one, batch, lengths))
+    return FALSE;
+  if (count > 1 && *batch != NULL)
+    keep_group (self, in, n, first, count);
+  return TRUE;
+}
 
+gboolean
+tun_tap_offload_has_held (TunTapDevice *self)
+{
+  return self->split_lengths != NULL && self->held_index < self->split_lengths->len;
+}
+
+/* The packets of self->split from self->held_index on, one by one to
+ * ::packet-received (and into the batch). When the last handler of
+ * ::packet-received lets go part-way (disconnected or blocked itself) and
+ * no batch takes them, the rest is held for the next taker instead of
+ * going to nobody (tun-tap-receive.c delivers it first, at the next
+ * wake-up or as soon as someone listens). */
+gboolean
+tun_tap_offload_deliver_held (TunTapDevice  *self,
+                              gboolean       want_one,
+                              GByteArray   **batch,
+                              GArray       **lengths)
+{
+  guint8 flag = self->held_computed ? 1 : 0;
+
+  while (tun_tap_offload_has_held (self))
+    {
+      guint len = g_array_index (self->split_lengths, guint, self->held_index);
+      gsize offset = self->held_offset;
+
+      self->held_index++;
+      self->held_offset += len;
       /* tun_tap_io_deliver() puts it in the batch before packet-received,
        * whose handler may close the device (and free self->computed). */
       if (*batch != NULL)
         g_byte_array_append (self->computed, &flag, 1);
       if (!tun_tap_io_deliver (self, self->split->data + offset, len, want_one, batch, lengths))
         return FALSE;
-      offset += len;
+      if (*batch == NULL &&
+          !g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0,
+                                         FALSE))
+        break;
     }
-  if (count > 1 && *batch != NULL)
-    keep_group (self, in, n, first, count);
   return TRUE;
 }
 

@@ -18,6 +18,12 @@
  * every iteration of the owning context (in its prepare: it never wakes
  * the loop itself) and turns reading back on.
  *
+ * With offloads one read is many packets. When the last ::packet-received
+ * handler lets go part-way through them and no batch takes them, the rest
+ * is held in the device (tun_tap_offload_deliver_held()): the next taker
+ * gets it before anything is read, at once (the gate, ready as soon as
+ * someone listens), not at the next packet.
+ *
  * A pending receive takes the packets of one wake-up instead of the
  * signals, and completes with them; close() completes it with CLOSED, the
  * interface's deletion with NO_SUCH_DEVICE; cancelling it completes it
@@ -77,6 +83,18 @@ is_listening (TunTapDevice *self)
          g_signal_has_handler_pending (self, tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED], 0, FALSE);
 }
 
+/* Whether packets a taker left part-way through a read wait, and may be
+ * delivered now. */
+static gboolean
+held_for (TunTapDevice *self)
+{
+  return is_open (self) && self->offload && tun_tap_offload_has_held (self) &&
+         g_atomic_int_get (&self->receiving);
+}
+
+static void wake_up (TunTapDevice *self,
+                     GIOCondition  condition);
+
 /* ---- the gate: notices a listener arriving ------------------------------ */
 
 typedef struct {
@@ -106,6 +124,10 @@ gate_dispatch (GSource     *source,
   if (self != NULL && self->gate == source)
     {
       g_clear_pointer (&self->gate, g_source_unref);
+      /* Packets held for the next taker, and a taker: a wake-up of its
+       * own, without waiting for the fd. */
+      if (held_for (self) && !self->dispatching)
+        wake_up (self, G_IO_IN);
       tun_tap_receive_sync (self);
     }
   return G_SOURCE_REMOVE;
@@ -207,7 +229,7 @@ read_packets (TunTapDevice    *self,
               TunTapReceived **received)
 {
   gboolean for_task = self->pending_receive != NULL;
-  gboolean want_one, want_many;
+  gboolean want_one, want_many, read_more = TRUE;
   GByteArray *batch = NULL;
   GArray *lengths = NULL;
   guint delivered = 0;
@@ -246,9 +268,19 @@ read_packets (TunTapDevice    *self,
       g_array_set_size (self->groups, 0);
     }
 
+  /* Packets that a taker left part-way through a read come first; when
+   * the taker left again, nothing more is read. */
+  if (self->offload && tun_tap_offload_has_held (self) &&
+      (!tun_tap_offload_deliver_held (self, want_one, &batch, &lengths) ||
+       tun_tap_offload_has_held (self)))
+    {
+      read_more = FALSE;
+      self->sync_pending = TRUE;
+    }
+
   for (guint i = 0;
-       i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET && is_open (self) &&
-       g_atomic_int_get (&self->receiving);
+       read_more && i < READ_BUDGET && delivered < PACKET_BUDGET && bytes < BYTE_BUDGET &&
+       is_open (self) && g_atomic_int_get (&self->receiving);
        i++)
     {
       guint8 *into;
@@ -342,32 +374,16 @@ read_packets (TunTapDevice    *self,
   return TRUE;
 }
 
-static gboolean
-fd_ready (GIOChannel   *channel,
-          GIOCondition  condition,
-          gpointer      user_data)
+/* One wake-up: what the fd has (@condition), for whoever listens. */
+static void
+wake_up (TunTapDevice *self,
+         GIOCondition  condition)
 {
-  TunTapDeviceRef *ref = user_data;
-  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
   g_autoptr(GTask) task = NULL;
   TunTapReceived *received = NULL;
-  GSource *me = g_main_current_source ();
   gboolean listened = FALSE;
   int fd;
 
-  if (self == NULL || !is_open (self) || self->watch != me)
-    return G_SOURCE_REMOVE;
-
-  /* The source is recursable (no wake-up of the loop per dispatch), so a
-   * handler that iterates the main loop would be re-entered here: drop
-   * the watch instead; the outer dispatch watches again when it ends. */
-  if (self->dispatching)
-    {
-      g_source_destroy (self->watch);
-      g_clear_pointer (&self->watch, g_source_unref);
-      self->sync_pending = TRUE;
-      return G_SOURCE_REMOVE;
-    }
   self->dispatching = TRUE;
   fd = g_atomic_int_get (&self->fd);
 
@@ -399,6 +415,31 @@ fd_ready (GIOChannel   *channel,
    * second look at the handlers. */
   if (task != NULL || self->sync_pending || !listened || !is_open (self))
     tun_tap_receive_sync (self);
+}
+
+static gboolean
+fd_ready (GIOChannel   *channel,
+          GIOCondition  condition,
+          gpointer      user_data)
+{
+  TunTapDeviceRef *ref = user_data;
+  g_autoptr(TunTapDevice) self = g_weak_ref_get (&ref->device);
+  GSource *me = g_main_current_source ();
+
+  if (self == NULL || !is_open (self) || self->watch != me)
+    return G_SOURCE_REMOVE;
+
+  /* The source is recursable (no wake-up of the loop per dispatch), so a
+   * handler that iterates the main loop would be re-entered here: drop
+   * the watch instead; the outer dispatch watches again when it ends. */
+  if (self->dispatching)
+    {
+      g_source_destroy (self->watch);
+      g_clear_pointer (&self->watch, g_source_unref);
+      self->sync_pending = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  wake_up (self, condition);
   return self->watch == me ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
@@ -444,7 +485,9 @@ tun_tap_receive_sync (TunTapDevice *self)
   if (self->watch == NULL && wanted != 0)
     create_watch (self, wanted);
 
-  want_gate = wanted == WATCH_ERRORS && g_atomic_int_get (&self->receiving);
+  /* A listener to notice, or packets held for the next taker (who may be
+   * there already: the gate is ready at once then). */
+  want_gate = (wanted == WATCH_ERRORS && g_atomic_int_get (&self->receiving)) || held_for (self);
   if (want_gate && self->gate == NULL)
     {
       TunTapGate *gate = (TunTapGate *) g_source_new (&gate_funcs, sizeof (TunTapGate));

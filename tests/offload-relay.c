@@ -274,8 +274,8 @@ typedef struct {
 /* How the relay hands each batch on: as it came (super-packets pass
  * through whole), copied into memory of its own first (as a binding's
  * send_many() does: planned and merged again, every checksum verified), or
- * cut into calls of 100 packets (super-packets cut in two are planned and
- * merged, whole ones pass through). */
+ * every other batch cut into calls of 3, then 100 packets (super-packets
+ * cut in two are planned and merged per call, whole ones pass through). */
 typedef enum {
   RELAY_AS_IS,
   RELAY_COPY,
@@ -283,6 +283,7 @@ typedef enum {
 } RelayMode;
 
 static RelayMode relay_mode;
+static gint cut_batches;
 
 /* Sends @n packets; send_many() returns how many went, and the call that
  * starts with the one that did not says why. */
@@ -326,9 +327,15 @@ relay (TunTapDevice *from, GBytes *packets, GArray *lengths, gpointer user_data)
       send_all (r, copy != NULL ? copy : data, len, lens, n);
       return;
     }
-  while (n > 0)
+  /* Every other batch whole: both ways, whatever the batches hold. */
+  if (g_atomic_int_add (&cut_batches, 1) % 2 == 1)
     {
-      guint take = MIN (n, 100);
+      send_all (r, data, len, lens, n);
+      return;
+    }
+  for (guint call = 0; n > 0; call++)
+    {
+      guint take = MIN (n, call == 0 ? 3 : 100);
       gsize bytes = 0;
 
       for (guint i = 0; i < take; i++)
@@ -526,8 +533,8 @@ test_tcp_coalesce_copy (void)
 static void
 test_tcp_pass_cut (void)
 {
-  g_test_summary ("TCP through two offloading devices, the relay handing on each batch in "
-                  "calls of 100 packets: super-packets whole in a call pass through, those "
+  g_test_summary ("TCP through two offloading devices, the relay handing on every other batch "
+                  "in calls of 3, then 100 packets: super-packets whole in a call pass through, those "
                   "cut in two are merged per call, and everything arrives intact");
   relay_mode = RELAY_CUT;
   run_relay (TRUE, FALSE);
@@ -818,6 +825,142 @@ test_close_in_handler (void)
   g_assert_cmpuint (batches, ==, 0);
 }
 
+/* ---- packets held for the next taker ----------------------------------------- */
+
+typedef struct {
+  TunTapDevice *device;
+  gulong        id;
+  guint         leave_after;
+  GArray       *indexes;    /* guint: the first bytes of each payload */
+} Taker;
+
+/* The number a datagram of send_super_packet() carries; G_MAXUINT for
+ * any other packet (the kernel sends its own too, such as IPv6 router
+ * solicitations). */
+static guint
+payload_index (const guint8 *p, gsize len)
+{
+  guint index = G_MAXUINT;
+
+  /* IPv4 + UDP to port 9: the payload from byte 28. */
+  if (len >= 32 && p[0] == 0x45 && p[9] == 17 && p[22] == 0 && p[23] == 9)
+    memcpy (&index, p + 28, sizeof index);
+  return index;
+}
+
+static void
+take_one (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Taker *t = user_data;
+  gsize len;
+  const guint8 *p = g_bytes_get_data (packet, &len);
+  guint index = payload_index (p, len);
+
+  if (index == G_MAXUINT)
+    return;
+  g_array_append_val (t->indexes, index);
+  if (t->indexes->len == t->leave_after)
+    g_signal_handler_disconnect (device, t->id);
+}
+
+static void
+take_batch (TunTapDevice *device, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  Taker *t = user_data;
+  const guint8 *p = g_bytes_get_data (packets, NULL);
+
+  for (guint i = 0; i < lengths->len; i++)
+    {
+      guint index = payload_index (p, g_array_index (lengths, guint, i));
+
+      if (index != G_MAXUINT)
+        g_array_append_val (t->indexes, index);
+      p += g_array_index (lengths, guint, i);
+    }
+}
+
+/* One UDP_SEGMENT send of @count datagrams, payloads numbered from
+ * @first: one super-packet on the device. */
+static void
+send_super_packet (guint first, guint count)
+{
+  struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons (9) };
+  int segment = 1000, sock = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  g_autofree guint8 *buf = g_malloc0 (1000 * count);
+
+  for (guint i = 0; i < count; i++)
+    {
+      guint index = first + i;
+
+      memcpy (buf + i * 1000, &index, sizeof index);
+    }
+  inet_pton (AF_INET, "192.0.2.2", &to.sin_addr);
+  g_assert_cmpint (setsockopt (sock, IPPROTO_UDP, 103 /* UDP_SEGMENT */, &segment,
+                               sizeof segment), ==, 0);
+  g_assert_cmpint (sendto (sock, buf, 1000 * count, 0, (struct sockaddr *) &to, sizeof to), ==,
+                   (gssize) (1000 * count));
+  close (sock);
+}
+
+static void
+spin_until (GArray *indexes, guint n)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (indexes->len < n && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  /* And a little more: nothing else may come. */
+  tun_tap_test_spin (NULL, 100);
+}
+
+static void
+test_held_for_next_taker (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) device = NULL;
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) second = g_array_new (FALSE, FALSE, sizeof (guint));
+  Taker one = { NULL, 0, 3, first }, next = { NULL, 0, 0, second };
+
+  g_test_summary ("the last packet-received handler leaves part-way through a super-packet: "
+                  "the rest of it waits in the device and goes, in order, to the next "
+                  "handler connected, packet-received or packets-received, with no new "
+                  "traffic; nothing is lost or repeated");
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofh", "offload", TRUE,
+                           NULL);
+  g_assert_no_error (error);
+  /* UDP super-packets need USO (Linux 6.2); CI's kernel has it. */
+  g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION);
+  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+  one.device = next.device = device;
+
+  for (int round = 0; round < 2; round++)
+    {
+      g_array_set_size (first, 0);
+      g_array_set_size (second, 0);
+      one.id = g_signal_connect (device, "packet-received", G_CALLBACK (take_one), &one);
+      send_super_packet (round * 100, 10);
+      spin_until (first, 3);
+      g_assert_cmpuint (first->len, ==, 3);
+
+      /* Nobody listens: the rest waits (nothing is read either). */
+      tun_tap_test_spin (NULL, 100);
+      g_assert_cmpuint (first->len, ==, 3);
+      if (round == 0)
+        next.id = g_signal_connect (device, "packet-received", G_CALLBACK (take_one), &next);
+      else
+        next.id = g_signal_connect (device, "packets-received", G_CALLBACK (take_batch), &next);
+      spin_until (second, 7);
+      g_assert_cmpuint (second->len, ==, 7);
+      for (guint i = 0; i < 3; i++)
+        g_assert_cmpuint (g_array_index (first, guint, i), ==, round * 100 + i);
+      for (guint i = 0; i < 7; i++)
+        g_assert_cmpuint (g_array_index (second, guint, i), ==, round * 100 + 3 + i);
+      g_signal_handler_disconnect (device, next.id);
+    }
+  tun_tap_device_close (device);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -839,5 +982,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload-relay/udp-coalesce", test_udp_coalesce);
   g_test_add_func ("/tun-tap/offload-relay/refused", test_refused);
   g_test_add_func ("/tun-tap/offload-relay/close-in-handler", test_close_in_handler);
+  g_test_add_func ("/tun-tap/offload-relay/held-for-next-taker", test_held_for_next_taker);
   return g_test_run ();
 }
