@@ -239,11 +239,11 @@ void     tun_tap_counter_add         (guint64            *counter,
 
 /* ---- tun-tap-offload-io.c ---------------------------------------------- */
 
-/* One read of a vnet device (@n bytes at @read, in the wake-up's block
+/* One read of a vnet device (@n bytes at @in, in the wake-up's block
  * of reads), split and delivered; *@delivered counts packets. FALSE once
  * no longer open. */
 gboolean tun_tap_offload_deliver     (TunTapDevice       *self,
-                                      const guint8       *read,
+                                      const guint8       *in,
                                       guint               n,
                                       gboolean            want_one,
                                       GByteArray        **batch,

@@ -483,7 +483,8 @@ tun_tap_device_send (TunTapDevice  *self,
  * super-packet, in one piece: a relay between two devices writes what it
  * reads, nothing split is merged again. Changing a batch in place breaks
  * the #GBytes contract; the headers are compared all the same, and a
- * packet whose headers changed is merged as any other.
+ * packet whose headers changed is merged as any other, but a payload
+ * changed in place goes out as it was read.
  *
  * May be called from any thread.
  *

@@ -38,7 +38,8 @@ typedef struct {
   guint8             *data;
   gsize               len;
   guint               n;
-  gboolean            registered;
+  gboolean            registered;  /* in live[]; under live_lock */
+  guint64             seq;         /* when registered; under live_lock */
   gboolean            pooled;      /* data is a block of the pool's size */
   /* While passing through (see tun_tap_offload_batch_pass_begin()): the
    * reads, the groups, a copy of each grouped packet's headers (packet j's
@@ -56,6 +57,7 @@ typedef struct {
 /* Guards live[] and pool[]. */
 static GMutex live_lock;
 static Batch *live[LIVE_BATCHES];
+static guint64 live_seq;
 
 /* Batch memory. A wake-up's batch has room for its whole budget. malloc
  * hands out a block that large with mmap() for as long as its threshold is
@@ -163,18 +165,18 @@ batch_free (gpointer data)
 {
   Batch *batch = data;
 
-  pass_free (batch->raw, batch->groups, batch->headers, batch->marks);
-
   /* Forgotten before the memory goes, so no other buffer that lands at
-   * the same address is ever taken for this one. */
+   * the same address is ever taken for this one. (Under the lock even
+   * when not registered: registered changes under it, see publish.) */
+  g_mutex_lock (&live_lock);
   if (batch->registered)
-    {
-      g_mutex_lock (&live_lock);
-      for (guint k = 0; k < LIVE_BATCHES; k++)
-        if (live[k] == batch)
-          live[k] = NULL;
-      g_mutex_unlock (&live_lock);
-    }
+    for (guint k = 0; k < LIVE_BATCHES; k++)
+      if (live[k] == batch)
+        live[k] = NULL;
+  g_mutex_unlock (&live_lock);
+  /* Nothing is attached by now (pass_end() came first); if it were, it
+   * goes only now that no send_many() can find the batch. */
+  pass_free (batch->raw, batch->groups, batch->headers, batch->marks);
   if (batch->pooled)
     block_free (batch->data);
   else
@@ -250,6 +252,7 @@ tun_tap_offload_batch_publish (GByteArray   *data,
     }
   batch->n = n;
   batch->registered = FALSE;
+  batch->seq = 0;
   batch->raw = NULL;
   batch->groups = NULL;
   batch->n_groups = 0;
@@ -271,13 +274,29 @@ tun_tap_offload_batch_publish (GByteArray   *data,
    * are known: nothing to remember. */
   if (computed != NULL && offset == batch->len && batch->len <= G_MAXUINT32 && n > 0)
     {
+      guint oldest = LIVE_BATCHES;
+
       g_mutex_lock (&live_lock);
+      batch->seq = ++live_seq;
       for (guint k = 0; k < LIVE_BATCHES && !batch->registered; k++)
         if (live[k] == NULL)
           {
             live[k] = batch;
             batch->registered = TRUE;
           }
+        else if (live[k]->raw == NULL &&
+                 (oldest == LIVE_BATCHES || live[k]->seq < live[oldest]->seq))
+          oldest = k;
+      /* All taken: batches that live until a garbage collection (gjs) would
+       * keep the newest, the one being handled, out. The oldest goes
+       * instead (it is then a batch like any copy: checksums verified,
+       * nothing passed through), unless its handlers are running. */
+      if (!batch->registered && oldest < LIVE_BATCHES)
+        {
+          live[oldest]->registered = FALSE;
+          live[oldest] = batch;
+          batch->registered = TRUE;
+        }
       g_mutex_unlock (&live_lock);
     }
   return g_bytes_new_with_free_func (batch->data, batch->len, batch_free, batch);

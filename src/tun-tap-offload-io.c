@@ -440,7 +440,7 @@ tun_tap_offload_send_many (TunTapDevice  *self,
     {
       guint end = p < n_passes ? passes[p].first : n_packets;
       TunTapCoalesce protocol;
-      gboolean refused = FALSE;
+      gboolean refused = FALSE, passed = FALSE;
 
       if (end > at && !write_range (self, data, offsets, lengths, at, end - at, sent, error))
         break;
@@ -448,11 +448,17 @@ tun_tap_offload_send_many (TunTapDevice  *self,
         break;
       protocol = passes[p].read[1] == TUN_TAP_VNET_GSO_UDP_L4 ? TUN_TAP_COALESCE_UDP
                                                                : TUN_TAP_COALESCE_TCP;
-      /* Unless refused earlier in this call: then as any packets. */
-      if ((g_atomic_int_get (&self->coalesce) & (gint) protocol) &&
-          !write_pass (self, &passes[p], &refused, error))
-        break;
-      if (refused || !(g_atomic_int_get (&self->coalesce) & (gint) protocol))
+      /* Unless refused earlier (in this call, or in another thread): then
+       * as any packets. Whether it went is decided once: the flag may
+       * change under us after a pass went (another thread refused), and
+       * its packets must not go twice. */
+      if (g_atomic_int_get (&self->coalesce) & (gint) protocol)
+        {
+          if (!write_pass (self, &passes[p], &refused, error))
+            break;
+          passed = !refused;
+        }
+      if (!passed)
         {
           /* As for a super-packet of our own: coalescing off for that
            * protocol, the packets one by one. */

@@ -126,8 +126,8 @@ gsize    tun_tap_offload_header   (const guint8             *data,
  * wake-up fills (empty, room for TUN_TAP_BATCH_CAPACITY bytes, its memory
  * reused from batches gone). tun_tap_offload_batch_publish() turns the
  * packets (@lengths, @n) in @data (taken; made by the former) into the
- * GBytes handed out, and remembers them while that GBytes lives (at most
- * 32 batches at once): the packets whose @computed is set, their checksums
+ * GBytes handed out, and remembers them while that GBytes lives (the 32
+ * newest batches at most): the packets whose @computed is set, their checksums
  * computed by the library (split from a super-packet, or a partial checksum
  * finished). @computed may be %NULL: none.
  *
@@ -161,7 +161,8 @@ void     tun_tap_offload_batch_known_good (const guint8 *data,
  * tun_tap_offload_batch_pass_through() finds, in one send_many() call, the
  * runs of packets that are a whole group, in order, at the very addresses
  * of the batch (the batch itself or a slice of it), each as the library
- * made it (length, checksum field, and a hash of its headers unchanged):
+ * made it (length, checksum field and headers unchanged; the payload is
+ * not compared):
  * such a run is the super-packet the kernel gave, and is written as read,
  * in one piece, instead of split, planned and merged again. Only for the
  * protocols in @protocols (by the read's GSO type). Fills @passes (room for

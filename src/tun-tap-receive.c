@@ -507,8 +507,10 @@ tun_tap_receive_sync (TunTapDevice *self)
 void
 tun_tap_receive_start (TunTapDevice *self)
 {
-  self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
-  if (self->offload)
+  /* With offloads the reads go to the block of reads instead. */
+  if (!self->offload)
+    self->buffer = g_malloc (TUN_TAP_READ_BUFFER_SIZE);
+  else
     {
       self->split = g_byte_array_sized_new (TUN_TAP_READ_BUFFER_SIZE * 2);
       self->split_lengths = g_array_new (FALSE, FALSE, sizeof (guint));

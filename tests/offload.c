@@ -1025,6 +1025,39 @@ test_batch_registry (void)
   packets_clear (&b);
 }
 
+/* More batches alive than the registry holds (gjs keeps them until a
+ * garbage collection): the newest are known, the oldest forgotten. */
+static void
+test_batch_registry_evicts (void)
+{
+  Spec v4 = { 4, 6, 4 * 1000, 1000, 0x10, 12, 0, 0 };
+  Packets flow = flow_packets (&v4);
+  guint n = flow.lengths->len;
+  guint8 yes[8], known[8];
+  GBytes *held[40];
+
+  memset (yes, 1, sizeof yes);
+  g_assert_cmpuint (n, <=, 8);
+  for (guint b = 0; b < G_N_ELEMENTS (held); b++)
+    {
+      GByteArray *batch = g_byte_array_new ();
+
+      g_byte_array_append (batch, flow.data->data, flow.data->len);
+      held[b] = tun_tap_offload_batch_publish (batch, (guint *) flow.lengths->data, yes, n);
+    }
+  for (guint b = 0; b < G_N_ELEMENTS (held); b++)
+    {
+      tun_tap_offload_batch_known_good (g_bytes_get_data (held[b], NULL),
+                                        (gsize *) flow.offsets->data,
+                                        (guint *) flow.lengths->data, n, known);
+      /* 32 remembered: the last 32 published. */
+      g_assert_cmpuint (known[0], ==, b >= G_N_ELEMENTS (held) - 32);
+    }
+  for (guint b = 0; b < G_N_ELEMENTS (held); b++)
+    g_bytes_unref (held[b]);
+  packets_clear (&flow);
+}
+
 /* Batch memory: a wake-up's array has room for its whole budget; a batch
  * filling at least half of it keeps that block, which comes back for the
  * next wake-up once the batch goes (no fresh mapping per wake-up); a
@@ -1349,6 +1382,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/tun-tap/offload/checksum", test_checksum);
   g_test_add_func ("/tun-tap/offload/batch-memory", test_batch_memory);
+  g_test_add_func ("/tun-tap/offload/batch-registry-evicts", test_batch_registry_evicts);
   g_test_add_func ("/tun-tap/offload/pass-through", test_pass_through);
   g_test_add_func ("/tun-tap/offload/split/tcp4", test_tcp4);
   g_test_add_func ("/tun-tap/offload/split/tcp6", test_tcp6);
