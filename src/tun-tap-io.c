@@ -605,10 +605,12 @@ tun_tap_device_send_bytes (TunTapDevice  *self,
  *
  * Like [method@TunTap.Device.send_many], for packets held in a
  * [struct@GLib.Bytes]. From Python and JavaScript this is the way to pass
- * packets on without a copy: PyGObject and gjs copy an array argument
- * such as the one of [method@TunTap.Device.send_many], not a #GBytes; a
- * batch (or a slice of one) handed back this way is also still recognised
- * as the library's own, whose checksums are not verified again.
+ * packets on without a copy: gjs copies a `Uint8Array` passed to
+ * [method@TunTap.Device.send_many], and in Python the `bytes` of a
+ * #GBytes (`get_data()`) are a copy already; a #GBytes goes through as it
+ * is. A batch (or a slice of one) handed back this way is also still
+ * recognised as the library's own: its checksums are not verified again,
+ * and its super-packets pass through whole.
  *
  * Returns: the number of packets sent, or -1 with @error set when none
  *   was, as [method@TunTap.Device.send_many]
