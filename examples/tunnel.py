@@ -28,6 +28,10 @@
 #   and recvmsg_into() with UDP_GRO returns a run of datagrams in one
 #   buffer with its segment size, so the system calls are per run, not per
 #   packet. Without them (older kernels) it is one datagram per call.
+#   The Python code, too, runs per batch or per run, never per packet: the
+#   runs are found with itertools.groupby, received lengths are built with
+#   list arithmetic, and a batch from the peer is handed to send_many() as
+#   one bytes object.
 #
 # Backpressure and counting are as in tunnel.c: a full socket pauses the
 # device (`receiving`) until a G_IO_OUT watch has sent the rest; every
