@@ -28,6 +28,10 @@
 #   and recvmsg_into() with UDP_GRO returns a run of datagrams in one
 #   buffer with its segment size, so the system calls are per run, not per
 #   packet. Without them (older kernels) it is one datagram per call.
+#   The Python code, too, runs per batch or per run, never per packet: the
+#   runs are found with itertools.groupby, received lengths are built with
+#   list arithmetic, and a batch from the peer is handed to send_many() as
+#   one bytes object.
 #
 # Backpressure and counting are as in tunnel.c: a full socket pauses the
 # device (`receiving`) until a G_IO_OUT watch has sent the rest; every
@@ -39,6 +43,7 @@ import signal
 import socket
 import struct
 import sys
+from itertools import accumulate, groupby
 
 import gi
 
@@ -48,6 +53,8 @@ from gi.repository import Gio, GLib, TunTap  # noqa: E402
 SOL_UDP = 17
 UDP_SEGMENT = 103
 UDP_GRO = 104
+# A plain int: socket.MSG_TRUNC is an IntFlag, whose & runs in Python.
+MSG_TRUNC = int(socket.MSG_TRUNC)
 SO_SNDBUFFORCE = 32        # not in Python's socket module
 SO_RCVBUFFORCE = 33
 SOCKET_BUFFER = 4 * 1024 * 1024
@@ -58,6 +65,11 @@ PENDING_MAX = 4 * 1024 * 1024
 
 _segment = struct.Struct("=H")
 _gro = struct.Struct("=i")
+
+
+def run_ends(lengths):
+    """The index after each run of equal lengths: [3, 5] for [9, 9, 9, 4, 4]."""
+    return list(accumulate(len(list(run)) for _, run in groupby(lengths)))
 
 
 def parse_endpoint(option, text):
@@ -163,6 +175,10 @@ class Tunnel:
 
     def _send_to_peer(self, view, lengths):
         n = len(lengths)
+        # Where each run of equal lengths ends, found once in C (groupby),
+        # so the loop below costs Python per send, not per packet.
+        ends = run_ends(lengths) if self.gso else ()
+        run = 0
         i = off = 0
         refused_retries = 0
         while i < n:
@@ -172,14 +188,14 @@ class Tunnel:
             # A run of one size and one shorter packet after it: the shape
             # UDP_SEGMENT cuts back into the same datagrams.
             if self.gso and size < self.gso_refused:
-                limit = self.max_datagram
-                while (i + count < n and count < MAX_SEGMENTS and lengths[i + count] == size
-                       and total + size <= limit):
-                    total += size
-                    count += 1
-                if (i + count < n and count < MAX_SEGMENTS and lengths[i + count] < size
-                        and total + lengths[i + count] <= limit):
-                    total += lengths[i + count]
+                while ends[run] <= i:
+                    run += 1
+                count = min(ends[run] - i, MAX_SEGMENTS, max(1, self.max_datagram // size))
+                total = count * size
+                after = i + count
+                if (after < n and count < MAX_SEGMENTS and lengths[after] < size
+                        and total + lengths[after] <= self.max_datagram):
+                    total += lengths[after]
                     count += 1
             control = [(SOL_UDP, UDP_SEGMENT, _segment.pack(size))] if count > 1 else []
             try:
@@ -289,7 +305,7 @@ class Tunnel:
                 self.warn_once("receiving from the peer", e.strerror)
                 break
             self.from_peer_receives += 1
-            if flags & socket.MSG_TRUNC:
+            if flags & MSG_TRUNC:
                 self.dropped_truncated += 1
                 continue
             if nbytes == 0:
