@@ -420,9 +420,10 @@ tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
 {
   g_autofree TunTapOffloadGroup *kept = NULL;
   g_autofree guint32 *marks = NULL;
-  GByteArray *headers;
+  g_autofree guint8 *headers = NULL;
   Batch *batch;
   guint n_kept = 0, j = 0;
+  guint32 used = 0;
 
   g_mutex_lock (&live_lock);
   batch = find_batch (bytes);
@@ -435,9 +436,10 @@ tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
   /* The headers of the grouped packets as the library made them, to tell
    * a packet changed in place (against the GBytes contract: a gjs view of
    * a batch is writable) from the one that was split from the read. */
+  /* At most 60 + 60 bytes of IP and TCP headers per packet. */
   kept = g_new (TunTapOffloadGroup, n_groups);
   marks = g_new (guint32, batch->n + 1);
-  headers = g_byte_array_sized_new (64 * batch->n);
+  headers = g_malloc ((gsize) batch->n * 120 + 1);
   for (guint g = 0; g < n_groups; g++)
     {
       const TunTapOffloadGroup *group = &groups[g];
@@ -448,28 +450,28 @@ tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
       for (; j < group->first + group->count; j++)
         {
           const BatchPacket *bp = &batch->packets[j];
+          gsize n = 0;
 
-          marks[j] = headers->len;
           if (j >= group->first)
-            g_byte_array_append (headers, batch->data + bp->offset,
-                                 (guint) headers_length (batch->data + bp->offset,
-                                                         bp[1].offset - bp->offset));
+            {
+              n = headers_length (batch->data + bp->offset, bp[1].offset - bp->offset);
+              memcpy (headers + used, batch->data + bp->offset, n);
+            }
+          marks[j] = used;
+          used += (guint32) n;
         }
       kept[n_kept++] = *group;
     }
   for (; j <= batch->n; j++)
-    marks[j] = headers->len;
+    marks[j] = used;
   if (n_kept == 0)
-    {
-      g_byte_array_unref (headers);
-      return;
-    }
+    return;
 
   g_mutex_lock (&live_lock);
   batch->raw = raw_ref (raw);
   batch->groups = g_steal_pointer (&kept);
   batch->n_groups = n_kept;
-  batch->headers = g_byte_array_free (headers, FALSE);
+  batch->headers = g_steal_pointer (&headers);
   batch->marks = g_steal_pointer (&marks);
   g_mutex_unlock (&live_lock);
 }

@@ -16,6 +16,7 @@
 #include "tun-tap-offload.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/uio.h>
 #include <linux/if_tun.h>
@@ -89,8 +90,10 @@ tun_tap_offload_deliver (TunTapDevice  *self,
   flag = computed ? 1 : 0;
   if (direct)
     {
-      for (guint i = 0; i < count; i++)
-        g_byte_array_append (self->computed, &flag, 1);
+      guint had = self->computed->len;
+
+      g_byte_array_set_size (self->computed, had + count);
+      memset (self->computed->data + had, flag, count);
       if (count > 1)
         keep_group (self, in, n, first, count);
       return TRUE;
