@@ -404,11 +404,11 @@ class Tunnel {
     // device refuses is counted and skipped, and the rest still go.
     deliver(packets, lengths) {
         const n = lengths.length;
-        let done = 0, offset = 0;
+        let done = 0, offset = 0, rest = packets;
         while (done < n) {
             let sent;
             try {
-                sent = this.device.send_many_bytes(packets, lengths.slice(done));
+                sent = this.device.send_many_bytes(rest, lengths.slice(done));
                 this.delivered += sent;
             } catch (e) {
                 if (!(e instanceof GLib.Error))
@@ -427,7 +427,7 @@ class Tunnel {
             // GLib.Bytes whose own methods, such as new_from_bytes(), are
             // called), copied by gjs; only after a refusal.
             if (done < n)
-                packets = (packets instanceof GLib.Bytes ? packets.toArray() : packets).subarray(offset);
+                rest = (packets instanceof GLib.Bytes ? packets.toArray() : packets).subarray(offset);
         }
     }
 
