@@ -12,24 +12,35 @@
 // leaves, and open and verify it in onReadable() before deliver().
 //
 // What each side does, and why:
-// - TUN: one ::packets-received per main-loop wake-up and one send_many()
-//   per batch from the peer, so JavaScript runs once per batch, not per
-//   packet. With offloads (the default) the library splits the kernel's
-//   super-packets and merges what we write back into them, in C.
+// - TUN: one ::packets-received per main-loop wake-up, so JavaScript runs
+//   once per batch, not per packet; one send_many_bytes() per run of
+//   datagrams from the peer, with the GLib.Bytes the socket gave (gjs
+//   copies a Uint8Array passed to send_many(), not a GLib.Bytes). With
+//   offloads (the default) the library splits the kernel's super-packets
+//   and merges what we write back into them, in C.
 // - Socket: everything through Gio.Socket, since gjs has no other socket.
 //   gjs 1.74 cannot call Gio.Socket.receive()/receive_from() (the buffer is
 //   an (out caller-allocates) array) nor send_messages()/receive_messages()
 //   (raw pointers), and GIO has no control messages for UDP GSO/GRO. So:
 //   * sending: UDP_SEGMENT set as a socket option (Gio.Socket.set_option)
 //     to the size of the run about to go, then one send() of the whole
-//     run, which the kernel cuts into one datagram per packet;
+//     run, which the kernel cuts into one datagram per packet. send()
+//     takes a Uint8Array (a view of the batch), which gjs copies: a slice
+//     of the GLib.Bytes (new_from_bytes()) written to the socket's output
+//     stream would not be, but gjs 1.74 keeps for ever a reference to a
+//     GLib.Bytes one of whose methods is called, so every batch sliced
+//     that way would stay in memory (toArray(), a view, is no such
+//     method). Nothing here calls a GLib.Bytes method;
 //   * receiving: UDP_GRO set as a socket option, and each datagram (a GRO
 //     run of datagrams arrives as one) read as a GLib.Bytes from the
-//     socket's input stream. Without the control message that gives the
-//     segment size, a run is split by the IP header's length field, which
-//     gives the same packets since every datagram carries exactly one;
+//     socket's input stream, which goes into the device as it is: its
+//     packets are the run's datagrams. Without the control message that
+//     gives the segment size, a run is split by the IP header's length
+//     field, which gives the same packets since every datagram carries
+//     exactly one;
 //   * without UDP_SEGMENT/UDP_GRO (older kernels) it is one datagram per
-//     call.
+//     call, and the datagrams of a wake-up are gathered into one buffer
+//     (a copy) so that the device can still merge their packets.
 //
 // - Memory: each GLib.Bytes (a batch from the device, a datagram read from
 //   the socket) is freed only when the garbage collector finalizes its
@@ -38,9 +49,11 @@
 //   timeout that a busy main loop never reaches. Left alone, a tunnel under
 //   load grew by hundreds of MB per second until the engine collected for
 //   its own reasons, and every datagram landed in freshly faulted pages
-//   (half of the CPU time). So the tunnel collects itself after every few
-//   MB of them (held()): a full collection takes about a millisecond, far
-//   less than faulting those MB in again, and the memory is reused.
+//   (half of the CPU time). So the tunnel collects itself after every 64
+//   MB of them (held()): a full collection takes 1 to 2 ms whatever it
+//   frees, far less than faulting those MB in again, and the memory is
+//   reused. After every 16 MB instead, the tunnel benchmark carried about
+//   8 % less; after every 128 MB, no more than with 64 MB, in more memory.
 //
 // Backpressure and counting are as in tunnel.c: a full socket pauses the
 // device (`receiving`) until a G_IO_OUT watch has sent the rest; every
@@ -63,8 +76,8 @@ const PENDING_MAX = 4 * 1024 * 1024;
 // them, handed to JavaScript (see held()). The count bounds what the bytes
 // cannot see: a batch from the device holds a buffer with room for a whole
 // wake-up (over 256 KiB) whatever it carries.
-const GC_BYTES = 16 * 1024 * 1024;
-const GC_OBJECTS = 256;
+const GC_BYTES = 64 * 1024 * 1024;
+const GC_OBJECTS = 1024;
 
 const USAGE = `Usage:
   tunnel.js [OPTION…] - a point-to-point IP tunnel over UDP, WITHOUT ENCRYPTION
@@ -386,15 +399,16 @@ class Tunnel {
         }
     }
 
-    // Writes the packets into the device; one it refuses is counted and
-    // skipped, the rest still go.
-    deliver(data, lengths) {
+    // Writes the packets into the device: `packets` is a GLib.Bytes, taken
+    // as it is, or a Uint8Array, which gjs copies into one. A packet the
+    // device refuses is counted and skipped, and the rest still go.
+    deliver(packets, lengths) {
         const n = lengths.length;
-        let done = 0, offset = 0;
+        let done = 0, offset = 0, rest = packets;
         while (done < n) {
             let sent;
             try {
-                sent = this.device.send_many(data.subarray(offset), lengths.slice(done));
+                sent = this.device.send_many_bytes(rest, lengths.slice(done));
                 this.delivered += sent;
             } catch (e) {
                 if (!(e instanceof GLib.Error))
@@ -409,10 +423,18 @@ class Tunnel {
             }
             for (let i = 0; i < sent; i++)
                 offset += lengths[done++];
+            // The rest, through a view (gjs 1.74 leaks a reference to a
+            // GLib.Bytes whose own methods, such as new_from_bytes(), are
+            // called), copied by gjs; only after a refusal.
+            if (done < n)
+                rest = (packets instanceof GLib.Bytes ? packets.toArray() : packets).subarray(offset);
         }
     }
 
     onReadable() {
+        // Without GRO, datagrams are gathered here, so that the device
+        // can merge their packets (one copy); a GRO run is a batch of its
+        // own, written into the device as it was read.
         const buffer = this.buffer;
         const lengths = [];
         let end = 0;
@@ -439,7 +461,7 @@ class Tunnel {
             }
             this.fromPeerReceives++;
             this.held(SLOT_SIZE);
-            const p = bytes.toArray();
+            const p = bytes.toArray();   // a view of it, not a copy
             const nbytes = p.length;
             if (nbytes === 0)
                 continue;
@@ -448,24 +470,27 @@ class Tunnel {
                 this.droppedTruncated++;
                 continue;
             }
-            buffer.set(p, end);
             if (!this.gro) {
+                buffer.set(p, end);
                 lengths.push(nbytes);
-            } else {
-                // A GRO run: one IP packet per original datagram.
-                for (let o = 0; o < nbytes;) {
-                    const len = ipLength(p, o, nbytes - o);
-                    if (len === 0) {
-                        // Not IP: what is left goes to the device as one
-                        // packet, which refuses and counts it.
-                        lengths.push(nbytes - o);
-                        break;
-                    }
-                    lengths.push(len);
-                    o += len;
-                }
+                end += nbytes;
+                continue;
             }
-            end += nbytes;
+            // A GRO run: one IP packet per original datagram.
+            const run = [];
+            for (let o = 0; o < nbytes;) {
+                const len = ipLength(p, o, nbytes - o);
+                if (len === 0) {
+                    // Not IP: what is left goes to the device as one
+                    // packet, which refuses and counts it.
+                    run.push(nbytes - o);
+                    break;
+                }
+                run.push(len);
+                o += len;
+            }
+            this.fromPeerPackets += run.length;
+            this.deliver(bytes, run);
         }
         if (lengths.length > 0) {
             this.fromPeerPackets += lengths.length;
