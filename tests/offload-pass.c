@@ -12,7 +12,9 @@
  *     refused write, or set_coalesce()): still one write, nothing sent
  *     twice (a review found the packets sent again one by one);
  *   - the kernel refusing the pass (EINVAL): the packets one by one, all
- *     counted, coalescing off for good, one fallback.
+ *     counted, coalescing off for good, one fallback;
+ *   - the link down (EIO): nothing sent, -1 and NETWORK_UNREACHABLE naming
+ *     the device, coalescing still on.
  */
 #include "config.h"
 
@@ -33,6 +35,7 @@ typedef enum {
   AS_IS,
   OFF_AFTER,
   REFUSE,
+  LINK_DOWN,
 } Inject;
 
 static TunTapDevice *device;
@@ -60,7 +63,7 @@ write (int fd, const void *buf, size_t count)
       return -1;
     }
   n = real (fd, buf, count);
-  if (pass)
+  if (pass && n >= 0)
     {
       g_atomic_int_inc (&pass_writes);
       if (inject == OFF_AFTER)
@@ -150,6 +153,11 @@ one_call (Inject what)
   group = (TunTapOffloadGroup) { 0, SEGMENTS, 0, len };
 
   tun_tap_device_set_coalesce (device, TUN_TAP_COALESCE_TCP | TUN_TAP_COALESCE_UDP);
+  if (what == LINK_DOWN)
+    {
+      g_assert_true (tun_tap_device_set_up (device, FALSE, &error));
+      g_assert_no_error (error);
+    }
   tun_tap_offload_batch_pass_begin (bytes, raw, &group, 1);
   inject = what;
   g_atomic_int_set (&pass_writes, 0);
@@ -158,8 +166,17 @@ one_call (Inject what)
   sent = tun_tap_device_send_many_bytes (device, bytes, (guint *) lengths->data, SEGMENTS, &error);
   g_atomic_int_set (&armed, 0);
   tun_tap_offload_batch_pass_end (bytes);
+  if (what == LINK_DOWN)
+    {
+      g_assert_cmpint (sent, ==, -1);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE);
+      g_assert_nonnull (strstr (error->message, "“opass”"));
+      g_clear_error (&error);
+      g_assert_true (tun_tap_device_set_up (device, TRUE, &error));
+    }
+  else
+    g_assert_cmpint (sent, ==, SEGMENTS);
   g_assert_no_error (error);
-  g_assert_cmpint (sent, ==, SEGMENTS);
   g_assert_false (tun_tap_offload_raw_shared (raw));
   tun_tap_offload_raw_unref (raw);
 
@@ -177,6 +194,12 @@ one_call (Inject what)
       g_assert_cmpint (g_atomic_int_get (&single_writes), ==, SEGMENTS);
       g_assert_cmpuint (fallbacks, ==, 1);
       g_assert_false (tun_tap_device_get_coalesce (device) & TUN_TAP_COALESCE_TCP);
+      break;
+    case LINK_DOWN:
+      g_assert_cmpint (g_atomic_int_get (&pass_writes), ==, 0);
+      g_assert_cmpint (g_atomic_int_get (&single_writes), ==, 0);
+      g_assert_cmpuint (fallbacks, ==, 0);
+      g_assert_true (tun_tap_device_get_coalesce (device) & TUN_TAP_COALESCE_TCP);
       break;
     default:
       g_assert_not_reached ();
@@ -209,6 +232,14 @@ test_refused (void)
   g_test_assert_expected_messages ();
 }
 
+static void
+test_link_down (void)
+{
+  g_test_summary ("a pass on a device whose link is down: nothing sent, -1 with "
+                  "NETWORK_UNREACHABLE naming the device; coalescing stays on");
+  one_call (LINK_DOWN);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -232,6 +263,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/tun-tap/offload-pass/as-is", test_as_is);
   g_test_add_func ("/tun-tap/offload-pass/coalescing-off-after", test_off_after);
+  g_test_add_func ("/tun-tap/offload-pass/link-down", test_link_down);
   g_test_add_func ("/tun-tap/offload-pass/refused", test_refused);
   status = g_test_run ();
   g_clear_object (&device);
