@@ -961,6 +961,50 @@ test_held_for_next_taker (void)
   tun_tap_device_close (device);
 }
 
+static void
+count_closed (TunTapDevice *device, GError *error, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+test_held_then_deleted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) device = NULL;
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) second = g_array_new (FALSE, FALSE, sizeof (guint));
+  Taker one = { NULL, 0, 3, first }, next = { NULL, 0, 0, second };
+  gint64 end;
+  guint closed = 0;
+
+  g_test_summary ("packets held for the next taker when the interface is deleted: closed "
+                  "is emitted once, the held packets go nowhere afterwards");
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofd", "offload", TRUE,
+                           NULL);
+  g_assert_no_error (error);
+  g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION);
+  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+  g_signal_connect (device, "closed", G_CALLBACK (count_closed), &closed);
+  one.device = next.device = device;
+  one.id = g_signal_connect (device, "packet-received", G_CALLBACK (take_one), &one);
+  send_super_packet (0, 10);
+  spin_until (first, 3);
+  g_assert_cmpuint (first->len, ==, 3);
+
+  g_free (tun_tap_test_run (FALSE, "ip link del ofd"));
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (closed == 0 && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (closed, ==, 1);
+  g_assert_true (tun_tap_device_is_closed (device));
+
+  next.id = g_signal_connect (device, "packet-received", G_CALLBACK (take_one), &next);
+  tun_tap_test_spin (NULL, 200);
+  g_assert_cmpuint (second->len, ==, 0);
+  g_assert_cmpuint (closed, ==, 1);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -983,5 +1027,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/offload-relay/refused", test_refused);
   g_test_add_func ("/tun-tap/offload-relay/close-in-handler", test_close_in_handler);
   g_test_add_func ("/tun-tap/offload-relay/held-for-next-taker", test_held_for_next_taker);
+  g_test_add_func ("/tun-tap/offload-relay/held-then-deleted", test_held_then_deleted);
   return g_test_run ();
 }
