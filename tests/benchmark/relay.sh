@@ -4,7 +4,10 @@
 # The offload benchmark (issue 11): TCP (iperf3) from namespace A to
 # namespace B through one process that relays every packet between a TUN
 # device in each: a raw C relay copying vnet super-packets whole (the
-# limit, bench-raw-relay), the library in C with offloads off and on
+# limit, bench-raw-relay), the same raw relay copying every segment out
+# of each super-packet as any relay that hands out packets must (the
+# floor of splitting, bench-raw-relay --copy), the library in C with
+# offloads off and on
 # (bench-relay) and from Python (relay.py). Variants alternate in rounds;
 # reports Gbit/s and the relay's CPU seconds per GB (utime + stime), and
 # the counters that give packets per read; before them, the library's own
@@ -60,13 +63,14 @@ run () {
 # The library's own share first: no kernel, no noise from it.
 "$build/tests/benchmark/bench-offload-cpu"
 
-# VARIANTS="raw-tso c-offload" runs only those (all five by default).
-variants=${VARIANTS:-raw-tso c-plain c-offload py-plain py-offload}
+# VARIANTS="raw-tso c-offload" runs only those (all six by default).
+variants=${VARIANTS:-raw-tso raw-copy c-plain c-offload py-plain py-offload}
 for r in $(seq "$rounds"); do
   echo "== round $r"
   for v in $variants; do
     case $v in
       raw-tso)    run raw-tso    "$build/tests/benchmark/bench-raw-relay" ;;
+      raw-copy)   run raw-copy   "$build/tests/benchmark/bench-raw-relay" --copy ;;
       c-plain)    run c-plain    "$build/tests/benchmark/bench-relay" ;;
       c-offload)  run c-offload  "$build/tests/benchmark/bench-relay" --offload ;;
       py-plain)   run py-plain   /usr/bin/python3 "$srcdir/tests/benchmark/relay.py" ;;
