@@ -4,6 +4,7 @@
 #include "tun-tap-device-private.h"
 #include "tun-tap-enum-types.h"
 #include "tun-tap-error.h"
+#include "tun-tap-marshal.h"
 #include "tun-tap-netns.h"
 
 #include <errno.h>
@@ -719,10 +720,14 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
     g_signal_new ("packets-received",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
+                  0, NULL, NULL,
+                  _tun_tap_marshal_VOID__BOXED_BOXED,
                   G_TYPE_NONE, 2,
                   G_TYPE_BYTES | G_SIGNAL_TYPE_STATIC_SCOPE,
                   G_TYPE_ARRAY | G_SIGNAL_TYPE_STATIC_SCOPE);
+  g_signal_set_va_marshaller (tun_tap_device_signals[SIGNAL_PACKETS_RECEIVED],
+                              G_TYPE_FROM_CLASS (klass),
+                              _tun_tap_marshal_VOID__BOXED_BOXEDv);
 
   /**
    * TunTapDevice::closed:
