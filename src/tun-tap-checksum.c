@@ -37,8 +37,8 @@ fold64 (guint64 acc)
  * own (a mask and a shift: no shuffle, whose single port would be the
  * limit), which cannot overflow for any length a packet has. With @dst,
  * the bytes are also copied there: one pass instead of a copy and a sum.
- * Consumes whole 64-byte blocks from *@p (and *@dst); returns their sum
- * with every carry added back in. */
+ * Consumes all but the last 0-31 bytes from *@p (and *@dst); returns
+ * their sum with every carry added back in. */
 __attribute__ ((target ("avx2"))) static guint64
 sum_avx2 (const guint8 **p,
           guint8       **dst,
@@ -69,8 +69,24 @@ sum_avx2 (const guint8 **p,
       c = _mm256_add_epi64 (c, _mm256_and_si256 (w, low));
       d = _mm256_add_epi64 (d, _mm256_srli_epi64 (w, 32));
     }
-  *p = src;
   *len -= blocks * 64;
+  /* A half block too (a 1,448-byte segment leaves 40 bytes): under 32
+   * are left for the caller. */
+  if (*len >= 32)
+    {
+      __m256i v = _mm256_loadu_si256 ((const __m256i *) src);
+
+      if (to != NULL)
+        {
+          _mm256_storeu_si256 ((__m256i *) to, v);
+          to += 32;
+        }
+      a = _mm256_add_epi64 (a, _mm256_and_si256 (v, low));
+      b = _mm256_add_epi64 (b, _mm256_srli_epi64 (v, 32));
+      src += 32;
+      *len -= 32;
+    }
+  *p = src;
   if (dst != NULL)
     *dst = to;
   /* Each lane is below 2^32 times the blocks taken; four of them added
@@ -127,6 +143,36 @@ load_tail (const guint8 *p,
 #endif
 }
 
+/* The @len (< 8) bytes of load_tail() stored back at @dst, in pieces. */
+static inline void
+store_tail (guint8  *dst,
+            guint64  tail,
+            gsize    len)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  if (len & 4)
+    {
+      guint32 w = (guint32) tail;
+
+      memcpy (dst, &w, 4);
+      dst += 4;
+      tail >>= 32;
+    }
+  if (len & 2)
+    {
+      guint16 w = (guint16) tail;
+
+      memcpy (dst, &w, 2);
+      dst += 2;
+      tail >>= 16;
+    }
+  if (len & 1)
+    dst[0] = (guint8) tail;
+#else
+  memcpy (dst, &tail, len);
+#endif
+}
+
 /* The sum of @len bytes at @p; with @dst, copied there as well. */
 static guint16
 native_sum (const guint8 *p,
@@ -141,9 +187,13 @@ native_sum (const guint8 *p,
   if (len >= 128 && __builtin_cpu_supports ("avx2"))
     acc = sum_avx2 (&p, dst != NULL ? &dst : NULL, &len);
 #endif
-  /* The rest (all of it without AVX2) copied at once. */
-  if (dst != NULL)
-    memcpy (dst, p, len);
+  /* Without AVX2 (or a short packet) the whole is copied at once; after
+   * it, under 32 bytes are left, copied as they are summed (no call). */
+  if (dst != NULL && len >= 32)
+    {
+      memcpy (dst, p, len);
+      dst = NULL;
+    }
 
   for (; len >= 32; p += 32, len -= 32)
     {
@@ -160,9 +210,16 @@ native_sum (const guint8 *p,
       guint64 w;
 
       memcpy (&w, p, 8);
+      if (dst != NULL)
+        {
+          memcpy (dst, &w, 8);
+          dst += 8;
+        }
       acc += w;
     }
   tail = load_tail (p, len);
+  if (dst != NULL)
+    store_tail (dst, tail, len);
   acc += tail;
   total = (guint64) acc + (guint64) (acc >> 64);
   if (total < (guint64) acc)
