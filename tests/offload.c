@@ -108,7 +108,8 @@ test_checksum (void)
   for (int round = 0; round < 2; round++)
     {
       g_autofree guint8 *big = g_malloc (65536 + 8);
-      const gsize sizes[] = { 1, 63, 64, 127, 128, 129, 1448, 1449, 4099, 9000, 65535 };
+      const gsize sizes[] = { 1, 2, 6, 7, 15, 31, 63, 64, 127, 128, 129, 160, 175, 1448, 1449,
+                              4099, 9000, 65535 };
       g_autofree guint8 *copy = g_malloc (65536 + 8);
 
       for (gsize i = 0; i < 65536 + 8; i++)
