@@ -111,11 +111,12 @@ relay_copied (int fd, int to, unsigned long long *bytes)
 
       if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE || size == 0 || hdr >= plen)
         {
+          /* Fits: @out is twice the most a wake-up reads. */
           memcpy (out + end, packet, plen);
           end += plen;
         }
       else
-        for (size_t off = hdr; off < plen; off += size)
+        for (size_t off = hdr; off < plen && end + hdr + size <= sizeof out; off += size)
           {
             size_t seg = plen - off < size ? plen - off : size;
 
@@ -125,7 +126,7 @@ relay_copied (int fd, int to, unsigned long long *bytes)
           }
       at += len[i];
     }
-  at = end = 0;
+  at = 0;
   for (int i = 0; i < n; i++)
     {
       *bytes += len[i];
