@@ -111,9 +111,11 @@ relay_copied (int fd, int to, unsigned long long *bytes)
 
       if (vh->gso_type == VIRTIO_NET_HDR_GSO_NONE || size == 0 || hdr >= plen)
         {
-          /* Fits: @out is twice the most a wake-up reads. */
-          memcpy (out + end, packet, plen);
-          end += plen;
+          if (end + plen <= sizeof out)
+            {
+              memcpy (out + end, packet, plen);
+              end += plen;
+            }
         }
       else
         for (size_t off = hdr; off < plen && end + hdr + size <= sizeof out; off += size)
