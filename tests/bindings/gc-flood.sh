@@ -9,7 +9,7 @@
 # refusal is a packet lost. Timers and async callbacks are refused too, and
 # once no JavaScript runs the sweep never finishes, so the process may stop
 # handling anything at all. ::packets-received runs once per main-loop
-# wake-up (up to 64 packets) and was never refused here.
+# wake-up (up to 256 packets) and was never refused here.
 #
 # Checked (gc-flood.js floods and handles the packets):
 #  - batch, 100,000 packets: the run ends, not one refusal, every packet the

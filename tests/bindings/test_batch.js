@@ -16,7 +16,7 @@ import {reflectBatch, sendMany} from '../../examples/echo.js';
 import {assert, assertEqual, assertIOError, assertMatch, run, test} from './harness.js';
 
 const IOError = Gio.IOErrorEnum;
-const BATCH_MAX = 64;   // READ_BUDGET in src/tun-tap-device.c
+const BATCH_MAX = 256;   // PACKET_BUDGET in src/tun-tap-receive.c
 const PORT = 5555;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -146,7 +146,7 @@ function runUntil(done, seconds = 5) {
     return done();
 }
 
-test('packets-received: consistent batches of at most 64, several for 100 packets', () => {
+test('packets-received: consistent batches of at most 256, several for 300 packets', () => {
     const {device, peer} = newDevice();
     const batches = [];
     let problem = null;
@@ -159,19 +159,19 @@ test('packets-received: consistent batches of at most 64, several for 100 packet
             problem ??= e;
         }
     });
-    const payloads = queue(peer, 100);
+    const payloads = queue(peer, 300);
     const all = () => batches.flatMap(([data, lengths]) => split(data, lengths));
-    const finished = runUntil(() => ours(all(), peer).length >= 100);
+    const finished = runUntil(() => ours(all(), peer).length >= 300);
     if (problem !== null)
         throw problem;
-    assert(finished, `not all 100 datagrams arrived: ${batches.map(([, l]) => l.length)}`);
+    assert(finished, `not all 300 datagrams arrived: ${batches.map(([, l]) => l.length)}`);
 
     for (const [data, lengths] of batches) {
         assert(lengths.length > 0 && lengths.length <= BATCH_MAX, `${lengths.length} in a batch`);
         assertEqual(lengths.reduce((a, b) => a + b, 0), data.length, 'sum of the lengths');
         assert(lengths.every(n => n > 0), `lengths ${lengths}`);
     }
-    assert(batches.length >= 2, `${batches.length} batch(es) for 100 packets`);
+    assert(batches.length >= 2, `${batches.length} batch(es) for 300 packets`);
     assertEqual(JSON.stringify(ours(all(), peer)), JSON.stringify(payloads));
     device.close();
 });
@@ -342,15 +342,15 @@ test('echo.js reflectBatch() and sendMany() answer through the kernel', () => {
             sendMany(dev, data, answerLengths);
     });
     const to = Gio.InetSocketAddress.new_from_string(peer, PORT);
-    const payloads = Array.from({length: 150}, (_, i) => `echo ${i}`);
+    const payloads = Array.from({length: 300}, (_, i) => `echo ${i}`);
     for (const p of payloads)
         socket.send_to(to, encoder.encode(p), null);
     const got = [];
-    assert(runUntil(() => got.push(...receive(socket, 150, 0)) >= 150),
-        `${got.length} of 150 came back`);
+    assert(runUntil(() => got.push(...receive(socket, 300, 0)) >= 300),
+        `${got.length} of 300 came back`);
     assertEqual(JSON.stringify(got), JSON.stringify(payloads));
     assert(batches.length >= 2, `${batches.length} batch(es)`);
-    assert(batches.reduce((a, b) => a + b, 0) >= 150, `${batches} packets`);
+    assert(batches.reduce((a, b) => a + b, 0) >= 300, `${batches} packets`);
     socket.close();
     device.close();
 });

@@ -22,7 +22,7 @@ import tuntaptest  # noqa: E402
 from tuntaptest import GLib, Gio, TunTap, assert_io_error  # noqa: E402
 
 IOError = Gio.IOErrorEnum
-BATCH_MAX = 64   # READ_BUDGET in src/tun-tap-device.c
+BATCH_MAX = 256   # PACKET_BUDGET in src/tun-tap-receive.c
 PORT = 5555
 
 _pair = [0]
@@ -139,17 +139,17 @@ class Batch(DeviceTest):
             batches.append((packets.get_data(), list(lengths)))
 
         self.device.connect("packets-received", on_batch)
-        payloads = self.queue(100)
+        payloads = self.queue(300)
         self.assertTrue(self.run_until(
-            lambda: len(self.ours(p for d, ls in batches for p in split(d, ls))) >= 100),
-            f"not all 100 datagrams arrived: {[len(ls) for _, ls in batches]}")
+            lambda: len(self.ours(p for d, ls in batches for p in split(d, ls))) >= 300),
+            f"not all 300 datagrams arrived: {[len(ls) for _, ls in batches]}")
 
         for data, lengths in batches:
             self.assertGreater(len(lengths), 0)
             self.assertLessEqual(len(lengths), BATCH_MAX)
             self.assertEqual(sum(lengths), len(data))
             self.assertTrue(all(n > 0 for n in lengths), lengths)
-        # 100 waiting packets cannot fit one wake-up.
+        # 300 waiting packets cannot fit one wake-up.
         self.assertGreaterEqual(len(batches), 2, [len(ls) for _, ls in batches])
         got = self.ours(p for d, ls in batches for p in split(d, ls))
         self.assertEqual(got, payloads)
@@ -305,15 +305,15 @@ class Example(DeviceTest):
                 self.echo.send_many(device, data, out_lengths)
 
         self.device.connect("packets-received", on_batch)
-        payloads = [b"echo %03d" % i for i in range(150)]
+        payloads = [b"echo %03d" % i for i in range(300)]
         for p in payloads:
             s.sendto(p, (self.peer, PORT))
         got = []
-        self.assertTrue(self.run_until(lambda: got.extend(self.receive(s, 150, 0)) or
-                                       len(got) >= 150), f"{len(got)} of 150 came back")
+        self.assertTrue(self.run_until(lambda: got.extend(self.receive(s, 300, 0)) or
+                                       len(got) >= 300), f"{len(got)} of 300 came back")
         self.assertEqual(got, payloads)
         self.assertGreaterEqual(len(received), 2)
-        self.assertGreaterEqual(sum(received), 150)   # and whatever IPv6 sends
+        self.assertGreaterEqual(sum(received), 300)   # and whatever IPv6 sends
 
 
 if __name__ == "__main__":
