@@ -55,7 +55,7 @@ run () {
   bytes=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' 2>/dev/null || echo 0)
   hz=$(getconf CLK_TCK)
   echo "$name $bytes $t0 $t1 $hz $seconds" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
-      printf "%-22s %6.2f Gbit/s  %6.2f CPU-s/GB\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0) }'
+      printf "%-22s %6.2f Gbit/s  %6.3f CPU-s/GB\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0) }'
   grep -E '^A|^B|^raw' "$out" | sed 's/^/    /'
   rm -f "$out"
 }
