@@ -172,11 +172,7 @@ tun_tap_io_deliver (TunTapDevice  *self,
 {
   if (*batch != NULL)
     {
-      /* Read in place, right after what the batch holds: only counted. */
-      if (data == (*batch)->data + (*batch)->len)
-        g_byte_array_set_size (*batch, (*batch)->len + len);
-      else
-        g_byte_array_append (*batch, data, len);
+      g_byte_array_append (*batch, data, len);
       g_array_append_val (*lengths, len);
     }
   if (want_one)
@@ -287,29 +283,28 @@ read_packets (TunTapDevice    *self,
     }
 
   for (guint i = 0;
-       read_more && (!self->offload || i < READ_BUDGET) && delivered < PACKET_BUDGET &&
-       bytes < BYTE_BUDGET &&
+       read_more && i < (self->offload ? READ_BUDGET : PACKET_BUDGET) &&
+       delivered < PACKET_BUDGET && bytes < BYTE_BUDGET &&
        is_open (self) && g_atomic_int_get (&self->receiving);
        i++)
     {
       guint8 *into;
+      gboolean in_place = FALSE;
       ssize_t n;
       int errsv;
 
       /* With offloads, after the reads kept so far (at most the byte
        * budget: there is room for one more). Without, straight into the
-       * batch when there is one, past what it holds (the same room: no
-       * reallocation), which tun_tap_io_deliver() then keeps instead of
-       * copying it there. */
+       * batch when there is one, past what it holds: it holds this
+       * wake-up's reads, under the byte budget, so a block has room for
+       * one more (checked all the same: otherwise the read buffer, and a
+       * copy). */
       if (self->offload)
         into = self->raw->data + self->raw_len;
-      else if (batch != NULL)
+      else if (batch != NULL && batch->len + TUN_TAP_READ_BUFFER_SIZE <= TUN_TAP_BATCH_CAPACITY)
         {
-          guint held = batch->len;
-
-          g_byte_array_set_size (batch, held + TUN_TAP_READ_BUFFER_SIZE);
-          g_byte_array_set_size (batch, held);
-          into = batch->data + held;
+          into = batch->data + batch->len;
+          in_place = TRUE;
         }
       else
         into = self->buffer;
@@ -323,6 +318,20 @@ read_packets (TunTapDevice    *self,
           if (self->offload)
             open = tun_tap_offload_deliver (self, into, (guint) n, want_one, &batch, &lengths,
                                             &delivered);
+          else if (in_place)
+            {
+              GByteArray *kept = NULL;
+              GArray *no_lengths = NULL;
+              guint len = (guint) n;
+
+              /* Already in the batch: only counted there (the block does
+               * not move: no reallocation below its size), then to the
+               * per-packet signal. */
+              g_byte_array_set_size (batch, batch->len + len);
+              g_array_append_val (lengths, len);
+              delivered++;
+              open = tun_tap_io_deliver (self, into, len, want_one, &kept, &no_lengths);
+            }
           else
             {
               delivered++;
@@ -661,7 +670,8 @@ receive_cancelled (GCancellable *cancellable,
  * @user_data: data for @callback
  *
  * Pulls the next batch of packets: the packets of one main-loop wake-up
- * (up to 256 packets or 256 KiB; with offloads, of up to 64 reads), as
+ * (reading stops once it has 256 packets or 256 KiB; with offloads, after
+ * 64 reads at most), as
  * [signal@TunTap.Device::packets-received] would have carried them. Call
  * [method@TunTap.Device.receive_finish] from @callback. For code that
  * receives at its own pace, such as an async function in gjs (with
