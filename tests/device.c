@@ -765,6 +765,169 @@ test_packets_received (void)
   close (s);
 }
 
+/* ---- large packets: the byte budget, the batch read in place ----------- */
+
+#define BIG_COUNT 40
+#define BIG_BUDGET (256 * 1024)
+
+typedef struct {
+  guint       header;       /* bytes before the IP header (TAP, packet-info) */
+  gsize       payload;      /* of each UDP datagram: IP packets of the MTU */
+  guint       batches, packets, bad;
+  gsize       largest;      /* the largest batch, in bytes */
+  GPtrArray  *singles;      /* GBytes of packet-received */
+  GPtrArray  *slices;       /* the same packets cut out of the batches */
+} Big;
+
+typedef enum {
+  BIG_OTHER,      /* other traffic: the kernel's own IPv6, ARP */
+  BIG_INTACT,     /* one of send_big()'s datagrams, every byte right */
+  BIG_DAMAGED,    /* one of them, cut or changed */
+} BigKind;
+
+static BigKind
+big_kind (const Big *big, const guint8 *p, gsize len)
+{
+  const guint8 *ip = p + big->header;
+  guint32 seq;
+
+  if (len < big->header + 28 || ip[0] != 0x45 || ip[9] != 17 || ip[22] != 0x10 || ip[23] != 0x98)
+    return BIG_OTHER;
+  if (len != big->header + 28 + big->payload)
+    return BIG_DAMAGED;
+  memcpy (&seq, ip + 28, sizeof seq);
+  for (gsize i = sizeof seq; i < big->payload; i++)
+    if (ip[28 + i] != (guint8) (seq + i))
+      return BIG_DAMAGED;
+  return BIG_INTACT;
+}
+
+static void
+big_batch (TunTapDevice *device, GBytes *packets, GArray *lengths, gpointer user_data)
+{
+  Big *big = user_data;
+  gsize size, off = 0;
+  const guint8 *data = g_bytes_get_data (packets, &size);
+
+  big->batches++;
+  big->largest = MAX (big->largest, size);
+  for (guint i = 0; i < lengths->len; i++)
+    {
+      guint len = g_array_index (lengths, guint, i);
+
+      if (off + len > size || big_kind (big, data + off, len) == BIG_DAMAGED)
+        big->bad++;
+      else if (big_kind (big, data + off, len) == BIG_INTACT)
+        g_ptr_array_add (big->slices, g_bytes_new_from_bytes (packets, off, len));
+      off += len;
+    }
+  if (off != size)
+    big->bad++;
+  big->packets += lengths->len;
+}
+
+static void
+big_single (TunTapDevice *device, GBytes *packet, gpointer user_data)
+{
+  Big *big = user_data;
+
+  g_ptr_array_add (big->singles, g_bytes_ref (packet));
+  /* A nested main loop in a handler, as a dialog would run. */
+  for (int i = 0; i < 3; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+send_big (int s, const char *dst, guint32 seq, gsize payload)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons (4248) };
+  g_autofree guint8 *buf = g_malloc (payload);
+
+  inet_pton (AF_INET, dst, &sin.sin_addr);
+  memcpy (buf, &seq, sizeof seq);
+  for (gsize i = sizeof seq; i < payload; i++)
+    buf[i] = (guint8) (seq + i);
+  for (int attempt = 0;; attempt++)
+    {
+      if (sendto (s, buf, payload, 0, (struct sockaddr *) &sin, sizeof sin) == (gssize) payload)
+        return;
+      if (attempt == 100)
+        g_error ("sendto %s: %s", dst, g_strerror (errno));
+      g_usleep (1000);
+    }
+}
+
+static void
+big_round (TunTapMode mode, gboolean packet_info, const char *name, const char *local,
+           const char *peer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TunTapDevice) device = NULL;
+  Big big = { 0 };
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), sndbuf = 8 << 20;
+
+  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", name, "mode", mode,
+                           "packet-info", packet_info, NULL);
+  g_assert_no_error (error);
+  big.header = (packet_info ? 4 : 0) + (mode == TUN_TAP_MODE_TAP ? 14 : 0);
+  big.payload = (mode == TUN_TAP_MODE_TAP ? 65521 : 65535) - 28;
+  big.singles = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  big.slices = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_signal_connect (device, "packets-received", G_CALLBACK (big_batch), &big);
+  g_signal_connect (device, "packet-received", G_CALLBACK (big_single), &big);
+  /* The largest MTU each mode takes: one datagram, one packet. */
+  g_free (tun_tap_test_run (FALSE, "ip link set %s mtu %d", name,
+                            mode == TUN_TAP_MODE_TAP ? 65521 : 65535));
+  configure_ptp (name, local, peer);
+  if (mode == TUN_TAP_MODE_TAP)
+    g_free (tun_tap_test_run (FALSE, "ip neigh add %s lladdr 02:00:00:00:00:02 dev %s", peer,
+                              name));
+  tun_tap_test_spin (NULL, 50);
+  g_ptr_array_set_size (big.singles, 0);
+  g_ptr_array_set_size (big.slices, 0);
+  big.batches = big.packets = 0;
+
+  /* All queued before the loop runs: 2.6 MB, so the byte budget ends
+   * each wake-up, not the packets. */
+  g_assert_cmpint (setsockopt (s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), ==, 0);
+  for (guint i = 0; i < BIG_COUNT; i++)
+    send_big (s, peer, i * 7919, big.payload);
+  tun_tap_test_spin (NULL, 300);
+  close (s);
+
+  g_test_message ("%s: %u packets in %u batches, the largest %" G_GSIZE_FORMAT " bytes", name,
+                  big.packets, big.batches, big.largest);
+  g_assert_cmpuint (big.bad, ==, 0);
+  g_assert_cmpuint (big.slices->len, ==, BIG_COUNT);
+  /* Stopped once over the budget: at most one read past it. */
+  g_assert_cmpuint (big.largest, >, BIG_BUDGET);
+  g_assert_cmpuint (big.largest, <, BIG_BUDGET + 65536 + 64);
+  /* Each packet-received copy equals the batch's packet. */
+  g_assert_cmpuint (big.singles->len, ==, big.packets);
+  for (guint i = 0, k = 0; i < big.singles->len; i++)
+    {
+      gsize len;
+      const guint8 *p = g_bytes_get_data (big.singles->pdata[i], &len);
+
+      if (big_kind (&big, p, len) == BIG_INTACT)
+        g_assert_true (g_bytes_equal (big.singles->pdata[i], big.slices->pdata[k++]));
+    }
+  g_ptr_array_unref (big.singles);
+  g_ptr_array_unref (big.slices);
+  tun_tap_device_close (device);
+}
+
+static void
+test_batch_large_packets (void)
+{
+  g_test_summary ("packets of 65,535 bytes on a TUN device, and on a TAP device with "
+                  "packet-info: each wake-up reads until it is over 256 KiB, no further "
+                  "than one more packet; every byte of every packet arrives, in the batch "
+                  "and to packet-received (whose handler runs a nested main loop)");
+  big_round (TUN_TAP_MODE_TUN, FALSE, "tt-big", "192.0.2.93", "192.0.2.94");
+  big_round (TUN_TAP_MODE_TAP, TRUE, "tt-bigt", "192.0.2.95", "192.0.2.96");
+}
+
 static void
 test_send_many (void)
 {
@@ -1314,6 +1477,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/packets/packet-info", test_packet_info);
   g_test_add_func ("/tun-tap/device/send/errors", test_send_errors);
   g_test_add_func ("/tun-tap/device/batch/packets-received", test_packets_received);
+  g_test_add_func ("/tun-tap/device/batch/large-packets", test_batch_large_packets);
   g_test_add_func ("/tun-tap/device/batch/send-many", test_send_many);
   g_test_add_func ("/tun-tap/device/close/close", test_close);
   g_test_add_func ("/tun-tap/device/close/deleted", test_deleted_while_open);

@@ -90,9 +90,14 @@ function ours(packets, peer) {
 }
 
 // A UDP socket, non-blocking, bound to address:port if given.
+const SOL_SOCKET = 1, SO_RCVBUF = 8;   // Linux
+
 function udpSocket(address = null, port = 0) {
     const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.DATAGRAM,
         Gio.SocketProtocol.UDP);
+    // Room for a whole echoed wake-up (256 packets) at once: the default
+    // buffer holds exactly 256 small datagrams here, no more.
+    socket.set_option(SOL_SOCKET, SO_RCVBUF, 1 << 20);
     if (address !== null)
         socket.bind(Gio.InetSocketAddress.new_from_string(address, port), false);
     socket.set_blocking(false);

@@ -89,6 +89,9 @@ class DeviceTest(unittest.TestCase):
     def udp_socket(self, bind=None):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sockets.append(s)
+        # Room for a whole echoed wake-up (256 packets) at once: the
+        # default buffer holds exactly 256 small datagrams here, no more.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         if bind is not None:
             s.bind(bind)
             s.setblocking(False)
