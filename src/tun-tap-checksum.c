@@ -89,8 +89,8 @@ sum_avx2 (const guint8 **p,
   *p = src;
   if (dst != NULL)
     *dst = to;
-  /* Each lane is below 2^32 times the blocks taken; four of them added
-   * still fit for any packet. */
+  /* Each lane is below 2^32 times the blocks taken (the half block one
+   * more); four of them added still fit for any packet. */
   a = _mm256_add_epi64 (_mm256_add_epi64 (a, b), _mm256_add_epi64 (c, d));
   _mm256_storeu_si256 ((__m256i *) lanes, a);
   for (guint i = 0; i < 4; i++)

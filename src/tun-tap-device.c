@@ -670,9 +670,9 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    * @lengths: (element-type guint): the length of each packet in @packets
    *
    * Like [signal@TunTap.Device::packet-received], but emitted once per
-   * main-loop wake-up with every packet read in it (at most 256 packets
-   * or 256 KiB; with offloads, of at most 64 reads), stored one after the
-   * other in @packets. Meant for bindings, where crossing into
+   * main-loop wake-up with every packet read in it (reading stops once it
+   * has 256 packets or 256 KiB; with offloads, after 64 reads at most),
+   * stored one after the other in @packets. Meant for bindings, where crossing into
    * the language costs more than the packet: with
    * [method@TunTap.Device.send_many], a Python or gjs echo crosses twice
    * per batch instead of twice per packet.
