@@ -49,7 +49,7 @@ run () {
   nsenter -t $nsb -n iperf3 -s -1 -D >/dev/null 2>&1
   sleep 0.2
   t0=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
-  json=$(nsenter -t $nsa -n iperf3 -c 192.0.2.2 -t "$seconds" -J 2>/dev/null || true)
+  json=$(nsenter -t $nsa -n iperf3 -c 192.0.2.2 -t "$seconds" ${RATE:+-b "$RATE"} -J 2>/dev/null || true)
   t1=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
   kill -TERM $relay; wait $relay 2>/dev/null || true
   bytes=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' 2>/dev/null || echo 0)
@@ -64,6 +64,8 @@ run () {
 "$build/tests/benchmark/bench-offload-cpu"
 
 # VARIANTS="raw-tso c-offload" runs only those (all six by default).
+# RATE=10G caps iperf3's rate (-b): every relay then carries the same
+# load, and none is the bottleneck of its own run.
 variants=${VARIANTS:-raw-tso raw-copy c-plain c-offload py-plain py-offload}
 for r in $(seq "$rounds"); do
   echo "== round $r"
