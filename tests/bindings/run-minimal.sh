@@ -27,15 +27,17 @@ grep -q "unshare -n" "$tmp/out" || fail "$* --help does not say to use unshare -
 stdbuf -oL "$@" >"$tmp/out" 2>"$tmp/err" </dev/null &
 pid=$!
 
+# The program adds the address, then sets the link up: wait for both (a
+# check right after the address once caught the link a moment before up).
 name=
 for _ in $(seq 100); do
   name=$(ip -o addr show | awk '/inet 192\.0\.2\.1 peer 192\.0\.2\.2\/32/ { print $2 }')
-  [ -n "$name" ] && break
+  [ -n "$name" ] && ip -o link show dev "$name" | grep -Eq "<([A-Z_-]+,)*UP[,>]" && break
   kill -0 "$pid" 2>/dev/null || fail "$* exited"
   sleep 0.1
 done
 [ -n "$name" ] || fail "no interface with 192.0.2.1 peer 192.0.2.2 after 10 s"
-ip -o link show dev "$name" | grep -Eq "<([A-Z_-]+,)*UP[,>]" || fail "$name is not up"
+ip -o link show dev "$name" | grep -Eq "<([A-Z_-]+,)*UP[,>]" || fail "$name is not up after 10 s"
 
 rx() {
   awk -v dev="$name:" '$1 == dev { print $3 }' /proc/net/dev
