@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <tuntap-glib/tuntap-glib.h>
 #include "tun-tap-test-util.h"
@@ -892,8 +894,8 @@ test_last_unref_in_sender (void)
 /* ---- 5. owners of persistent devices ---------------------------------- */
 
 /* Successful constructions, within at most OWNER_MAX_US; at least
- * OWNER_MIN_TRIES, given up to OWNER_HARD_US for them (under valgrind,
- * one thread at a time, the churning thread holds the name most of the
+ * OWNER_MIN_TRIES, given up to OWNER_HARD_US for them (under valgrind or
+ * on a loaded machine the churning program can hold the name most of the
  * first seconds). */
 #define OWNER_TRIES 300
 #define OWNER_MIN_TRIES 20
@@ -902,43 +904,79 @@ test_last_unref_in_sender (void)
 #define CHURN_OWNER 4242
 
 typedef struct {
-  gint  stop;     /* atomic */
+  pid_t pid;
+  int   stop;     /* closed by us: the other program stops */
+  int   result;   /* the other program's cycle count comes back here */
   guint cycles;
 } OwnerChurn;
 
-/* Another program creating "tc-own" persistent and owned, and deleting
- * it again, as fast as it can. */
-static gpointer
-owner_churn_thread (gpointer data)
+/* Another program, a process of its own, creating "tc-own" persistent
+ * and owned, and deleting it again, as fast as it can, until told to stop
+ * (its end of the stop pipe hangs up). A process, not a thread: the
+ * library's EBUSY explanation looks at this process's own fds, and
+ * another thread closing them meanwhile is not what the test is about.
+ * Only system calls in the child (the parent has threads). */
+static void
+owner_churn_start (OwnerChurn *c)
 {
-  OwnerChurn *c = data;
+  int stop[2], result[2];
 
-  while (!g_atomic_int_get (&c->stop))
+  g_assert_cmpint (pipe2 (stop, O_CLOEXEC), ==, 0);
+  g_assert_cmpint (pipe2 (result, O_CLOEXEC), ==, 0);
+  c->pid = fork ();
+  g_assert_cmpint (c->pid, >=, 0);
+  if (c->pid == 0)
     {
-      int fd = raw_tun ("tc-own", IFF_TUN | IFF_NO_PI, O_RDWR, NULL);
+      struct pollfd hangup = { .fd = stop[0], .events = POLLIN };
+      struct ifreq ifr;
+      guint cycles = 0;
 
-      if (fd >= 0)
+      close (stop[1]);
+      close (result[0]);
+      memset (&ifr, 0, sizeof ifr);
+      memcpy (ifr.ifr_name, "tc-own", sizeof "tc-own");
+      while (poll (&hangup, 1, 0) == 0)
         {
-          if (ioctl (fd, TUNSETOWNER, CHURN_OWNER) == 0)
+          int fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+          ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+          if (fd >= 0 && ioctl (fd, TUNSETIFF, &ifr) == 0 &&
+              ioctl (fd, TUNSETOWNER, CHURN_OWNER) == 0)
             ioctl (fd, TUNSETPERSIST, 1);
-          close (fd);
+          if (fd >= 0)
+            close (fd);
+          fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+          ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+          if (fd >= 0 && ioctl (fd, TUNSETIFF, &ifr) == 0)
+            ioctl (fd, TUNSETPERSIST, 0);
+          if (fd >= 0)
+            close (fd);
+          cycles++;
         }
-      fd = raw_tun ("tc-own", IFF_TUN | IFF_NO_PI, O_RDWR, NULL);
-      if (fd >= 0)
-        {
-          ioctl (fd, TUNSETPERSIST, 0);
-          close (fd);
-        }
-      c->cycles++;
+      _exit (write (result[1], &cycles, sizeof cycles) == sizeof cycles ? 0 : 1);
     }
-  return NULL;
+  close (stop[0]);
+  close (result[1]);
+  c->stop = stop[1];
+  c->result = result[0];
+}
+
+static void
+owner_churn_stop (OwnerChurn *c)
+{
+  int status = -1;
+
+  close (c->stop);
+  g_assert_cmpint (read (c->result, &c->cycles, sizeof c->cycles), ==, sizeof c->cycles);
+  close (c->result);
+  g_assert_cmpint (waitpid (c->pid, &status, 0), ==, c->pid);
+  g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
 }
 
 static void
 test_owner_race (void)
 {
   OwnerChurn churn = { 0 };
-  GThread *thread;
   guint tries = 0, succeeded = 0, created = 0, foreign = 0, unowned = 0;
   gint64 euid = (gint64) geteuid ();
   gint64 start = g_get_monotonic_time ();
@@ -946,7 +984,7 @@ test_owner_race (void)
   g_test_summary ("A persistent device constructed while another program creates and "
                   "deletes the same name is never left with neither owner nor group");
 
-  thread = g_thread_new ("tc-owner-churn", owner_churn_thread, &churn);
+  owner_churn_start (&churn);
   while (succeeded < OWNER_TRIES &&
          (g_get_monotonic_time () - start < OWNER_MAX_US ||
           (succeeded < OWNER_MIN_TRIES && g_get_monotonic_time () - start < OWNER_HARD_US)))
@@ -984,8 +1022,7 @@ test_owner_race (void)
       /* Vary the phase against the other program's cycle. */
       g_usleep (g_random_int_range (0, 200));
     }
-  g_atomic_int_set (&churn.stop, 1);
-  g_thread_join (thread);
+  owner_churn_stop (&churn);
   if (tun_tap_test_link_exists ("tc-own"))
     g_free (tun_tap_test_run (TRUE, "ip link del tc-own"));
 
