@@ -928,10 +928,24 @@ spin_until (GArray *indexes, guint n)
   tun_tap_test_spin (NULL, 100);
 }
 
+/* An offload device @name, configured, that reads UDP super-packets. */
+static TunTapDevice *
+held_device (const char *name)
+{
+  g_autoptr(GError) error = NULL;
+  TunTapDevice *device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", name,
+                                         "offload", TRUE, NULL);
+
+  g_assert_no_error (error);
+  /* UDP super-packets need USO (Linux 6.2); CI's kernel has it. */
+  g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION);
+  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+  return device;
+}
+
 static void
 test_held_for_next_taker (void)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(TunTapDevice) device = NULL;
   g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) second = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -941,12 +955,7 @@ test_held_for_next_taker (void)
                   "the rest of it waits in the device and goes, in order, to the next "
                   "handler connected, packet-received or packets-received, or to a "
                   "receive_async(), with no new traffic; nothing is lost or repeated");
-  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofh", "offload", TRUE,
-                           NULL);
-  g_assert_no_error (error);
-  /* UDP super-packets need USO (Linux 6.2); CI's kernel has it. */
-  g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION);
-  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+  device = held_device ("ofh");
   one.device = next.device = device;
 
   for (int round = 0; round < 3; round++)
@@ -994,7 +1003,6 @@ count_closed (TunTapDevice *device, GError *error, gpointer user_data)
 static void
 test_held_then_deleted (void)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(TunTapDevice) device = NULL;
   g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr(GArray) second = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -1004,11 +1012,7 @@ test_held_then_deleted (void)
 
   g_test_summary ("packets held for the next taker when the interface is deleted: closed "
                   "is emitted once, the held packets go nowhere afterwards");
-  device = g_initable_new (TUN_TAP_TYPE_DEVICE, NULL, &error, "name", "ofd", "offload", TRUE,
-                           NULL);
-  g_assert_no_error (error);
-  g_assert_true (tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION);
-  configure (device, "192.0.2.1", "192.0.2.2", "2001:db8::1/128", "2001:db8::2");
+  device = held_device ("ofd");
   g_signal_connect (device, "closed", G_CALLBACK (count_closed), &closed);
   one.device = next.device = device;
   one.id = g_signal_connect (device, "packet-received", G_CALLBACK (take_one), &one);
