@@ -160,6 +160,24 @@ retire (TunTapDevice  *self,
 
 /* ---- the read loop ------------------------------------------------------ */
 
+/* One packet to the per-packet signal, if anyone takes it. Returns FALSE
+ * once the device is no longer open. */
+static gboolean
+emit_one (TunTapDevice *self,
+          const guint8 *data,
+          guint         len,
+          gboolean      want_one)
+{
+  if (want_one)
+    {
+      GBytes *packet = g_bytes_new (data, len);
+
+      g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
+      g_bytes_unref (packet);
+    }
+  return is_open (self);
+}
+
 /* One packet for the application: into the batch, and to the per-packet
  * signal. Returns FALSE once the device is no longer open. */
 gboolean
@@ -175,14 +193,7 @@ tun_tap_io_deliver (TunTapDevice  *self,
       g_byte_array_append (*batch, data, len);
       g_array_append_val (*lengths, len);
     }
-  if (want_one)
-    {
-      GBytes *packet = g_bytes_new (data, len);
-
-      g_signal_emit (self, tun_tap_device_signals[SIGNAL_PACKET_RECEIVED], 0, packet);
-      g_bytes_unref (packet);
-    }
-  return is_open (self);
+  return emit_one (self, data, len, want_one);
 }
 
 /* The pending receive, off the device (nothing else completes it then),
@@ -320,8 +331,6 @@ read_packets (TunTapDevice    *self,
                                             &delivered);
           else if (in_place)
             {
-              GByteArray *kept = NULL;
-              GArray *no_lengths = NULL;
               guint len = (guint) n;
 
               /* Already in the batch: only counted there (the block does
@@ -330,7 +339,7 @@ read_packets (TunTapDevice    *self,
               g_byte_array_set_size (batch, batch->len + len);
               g_array_append_val (lengths, len);
               delivered++;
-              open = tun_tap_io_deliver (self, into, len, want_one, &kept, &no_lengths);
+              open = emit_one (self, into, len, want_one);
             }
           else
             {
