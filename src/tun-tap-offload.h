@@ -209,4 +209,9 @@ guint    tun_tap_offload_batch_pass_through (const guint8             *data,
  * the headers splitting adds (a batch that needs more grows). */
 #define TUN_TAP_BATCH_CAPACITY (384 * 1024)
 
+/* Batches that keep a whole block however little they fill of it: past
+ * these many held at once, one filling less than half its block gets
+ * memory of its own size (see blocks_out in tun-tap-offload-batch.c). */
+#define TUN_TAP_BATCH_HELD_WHOLE 2
+
 G_END_DECLS
