@@ -52,10 +52,13 @@ run () {
   json=$(nsenter -t $nsa -n iperf3 -c 192.0.2.2 -t "$seconds" ${RATE:+-b "$RATE"} -J 2>/dev/null || true)
   t1=$(awk '{ print $14 + $15 }' /proc/$relay/stat)
   kill -TERM $relay; wait $relay 2>/dev/null || true
-  bytes=$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' 2>/dev/null || echo 0)
+  # Bytes that arrived, and the segments TCP sent again: a relay too
+  # slow for its queue drops, and carries those twice at no gain.
+  set -- $(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]; print(e["sum_received"]["bytes"], e["sum_sent"].get("retransmits", 0))' 2>/dev/null || echo 0 0)
+  bytes=$1 retransmits=$2
   hz=$(getconf CLK_TCK)
-  echo "$name $bytes $t0 $t1 $hz $seconds" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
-      printf "%-22s %6.2f Gbit/s  %6.3f CPU-s/GB\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0) }'
+  echo "$name $bytes $t0 $t1 $hz $seconds $retransmits" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
+      printf "%-22s %6.2f Gbit/s  %6.3f CPU-s/GB  %6d retransmits\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0), $7 }'
   grep -E '^A|^B|^raw' "$out" | sed 's/^/    /'
   rm -f "$out"
 }
