@@ -79,7 +79,8 @@ GIOErrorEnum
 tun_tap_error_code (int               errsv,
                     TunTapErrnoSource source)
 {
-  const ErrnoRow *row = lookup (errsv);
+  /* The table's rows speak of the device; a socket's errors are GIO's. */
+  const ErrnoRow *row = source == TUN_TAP_ERRNO_SOCKET ? NULL : lookup (errsv);
 
   if (row == NULL)
     return g_io_error_from_errno (errsv);
@@ -92,6 +93,7 @@ tun_tap_error_code (int               errsv,
     case TUN_TAP_ERRNO_OPEN:
       return row->open;
     case TUN_TAP_ERRNO_LINK:
+    case TUN_TAP_ERRNO_SOCKET:
     default:
       return row->link;
     }
@@ -112,7 +114,7 @@ tun_tap_set_error (GError            **error,
   if (error == NULL)
     return;
 
-  row = lookup (errsv);
+  row = source == TUN_TAP_ERRNO_SOCKET ? NULL : lookup (errsv);
   /* @hint comes translated from the caller; the table's advice is N_(). */
   advice = hint != NULL ? hint : row != NULL && row->advice != NULL ? _(row->advice) : NULL;
 
@@ -134,8 +136,8 @@ tun_tap_set_error (GError            **error,
 }
 
 /* Points the library's gettext domain at its catalogues; once per process,
- * from the device's class_init and the address parser (every error comes
- * from one or the other). */
+ * from the device's class_init, the address parser and
+ * tun_tap_socket_receive_many() (every error comes from one of them). */
 void
 tun_tap_i18n_init (void)
 {

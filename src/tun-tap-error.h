@@ -20,6 +20,7 @@ typedef enum {
   TUN_TAP_ERRNO_FD,       /* an ioctl on the attached device fd */
   TUN_TAP_ERRNO_OPEN,     /* open(2) of /dev/net/tun, TUNSETIFF */
   TUN_TAP_ERRNO_LINK,     /* an rtnetlink request about the interface */
+  TUN_TAP_ERRNO_SOCKET,   /* a UDP socket's recvmsg(2): as GSocket says it */
 } TunTapErrnoSource;
 
 /* The G_IO_ERROR code for @errsv coming from @source. */

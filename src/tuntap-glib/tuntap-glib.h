@@ -6,6 +6,7 @@
 #include <tuntap-glib/tun-tap-version.h>
 #include <tuntap-glib/tun-tap-address.h>
 #include <tuntap-glib/tun-tap-device.h>
+#include <tuntap-glib/tun-tap-socket.h>
 #include <tuntap-glib/tun-tap-enum-types.h>
 
 #undef __TUN_TAP_H_INSIDE__

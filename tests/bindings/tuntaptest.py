@@ -68,10 +68,10 @@ def snmp():
     return counters
 
 
-def load_example():
-    """Imports examples/echo.py as a module (its main() does not run)."""
+def load_example(name="echo"):
+    """Imports examples/NAME.py as a module (its main() does not run)."""
     spec = importlib.util.spec_from_file_location(
-        "echo_example", os.path.join(EXAMPLES, "echo.py"))
+        f"{name}_example", os.path.join(EXAMPLES, f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
