@@ -68,7 +68,7 @@ const SOL_UDP = 17, UDP_SEGMENT = 103, UDP_GRO = 104;
 const SIGINT = 2, SIGTERM = 15;
 const SOCKET_BUFFER = 4 * 1024 * 1024;
 const MAX_SEGMENTS = 64;        // UDP_MAX_SEGMENTS before Linux 6.10
-const RECV_BYTES = 512 * 1024;  // taken from the socket per wake-up
+const RECV_BYTES = 256 * 1024;  // taken from the socket per wake-up (the most)
 const PENDING_MAX = 4 * 1024 * 1024;
 // Garbage collection after this much GLib.Bytes memory, or this many of
 // them, handed to JavaScript (see held()). The count bounds what the bytes
@@ -418,30 +418,39 @@ class Tunnel {
         } catch (e) {
             if (!(e instanceof GLib.Error))
                 throw e;
-            // WOULD_BLOCK: nothing came after all. CONNECTION_REFUSED: our
-            // earlier send's ICMP error, now cleared; nothing lost.
-            // MESSAGE_TOO_LARGE: a datagram longer than any UDP one, cut.
-            if (e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.MESSAGE_TOO_LARGE))
+            // INVALID_DATA: a datagram the kernel could not hand over whole,
+            // dropped. WOULD_BLOCK: nothing came after all.
+            // CONNECTION_REFUSED: our earlier send's ICMP error, now cleared;
+            // nothing lost. Anything else is said once; the watch stays.
+            if (e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.INVALID_DATA))
                 this.droppedTruncated++;
             else if (!e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.WOULD_BLOCK) &&
                      !e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CONNECTION_REFUSED))
                 this.warnOnce('receiving from the peer', e.message);
             return GLib.SOURCE_CONTINUE;
         }
-        let size = 0;
-        for (const len of lengths)
+        let size = 0, empty = 0;
+        for (const len of lengths) {
             size += len;
+            if (len === 0)
+                empty++;
+        }
         this.held(size);
         this.fromPeerReceives++;
+        // An empty datagram carries no packet (the device would refuse it):
+        // left out, which moves no byte.
+        if (empty > 0)
+            lengths = lengths.filter(len => len > 0);
         this.fromPeerPackets += lengths.length;
-        this.deliver(bytes, lengths);
+        if (lengths.length > 0)
+            this.deliver(bytes, lengths);
         return GLib.SOURCE_CONTINUE;
     }
 
     summary(name) {
         return `${name}: to the peer ${this.toPeerPackets} packets in ${this.toPeerSends} sends ` +
             `(UDP GSO ${this.gso ? 'on' : 'off'}), from the peer ${this.fromPeerPackets} ` +
-            `packets in ${this.fromPeerReceives} receives (UDP GRO ${this.gro ? 'on' : 'off'}), ` +
+            `packets in ${this.fromPeerReceives} batches (UDP GRO ${this.gro ? 'on' : 'off'}), ` +
             `${this.delivered} written to the device; ${this.pauses} pauses\n` +
             `${name}: dropped ${this.droppedToPeer} to the peer, ${this.droppedToDevice} to the ` +
             `device, ${this.droppedTruncated} truncated datagrams`;

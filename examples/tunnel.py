@@ -290,25 +290,30 @@ class Tunnel:
         try:
             data, lengths = TunTap.socket_receive_many(self.gsocket, RECV_BYTES, None)
         except GLib.Error as e:
-            # WOULD_BLOCK: nothing came after all. CONNECTION_REFUSED: our
-            # earlier send's ICMP error, now cleared; nothing lost.
-            # MESSAGE_TOO_LARGE: a datagram longer than any UDP one, cut.
-            # Anything else is said once; the watch stays.
-            if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.MESSAGE_TOO_LARGE):
+            # INVALID_DATA: a datagram the kernel could not hand over whole,
+            # dropped. WOULD_BLOCK: nothing came after all.
+            # CONNECTION_REFUSED: our earlier send's ICMP error, now cleared;
+            # nothing lost. Anything else is said once; the watch stays.
+            if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.INVALID_DATA):
                 self.dropped_truncated += 1
             elif not (e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.WOULD_BLOCK)
                       or e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CONNECTION_REFUSED)):
                 self.warn_once("receiving from the peer", e.message)
             return GLib.SOURCE_CONTINUE
         self.from_peer_receives += 1
+        # An empty datagram carries no packet (the device would refuse it):
+        # left out, which moves no byte.
+        if 0 in lengths:
+            lengths = [n for n in lengths if n]
         self.from_peer_packets += len(lengths)
-        self.deliver(data, lengths)
+        if lengths:
+            self.deliver(data, lengths)
         return GLib.SOURCE_CONTINUE
 
     def summary(self, name):
         return (f"{name}: to the peer {self.to_peer_packets} packets in {self.to_peer_sends} sends "
                 f"(UDP GSO {'on' if self.gso else 'off'}), from the peer {self.from_peer_packets} "
-                f"packets in {self.from_peer_receives} receives (UDP GRO {'on' if self.gro else 'off'}), "
+                f"packets in {self.from_peer_receives} batches (UDP GRO {'on' if self.gro else 'off'}), "
                 f"{self.delivered} written to the device; {self.pauses} pauses\n"
                 f"{name}: dropped {self.dropped_to_peer} to the peer, {self.dropped_to_device} to the "
                 f"device, {self.dropped_truncated} truncated datagrams")

@@ -73,7 +73,8 @@ static guint pool_len;
 
 /* Blocks that batches hold now (atomic). A batch that fills less than half
  * its block keeps it only while fewer than TUN_TAP_BATCH_HELD_WHOLE are
- * out: an application that lets each batch go before the next (C, Python)
+ * out (about: publishes in several threads at once may each see room):
+ * an application that lets each batch go before the next (C, Python)
  * never has one out, and its batches are never copied (a copy of every
  * small batch was 5 % of the relay benchmark's CPU); one that keeps them
  * (until a garbage collection, in gjs) soon has, and its small batches

@@ -29,8 +29,9 @@
 #define DATAGRAM_ROOM 65536
 /* What one datagram counts at least against max_bytes. */
 #define DATAGRAM_MIN_COST 64
-/* The most one call takes, whatever it is asked: a device wake-up's byte
- * budget, so that the datagrams and one more fit in a batch's block. */
+/* The most one call asks, whatever it is asked (and what 0 asks): a device
+ * wake-up's byte budget, so that the datagrams and one more fit in a
+ * batch's block. */
 #define MAX_BYTES_CAP (256 * 1024)
 G_STATIC_ASSERT (MAX_BYTES_CAP + DATAGRAM_ROOM <= TUN_TAP_BATCH_CAPACITY);
 
@@ -67,7 +68,34 @@ set_receive_error (GError  **error,
   else if (errsv == ECONNREFUSED)
     hint = _("an earlier datagram found nobody listening at the peer’s port; "
              "nothing received was lost, and the next call receives again");
+  else if (errsv == EMSGSIZE)
+    hint = _("an earlier datagram was too large for the path to the peer (its MTU); "
+             "nothing received was lost, and the next call receives again");
   tun_tap_set_error (error, errsv, TUN_TAP_ERRNO_SOCKET, what, NULL, hint);
+}
+
+/* What the kernel could not hand over whole: a datagram longer than any
+ * UDP one (@control FALSE), or control messages that did not fit, among
+ * them the segment size of a GRO run (@control TRUE). The datagram is
+ * dropped. */
+static void
+set_cut_error (GError  **error,
+               GSocket  *socket,
+               gboolean  control)
+{
+  g_autofree char *what = describe (socket);
+
+  if (control)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 /* TRANSLATORS: %s is “receive from socket 203.0.113.1:5555”. */
+                 _("Cannot %s: a datagram came with more control messages than fit, so its "
+                   "UDP GRO segment size may be lost, and it was dropped; turn off socket "
+                   "options that add control messages (timestamps, packet info)"), what);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 /* TRANSLATORS: %s is “receive from socket 203.0.113.1:5555”. */
+                 _("Cannot %s: a datagram longer than 64 KiB was cut short and dropped"),
+                 what);
 }
 
 /* The run of datagrams one receive gave: @n bytes, cut at @segment when
@@ -102,11 +130,6 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
   gsize end = 0, cost = 0;
   int fd;
 
-  g_return_val_if_fail (G_IS_SOCKET (socket), NULL);
-  g_return_val_if_fail (max_bytes > 0, NULL);
-  g_return_val_if_fail (lengths != NULL && n_lengths != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   *lengths = NULL;
   *n_lengths = 0;
   tun_tap_i18n_init ();
@@ -140,7 +163,7 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
       return NULL;
     }
 
-  max_bytes = MIN (max_bytes, MAX_BYTES_CAP);
+  max_bytes = max_bytes == 0 ? MAX_BYTES_CAP : MIN (max_bytes, MAX_BYTES_CAP);
   fd = g_socket_get_fd (socket);
   /* A batch's memory, as a device wake-up's: reused from batches gone
    * (no fresh pages per call), and cut to size if the caller keeps many
@@ -150,7 +173,7 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
   while (cost < max_bytes)
     {
       union {
-        char           buf[512];
+        char           buf[1024];
         struct cmsghdr align;
       } control;
       struct iovec iov = { batch->data + end, DATAGRAM_ROOM };
@@ -161,36 +184,52 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
         .msg_controllen = sizeof control.buf,
       };
       ssize_t n = receive (fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      int segment = 0, errsv;
+      int segment = 0, errsv = 0;
+      gboolean cut = FALSE, ctrunc = FALSE;
 
-      if (n < 0 || (msg.msg_flags & MSG_TRUNC))
+      if (n >= 0)
         {
-          errsv = n < 0 ? errno : EMSGSIZE;
-          if (errsv == EINTR)
-            continue;
+          for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
+            if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+                c->cmsg_len >= CMSG_LEN (sizeof segment))
+              memcpy (&segment, CMSG_DATA (c), sizeof segment);
+          cut = (msg.msg_flags & MSG_TRUNC) != 0;
+          /* The segment size came (it comes before the IP layer's), or
+           * the datagram may be a run taken for one. */
+          ctrunc = (msg.msg_flags & MSG_CTRUNC) != 0 && segment <= 0;
+        }
+      else if (errno == EINTR)
+        continue;
+      else
+        errsv = errno;
+
+      if (n < 0 || cut || ctrunc)
+        {
           if (lens->len == 0)
             {
-              set_receive_error (error, socket, errsv);
+              if (n < 0)
+                set_receive_error (error, socket, errsv);
+              else
+                set_cut_error (error, socket, ctrunc);
               /* Published empty and let go: the block goes back for the
                * next call. */
               g_bytes_unref (tun_tap_offload_batch_publish (batch, NULL, NULL, 0));
               return NULL;
             }
           /* The kernel gave the error up to this call: kept for the next. */
-          if (errsv != EAGAIN && errsv != EWOULDBLOCK)
+          if (n >= 0 || (errsv != EAGAIN && errsv != EWOULDBLOCK))
             {
               GError *later = NULL;
 
-              set_receive_error (&later, socket, errsv);
+              if (n < 0)
+                set_receive_error (&later, socket, errsv);
+              else
+                set_cut_error (&later, socket, ctrunc);
               g_object_set_qdata_full (G_OBJECT (socket), deferred_error_quark (), later,
                                        (GDestroyNotify) g_error_free);
             }
           break;
         }
-      for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
-        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-            c->cmsg_len >= CMSG_LEN (sizeof segment))
-          memcpy (&segment, CMSG_DATA (c), sizeof segment);
       append_lengths (lens, (gsize) n, segment);
       end += (gsize) n;
       cost += MAX ((gsize) n, DATAGRAM_MIN_COST);
@@ -207,7 +246,8 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
  * tun_tap_socket_receive_many:
  * @socket: a UDP socket (IPv4 or IPv6)
  * @max_bytes: how many bytes to take: receiving stops once this many have
- *   arrived (the last datagram may pass it) or none is waiting; at least 1
+ *   arrived (the last receive may pass it by up to 64 KiB) or none is
+ *   waiting; at most 256 KiB, and 0 for those 256 KiB
  * @lengths: (out) (array length=n_lengths) (transfer full): the length of
  *   each datagram, in the order they arrived
  * @n_lengths: (out): how many datagrams
@@ -219,30 +259,45 @@ tun_tap_socket_receive_many_with (GSocket            *socket,
  * [signal@TunTap.Device::packets-received] batch, which
  * [method@TunTap.Device.send_many_bytes] takes as it is. A tunnel that
  * carries one packet per datagram thus writes what its peer sent into its
- * device with two calls per wake-up, however many datagrams came.
+ * device with two calls per wake-up, however many datagrams came (empty
+ * datagrams, which a device refuses, excepted).
  *
  * This is for Python and JavaScript, which cannot call
- * g_socket_receive_messages() (its buffers are raw pointers) and would
- * otherwise receive once per datagram: in gjs those calls, more than the
- * kernel's work, made most of a tunnel's receiving side (see “Building a
- * tunnel”). C code can as well call recvmmsg(2) itself.
+ * [method@Gio.Socket.receive_messages] (its buffers are raw pointers) and
+ * would otherwise receive once per datagram: in gjs those calls, more than
+ * the kernel's work, made most of a tunnel's receiving side
+ * ([Building a tunnel](tunnel.html)). C code can as well call recvmmsg(2).
  *
- * It never blocks, whatever g_socket_set_blocking() says: when no datagram
- * is waiting it fails with %G_IO_ERROR_WOULD_BLOCK; call it when the socket
- * is readable (%G_IO_IN, for example from g_socket_create_source()). With
- * UDP generic receive offload (`UDP_GRO`, set with g_socket_set_option()),
- * the kernel hands over a run of datagrams from one sender as one receive;
- * it is cut back here into the datagrams that were sent, by the segment
- * size the kernel reports. Senders' addresses are not returned: use a
- * connected socket (g_socket_connect()), which receives from its peer only.
+ * It never blocks, whatever [method@Gio.Socket.set_blocking] says: call it
+ * when the socket is readable (%G_IO_IN, for example from
+ * [method@Gio.Socket.create_source]). With UDP generic receive offload
+ * (`UDP_GRO`, set with [method@Gio.Socket.set_option]), the kernel hands
+ * over a run of datagrams from one sender in one receive; it is cut back
+ * here into the datagrams that were sent, by the segment size the kernel
+ * reports. Senders' addresses are not returned: use a connected socket
+ * ([method@Gio.Socket.connect]), which receives from its peer only. Each
+ * receive counts as at least 64 bytes against @max_bytes, so that a flood
+ * of empty datagrams cannot keep one call going.
  *
- * An error that comes after some datagrams (such as
- * %G_IO_ERROR_CONNECTION_REFUSED: an earlier send found no one listening at
- * the peer) ends the batch, which is returned; the next call reports it,
- * as recvmmsg(2) does. A datagram counts as at least 64 bytes against
- * @max_bytes, so that a flood of empty datagrams cannot keep one call
- * going; at most 256 KiB are taken at once (as a device reads in one
- * wake-up). Use one thread at a time per socket.
+ * Errors, in the #G_IO_ERROR domain:
+ *
+ * - %G_IO_ERROR_WOULD_BLOCK: no datagram is waiting.
+ * - %G_IO_ERROR_CONNECTION_REFUSED, %G_IO_ERROR_MESSAGE_TOO_LARGE,
+ *   %G_IO_ERROR_HOST_UNREACHABLE, %G_IO_ERROR_NETWORK_UNREACHABLE: the
+ *   network's answer to an earlier send (an ICMP "port unreachable",
+ *   "too big", ...), which the kernel reports on the next receive; nothing
+ *   received is lost, and the next call receives again.
+ * - %G_IO_ERROR_INVALID_DATA: a datagram could not be handed over whole
+ *   (longer than 64 KiB, or with more control messages than fit) and was
+ *   dropped.
+ * - %G_IO_ERROR_CANCELLED (nothing received), %G_IO_ERROR_CLOSED (the
+ *   socket is closed), %G_IO_ERROR_NOT_SUPPORTED (not a UDP socket).
+ *
+ * An error that comes after some datagrams ends the batch, which is
+ * returned, and is reported by the next call instead of the kernel's own
+ * receive; the kernel has handed it over, so %G_IO_ERR does not wake the
+ * caller for it: it comes with the next call, when a datagram makes the
+ * socket readable. Use one thread at a time per socket.
  *
  * Returns: (transfer full): the datagrams, back to back, or %NULL with
  *   @error set (then @lengths is %NULL and @n_lengths 0)
@@ -257,6 +312,11 @@ tun_tap_socket_receive_many (GSocket       *socket,
                              GCancellable  *cancellable,
                              GError       **error)
 {
+  g_return_val_if_fail (G_IS_SOCKET (socket), NULL);
+  g_return_val_if_fail (lengths != NULL && n_lengths != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
   return tun_tap_socket_receive_many_with (socket, max_bytes, lengths, n_lengths, cancellable,
                                            error, recvmsg);
 }

@@ -123,6 +123,24 @@ class SocketTest(unittest.TestCase):
             sink.close()
             device.close()
 
+    def test_tunnel_example_leaves_empty_datagrams_out(self):
+        """examples/tunnel.py's receiving side: an empty datagram carries
+        no packet, so it is neither written nor counted as refused."""
+        tunnel_py = tuntaptest.load_example("tunnel")
+        device, sink = device_and_sink()
+        try:
+            tunnel = tunnel_py.Tunnel(device, self.receiver, True, False)
+            for i in range(3):
+                self.sender.send(udp4("192.0.2.2", "192.0.2.1", 9, PORT, b"e%d" % i, ident=i))
+                self.sender.send(b"")
+            self.assertEqual(tunnel.on_readable(None, None), GLib.SOURCE_CONTINUE)
+            self.assertEqual((tunnel.delivered, tunnel.dropped_to_device,
+                              tunnel.from_peer_packets), (3, 0, 3))
+            self.assertEqual([sink.recv(100) for _ in range(3)], [b"e0", b"e1", b"e2"])
+        finally:
+            sink.close()
+            device.close()
+
     def test_not_udp(self):
         tcp = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.STREAM,
                              Gio.SocketProtocol.TCP)
