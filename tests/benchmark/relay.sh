@@ -10,7 +10,8 @@
 # offloads off and on
 # (bench-relay) and from Python (relay.py). Variants alternate in rounds;
 # reports Gbit/s and the relay's CPU seconds per GB (utime + stime), and
-# the counters that give packets per read; before them, the library's own
+# the counters that give packets per read, and at the end the issue's
+# ratios per round with their medians; before them, the library's own
 # CPU per GB on that path without the kernel (bench-offload-cpu). Needs
 # root; installs iperf3 (a
 # benchmark-only dependency) when missing. Everything happens in two
@@ -57,8 +58,11 @@ run () {
   set -- $(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]; print(e["sum_received"]["bytes"], e["sum_sent"].get("retransmits", 0))' 2>/dev/null || echo 0 0)
   bytes=$1 retransmits=$2
   hz=$(getconf CLK_TCK)
-  echo "$name $bytes $t0 $t1 $hz $seconds $retransmits" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
-      printf "%-22s %6.2f Gbit/s  %6.3f CPU-s/GB  %6d retransmits\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0), $7 }'
+  line=$(echo "$name $bytes $t0 $t1 $hz $seconds $retransmits" | awk '{ gbit = $2 * 8 / $6 / 1e9; cpu = ($4 - $3) / $5; \
+      printf "%-22s %6.2f Gbit/s  %6.3f CPU-s/GB  %6d retransmits\n", $1, gbit, ($2 > 0 ? cpu / ($2 / 1e9) : 0), $7 }')
+  echo "$line"
+  # "ROUND VARIANT GBIT CPU" for the summary.
+  echo "$line" | awk -v r="$round" '{ print r, $1, $2, $4 }' >>"$results"
   grep -E '^A|^B|^raw' "$out" | sed 's/^/    /'
   rm -f "$out"
 }
@@ -70,8 +74,11 @@ run () {
 # RATE=10G caps iperf3's rate (-b): every relay then carries the same
 # load, and none is the bottleneck of its own run.
 variants=${VARIANTS:-raw-tso raw-copy c-plain c-offload py-plain py-offload}
+results=$(mktemp)
+trap 'rm -f "$results"; netns_pair_kill' EXIT
 for r in $(seq "$rounds"); do
   echo "== round $r"
+  round=$r
   for v in $variants; do
     case $v in
       raw-tso)    run raw-tso    "$build/tests/benchmark/bench-raw-relay" ;;
@@ -84,3 +91,40 @@ for r in $(seq "$rounds"); do
     esac
   done
 done
+
+# The issue's ratios, paired within each round (the variants of a round ran
+# back to back), then the median over the rounds; reported, not asserted.
+/usr/bin/python3 - "$results" <<'EOF'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    r, v, gbit, cpu = line.split()
+    rows.setdefault(v, {})[r] = (float(gbit), float(cpu))
+def ratios(a, b, i):
+    out = []
+    for r in sorted(rows.get(a, {}), key=int):
+        x, y = rows[a][r][i], rows.get(b, {}).get(r, (0, 0))[i]
+        if x > 0 and y > 0:
+            out.append(x / y)
+    return out
+checks = [
+    ("C offload / raw, CPU per GB", "c-offload", "raw-tso", 1, "<=", 1.5),
+    ("C offload / raw, Gbit/s", "c-offload", "raw-tso", 0, ">=", 0.7),
+    ("C offload / C plain, Gbit/s", "c-offload", "c-plain", 0, ">=", 5),
+    ("Python offload / C plain, Gbit/s", "py-offload", "c-plain", 0, ">=", 3),
+    ("C offload / raw-copy (the floor), CPU per GB", "c-offload", "raw-copy", 1, None, None),
+    ("raw-copy / raw, CPU per GB", "raw-copy", "raw-tso", 1, None, None),
+]
+print()
+print("== ratios per round, and their median (goals of issue 11)")
+for name, a, b, i, op, goal in checks:
+    xs = ratios(a, b, i)
+    if not xs:
+        continue
+    m = statistics.median(xs)
+    verdict = ""
+    if op is not None:
+        met = m <= goal if op == "<=" else m >= goal
+        verdict = "  goal %s %g: %s" % (op, goal, "met" if met else "not met")
+    print("%-46s %s  median %.2f%s" % (name, " ".join("%.2f" % x for x in xs), m, verdict))
+EOF
