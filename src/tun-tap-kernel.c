@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -222,6 +223,47 @@ fd_interface_name (int    dir_fd,
   return TRUE;
 }
 
+/* A reference of our own to this process's fd @fd (pidfd_getfd(2),
+ * close-on-exec), through @pidfd (of this process; -1: none); -1 if it
+ * is closed meanwhile or the kernel cannot. Asking the fd itself while
+ * another thread may close it (and the number be reused) would race. */
+static int
+own_reference (int pidfd,
+               int fd)
+{
+#ifdef SYS_pidfd_getfd
+  if (pidfd >= 0)
+    return (int) syscall (SYS_pidfd_getfd, pidfd, fd, 0);
+#endif
+  (void) pidfd;
+  (void) fd;
+  return -1;
+}
+
+/* Whether @fd is still the tun character device, attached in the network
+ * namespace whose id is @want. */
+static gboolean
+is_device_in (int         fd,
+              const char *want)
+{
+  struct stat st;
+  int nsfd;
+
+  /* The same name in another namespace is another interface. Asked only
+   * of what is still the tun character device. */
+  if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode) || st.st_rdev != makedev (10, 200))
+    return FALSE;
+  nsfd = tun_tap_kernel_get_netns (fd);
+  if (nsfd >= 0)
+    {
+      g_autofree char *id = tun_tap_netns_id (nsfd);
+
+      close (nsfd);
+      return g_strcmp0 (id, want) == 0;
+    }
+  return TRUE;   /* no CAP_NET_ADMIN there to ask: the name decides */
+}
+
 /* Asked only to explain an EBUSY: whether a fd of this very process (a
  * TunTapDevice or not) holds the single-queue interface @name of the
  * namespace @netns_fd (-1: the calling thread's). The kernel says only
@@ -233,39 +275,43 @@ held_by_this_process (const char *name,
   g_autofree char *want = tun_tap_netns_id (netns_fd);
   gboolean found = FALSE;
   struct dirent *entry;
+  int pidfd = -1;
   DIR *dir;
 
   dir = opendir ("/proc/self/fd");   /* O_CLOEXEC in glibc */
   if (dir == NULL)
     return FALSE;
+#ifdef SYS_pidfd_open
+  pidfd = (int) syscall (SYS_pidfd_open, getpid (), 0);   /* always close-on-exec */
+#endif
   while (!found && (entry = readdir (dir)) != NULL)
     {
       char held[IFNAMSIZ];
-      struct stat st;
-      int fd, nsfd;
+      int fd, own;
 
       if (!g_ascii_isdigit (entry->d_name[0]))
         continue;
       fd = atoi (entry->d_name);
-      if (fd == dirfd (dir) || !fd_interface_name (dirfd (dir), fd, held) ||
+      /* By path first (/proc/self/fd and fdinfo: no use of the fd). */
+      if (fd == dirfd (dir) || fd == pidfd || !fd_interface_name (dirfd (dir), fd, held) ||
           strcmp (held, name) != 0)
         continue;
-      /* The same name in another namespace is another interface. Asked
-       * only of what is still the tun character device. */
-      if (fstat (fd, &st) != 0 || !S_ISCHR (st.st_mode) ||
-          st.st_rdev != makedev (10, 200))
-        continue;
-      nsfd = tun_tap_kernel_get_netns (fd);
-      if (nsfd >= 0)
+      /* Then through a reference of our own, named again (the number may
+       * have been closed and reused meanwhile; if its owner closes it now,
+       * the file goes with our close instead). Without pidfd_getfd()
+       * (before Linux 5.6, or filtered), the fd itself. */
+      own = own_reference (pidfd, fd);
+      if (own >= 0)
         {
-          g_autofree char *id = tun_tap_netns_id (nsfd);
-
-          close (nsfd);
-          found = g_strcmp0 (id, want) == 0;
+          found = fd_interface_name (dirfd (dir), own, held) && strcmp (held, name) == 0 &&
+                  is_device_in (own, want);
+          close (own);
         }
-      else
-        found = TRUE;   /* no CAP_NET_ADMIN there to ask: the name decides */
+      else if (pidfd < 0 || errno == ENOSYS || errno == EPERM)
+        found = is_device_in (fd, want);
     }
+  if (pidfd >= 0)
+    close (pidfd);
   closedir (dir);
   return found;
 }

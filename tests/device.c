@@ -353,6 +353,75 @@ test_error_busy (void)
   g_assert_false (tun_tap_device_is_closed (first));
 }
 
+/* The EBUSY explanation looks at this process's fds while other threads
+ * may close them: here one keeps duplicating the holder's fd and closing
+ * the copy. The explanation takes a reference of its own (pidfd_getfd)
+ * before asking a fd anything, and one that is gone by then is skipped,
+ * never asked by number: the wording holds on every try. */
+typedef struct {
+  int fd;
+  int stop;
+  guint copies;
+} DupChurn;
+
+/* The holder's fd, and its copy's: the copy comes first in the scan of
+ * /proc/self/fd, which stops at the first fd that holds the device. */
+#define DUP_HOLDER_FD 950
+#define DUP_CHURN_FD 900
+
+static gpointer
+dup_churn (gpointer data)
+{
+  DupChurn *churn = data;
+
+  while (!g_atomic_int_get (&churn->stop))
+    {
+      /* dup3(), which TSan follows (it does not follow fcntl's copies). */
+      int copy = dup3 (churn->fd, DUP_CHURN_FD, O_CLOEXEC);
+
+      if (copy >= 0)
+        {
+          /* Open most of the time, so the explanation meets it. */
+          g_usleep (50);
+          close (copy);
+          churn->copies++;
+        }
+    }
+  return NULL;
+}
+
+static void
+test_error_busy_fds_closing (void)
+{
+  struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+  int fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  DupChurn churn = { -1, 0, 0 };
+  GThread *thread;
+
+  g_assert_cmpint (fd, >=, 0);
+  memcpy (ifr.ifr_name, "tt-busy3", sizeof "tt-busy3");
+  g_assert_no_errno (ioctl (fd, TUNSETIFF, &ifr));
+  churn.fd = dup3 (fd, DUP_HOLDER_FD, O_CLOEXEC);
+  g_assert_cmpint (churn.fd, ==, DUP_HOLDER_FD);
+  close (fd);
+  thread = g_thread_new ("dup-churn", dup_churn, &churn);
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TunTapDevice) second = tun_tap_device_new ("tt-busy3", TUN_TAP_MODE_TUN, &error);
+
+      g_assert_null (second);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+      g_assert_nonnull (strstr (error->message, "in this process"));
+    }
+  g_atomic_int_set (&churn.stop, 1);
+  g_thread_join (thread);
+  g_test_message ("%u copies made and closed meanwhile", churn.copies);
+  g_assert_cmpuint (churn.copies, >, 0);
+  close (churn.fd);
+}
+
 static void
 test_error_busy_elsewhere (void)
 {
@@ -1465,6 +1534,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/error/bad-names", test_error_bad_names);
   g_test_add_func ("/tun-tap/device/error/bad-mode", test_error_bad_mode);
   g_test_add_func ("/tun-tap/device/error/busy", test_error_busy);
+  g_test_add_func ("/tun-tap/device/error/busy-fds-closing", test_error_busy_fds_closing);
   g_test_add_func ("/tun-tap/device/error/busy-elsewhere", test_error_busy_elsewhere);
   g_test_add_func ("/tun-tap/device/error/exists", test_error_exists);
   g_test_add_func ("/tun-tap/device/error/no-capability", test_error_no_capability);
