@@ -39,20 +39,22 @@
 //     (and a GLib.Bytes) per datagram, most of this side's CPU: the tunnel
 //     benchmark carried 4.2x OpenVPN's throughput that way, 5.8x now.
 //   * without UDP_SEGMENT/UDP_GRO (older kernels) it is one datagram per
-//     packet on the wire, sent one by one, received in the same one call.
+//     packet on the wire, sent one by one and received, many per call,
+//     by the same socket_receive_many().
 //
 // - Memory: each GLib.Bytes (a batch from the device, a wake-up's
 //   datagrams from the socket) is freed only when the garbage collector
 //   finalizes its wrapper, and the JavaScript engine does not count the C
 //   memory behind it; gjs's own collection by process size runs from a
-//   low-priority timeout that a busy main loop never reaches. Left alone, a tunnel under
-//   load grew by hundreds of MB per second until the engine collected for
-//   its own reasons, and every datagram landed in freshly faulted pages
-//   (half of the CPU time). So the tunnel collects itself after every 64
-//   MB of them (held()): a full collection takes 1 to 2 ms whatever it
-//   frees, far less than faulting those MB in again, and the memory is
-//   reused. After every 16 MB instead, the tunnel benchmark carried about
-//   8 % less; after every 128 MB, no more than with 64 MB, in more memory.
+//   low-priority timeout that a busy main loop never reaches. Left alone,
+//   a tunnel under load grew by hundreds of MB per second until the engine
+//   collected for its own reasons, and every datagram landed in freshly
+//   faulted pages (half of the CPU time). So the tunnel collects itself
+//   after every 64 MB of them (held()): a full collection takes 1 to 2 ms
+//   whatever it frees, far less than faulting those MB in again, and the
+//   memory is reused. After every 16 MB instead, the tunnel benchmark
+//   carried about 8 % less; after every 128 MB, no more than with 64 MB,
+//   in more memory.
 //
 // Backpressure and counting are as in tunnel.c: a full socket pauses the
 // device (`receiving`) until a G_IO_OUT watch has sent the rest; every
