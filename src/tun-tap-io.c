@@ -118,26 +118,6 @@ tun_tap_device_enter_context (TunTapDevice       *self,
 
 /* ---- the send guard ----------------------------------------------------- */
 
-/* A send enters before touching the fd and leaves after its write(2);
- * close() raises `closing` first, so no send enters after it, then waits
- * for the ones inside. Both sides are sequentially consistent atomics
- * (each writes its own flag, then reads the other's), so at least one of
- * them sees the other. */
-gboolean
-tun_tap_io_send_enter (TunTapDevice *self)
-{
-  g_atomic_int_inc (&self->senders);
-  if (!g_atomic_int_get (&self->closing))
-    return TRUE;
-  if (g_atomic_int_dec_and_test (&self->senders))
-    {
-      g_mutex_lock (&self->close_lock);
-      g_cond_broadcast (&self->close_cond);
-      g_mutex_unlock (&self->close_lock);
-    }
-  return FALSE;
-}
-
 /* Closes the fd close() left behind after waiting in vain (a sender
  * stopped between reading the fd and its write): whoever gets here last,
  * close() or the last sender, closes it, exactly once. */
@@ -151,8 +131,10 @@ close_orphan (TunTapDevice *self)
     close (fd);
 }
 
-void
-tun_tap_io_send_leave (TunTapDevice *self)
+/* Leaving, admitted or refused: the last one out once closing has begun
+ * wakes close() and closes the fd if close() gave up waiting. */
+static void
+leave (TunTapDevice *self)
 {
   if (g_atomic_int_dec_and_test (&self->senders) && g_atomic_int_get (&self->closing))
     {
@@ -161,6 +143,35 @@ tun_tap_io_send_leave (TunTapDevice *self)
       g_mutex_unlock (&self->close_lock);
       close_orphan (self);
     }
+}
+
+/* A send enters before touching the fd and leaves after its write(2);
+ * close() raises `closing` first, so no send enters after it, then waits
+ * for the ones inside. Both sides are sequentially consistent atomics
+ * (each writes its own flag, then reads the other's), so at least one of
+ * them sees the other.
+ *
+ * The first look at `closing` only keeps threads that call in a loop
+ * (is_closed() from another thread, a sender retrying) from counting
+ * themselves in while close() waits: each thread can then be counted in,
+ * refused, at most once after close() began, so close() sees zero soon
+ * instead of waiting out its limit. */
+gboolean
+tun_tap_io_send_enter (TunTapDevice *self)
+{
+  if (g_atomic_int_get (&self->closing))
+    return FALSE;
+  g_atomic_int_inc (&self->senders);
+  if (!g_atomic_int_get (&self->closing))
+    return TRUE;
+  leave (self);
+  return FALSE;
+}
+
+void
+tun_tap_io_send_leave (TunTapDevice *self)
+{
+  leave (self);
 }
 
 static void

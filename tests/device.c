@@ -1387,6 +1387,62 @@ test_send_from_threads (void)
   g_assert_true (tun_tap_device_is_closed (device));
 }
 
+typedef struct {
+  TunTapDevice *device;
+  gint          stop;
+  gint          calls;
+} PollThreadData;
+
+static gpointer
+poll_thread (gpointer user_data)
+{
+  PollThreadData *pt = user_data;
+
+  while (!g_atomic_int_get (&pt->stop))
+    {
+      tun_tap_device_is_closed (pt->device);
+      g_atomic_int_inc (&pt->calls);
+    }
+  return NULL;
+}
+
+/* Threads asking is_closed() in a tight loop (each asks through the send
+ * guard) once kept close() waiting for "the sends inside" until its 2 s
+ * limit, and the fd it then left for the last sender to close stayed open
+ * for good when that sender was one refused. Close must be prompt and
+ * close the fd. */
+static void
+test_close_while_polled (void)
+{
+  g_autoptr(TunTapDevice) device = new_device ("tt-tpoll", TUN_TAP_MODE_TUN, NULL);
+  PollThreadData pt[2] = { { device, 0, 0 }, { device, 0, 0 } };
+  GThread *threads[G_N_ELEMENTS (pt)];
+  int fd = tun_tap_device_get_fd (device);
+  gint64 start, took;
+
+  for (guint i = 0; i < G_N_ELEMENTS (pt); i++)
+    threads[i] = g_thread_new ("poller", poll_thread, &pt[i]);
+  while (g_atomic_int_get (&pt[0].calls) < 1000 || g_atomic_int_get (&pt[1].calls) < 1000)
+    g_thread_yield ();
+
+  start = g_get_monotonic_time ();
+  tun_tap_device_close (device);
+  took = g_get_monotonic_time () - start;
+
+  /* The pollers go on a while after, as they would in an application. */
+  g_usleep (10000);
+  for (guint i = 0; i < G_N_ELEMENTS (pt); i++)
+    {
+      g_atomic_int_set (&pt[i].stop, 1);
+      g_thread_join (threads[i]);
+    }
+  g_test_message ("close took %" G_GINT64_FORMAT " us under %d + %d calls", took,
+                  pt[0].calls, pt[1].calls);
+  g_assert_cmpint (took, <, G_USEC_PER_SEC);
+  g_assert_true (tun_tap_device_is_closed (device));
+  g_assert_cmpint (fcntl (fd, F_GETFD), ==, -1);
+}
+
 /* ---- adopting an fd --------------------------------------------------- */
 
 static int
@@ -1556,6 +1612,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/close/unref-in-handler", test_unref_in_handler);
   g_test_add_func ("/tun-tap/device/context/thread-default", test_thread_default_context);
   g_test_add_func ("/tun-tap/device/context/send-from-threads", test_send_from_threads);
+  g_test_add_func ("/tun-tap/device/context/close-while-polled", test_close_while_polled);
   g_test_add_func ("/tun-tap/device/adopt/fd", test_adopt_fd);
   g_test_add_func ("/tun-tap/device/adopt/refused", test_adopt_refused);
 

@@ -569,7 +569,8 @@ stress_finish (Stress *s,
   if (count_fds () > fds_before)
     {
       g_autofree char *fds = tun_tap_test_run (TRUE, "ls -l /proc/%d/fd", (int) getpid ());
-      g_test_message ("open fds:\n%s", fds);
+      /* stderr: meson shows it when the test fails (a message would not) */
+      g_printerr ("open fds:\n%s", fds);
     }
   g_assert_cmpuint (count_fds (), <=, fds_before);
 
