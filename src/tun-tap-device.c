@@ -671,7 +671,7 @@ tun_tap_device_class_init (TunTapDeviceClass *klass)
    *
    * Like [signal@TunTap.Device::packet-received], but emitted once per
    * main-loop wake-up with every packet read in it (reading stops once it
-   * has 256 packets or 256 KiB; with offloads, after 64 reads at most),
+   * has 256 packets or 256 KiB; with offloads, 128 KiB or 64 reads),
    * stored one after the other in @packets. Meant for bindings, where crossing into
    * the language costs more than the packet: with
    * [method@TunTap.Device.send_many], a Python or gjs echo crosses twice

@@ -770,6 +770,63 @@ static void test_split_pause (void) { run_split (ACT_PAUSE, "tt-spause", "198.51
 static void test_split_nest (void) { run_split (ACT_NEST, "tt-snest", "198.51.100.9", "198.51.100.10"); }
 static void test_split_unref (void) { run_split (ACT_UNREF, "tt-sunref", "198.51.100.13", "198.51.100.14"); }
 
+/* ---- the byte budget with offloads ----------------------------------------- */
+
+#define BUDGET_SENDS 8
+#define BUDGET_SEGMENTS 56   /* 56,000 bytes: one ~57 KB super-packet each */
+
+typedef struct {
+  guint batches;
+  guint datagrams;
+  guint largest;       /* datagrams in the largest batch */
+} BudgetSeen;
+
+static void
+on_budget_batch (TunTapDevice *device,
+                 GBytes       *packets,
+                 GArray       *lengths,
+                 gpointer      user_data)
+{
+  BudgetSeen *seen = user_data;
+  guint n = count_datagrams (packets, lengths);
+
+  seen->batches++;
+  seen->datagrams += n;
+  seen->largest = MAX (seen->largest, n);
+}
+
+/* With offloads a wake-up stops reading once it has 128 KiB (then one
+ * read more), so that what it read is still in the CPU's cache when a
+ * relay writes it: eight ~57 KB super-packets waiting come in batches of
+ * at most three reads, none lost. */
+static void
+test_offload_byte_budget (void)
+{
+  TunTapDevice *device = new_offload_device ("tt-sbudget", "198.51.100.17", "198.51.100.18");
+  BudgetSeen seen = { 0 };
+
+  if (!(tun_tap_device_get_offloads (device) & TUN_TAP_OFFLOADS_UDP_SEGMENTATION))
+    {
+      g_object_unref (device);
+      g_test_skip ("no UDP segmentation offload in this kernel");
+      return;
+    }
+  g_signal_connect (device, "packets-received", G_CALLBACK (on_budget_batch), &seen);
+  tun_tap_test_spin (NULL, 100);
+  seen = (BudgetSeen) { 0 };
+  /* All waiting before the loop reads any. */
+  for (guint i = 0; i < BUDGET_SENDS; i++)
+    send_segmented ("198.51.100.18", i * BUDGET_SEGMENTS, BUDGET_SEGMENTS);
+  tun_tap_test_spin (NULL, 300);
+
+  g_test_message ("%u datagrams in %u batches, at most %u in one", seen.datagrams,
+                  seen.batches, seen.largest);
+  g_assert_cmpuint (seen.datagrams, ==, BUDGET_SENDS * BUDGET_SEGMENTS);
+  g_assert_cmpuint (seen.largest, <=, 3 * BUDGET_SEGMENTS);
+  g_assert_cmpuint (seen.batches, >=, 3);
+  g_object_unref (device);
+}
+
 /* ---- the last reference in another thread, while waiting ----------------- */
 
 typedef struct {
@@ -956,6 +1013,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/receive/split/pause", test_split_pause);
   g_test_add_func ("/tun-tap/receive/split/nest", test_split_nest);
   g_test_add_func ("/tun-tap/receive/split/unref", test_split_unref);
+  g_test_add_func ("/tun-tap/receive/split/byte-budget", test_offload_byte_budget);
   g_test_add_func ("/tun-tap/receive/async/cancel-race", test_cancel_race);
   g_test_add_func ("/tun-tap/receive/unref-in-thread/no-listener", test_unref_in_thread_no_listener);
   g_test_add_func ("/tun-tap/receive/unref-in-thread/paused", test_unref_in_thread_paused);

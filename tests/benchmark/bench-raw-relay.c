@@ -8,7 +8,7 @@
  * packets could do. Not the library.
  *
  * With --copy, the floor of any relay that hands the application its
- * packets: each wake-up reads up to 256 KiB as the library does, copies
+ * packets: each wake-up reads up to 128 KiB as the library does, copies
  * every segment of each super-packet into packets of their own (the
  * header, then the payload copied and summed in one pass by the library's
  * own checksum code), and then writes each read whole. No header fixed,
@@ -83,7 +83,7 @@ open_in_namespace (void *data)
 
 /* --copy: a wake-up's reads of @fd relayed to @to after every segment was
  * copied out as a packet of its own. Returns the reads. */
-#define WAKE_BYTES (256 * 1024)
+#define WAKE_BYTES (128 * 1024)
 #define READ_MAX (65536 + 64)
 
 static unsigned long long
