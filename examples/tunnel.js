@@ -533,6 +533,11 @@ function main(argv) {
     return status;
 }
 
-const status = main(System.programArgs);
-if (status !== 0)
-    System.exit(status);
+export {Tunnel};
+
+// Run as the program (gjs -m tunnel.js), not when a test imports Tunnel.
+if (import.meta.url === Gio.File.new_for_path(System.programPath).get_uri()) {
+    const status = main(System.programArgs);
+    if (status !== 0)
+        System.exit(status);
+}

@@ -3,14 +3,17 @@
 // TunTap.socket_receive_many() from gjs: every datagram waiting on a UDP
 // socket in one call, as a GLib.Bytes and an array of lengths, which
 // send_many_bytes() writes into a device as they are; a GRO run cut back
-// into its datagrams; WOULD_BLOCK when nothing waits. Runs under
-// `unshare -n`, as `gjs -m test_socket.js`.
+// into its datagrams; WOULD_BLOCK when nothing waits. And examples/tunnel.js
+// on both sides of that call: deliver() past a refused packet, and what its
+// receiving side does with each error. Runs under `unshare -n`, as
+// `gjs -m test_socket.js`.
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import TunTap from 'gi://TunTap?version=1.0';
 
-import {assert, assertEqual, assertIOError, run, test} from './harness.js';
+import {assert, assertEqual, assertIOError, assertThrowsIOError, run, test} from './harness.js';
+import {Tunnel} from '../../examples/tunnel.js';
 
 const IOError = Gio.IOErrorEnum;
 const SOL_UDP = 17, UDP_SEGMENT = 103, UDP_GRO = 104;
@@ -115,13 +118,34 @@ test('a GRO run is cut back into its datagrams', () => {
     sender.close();
 });
 
-test('the batch goes into a device as it is', () => {
-    const [receiver, sender] = pair();
+// A device, and a socket that gets what is written into it.
+function deviceAndSink() {
     const device = TunTap.Device.new('tun%d', TunTap.Mode.TUN);
     device.add_address_from_string('192.0.2.1', '192.0.2.2');
     device.set_up(true);
-    const sink = udpSocket('192.0.2.1', PORT);
-    const encoder = new TextEncoder(), decoder = new TextDecoder();
+    return [device, udpSocket('192.0.2.1', PORT)];
+}
+
+// The payloads of up to n datagrams, as text.
+function receiveAll(sink, n) {
+    const decoder = new TextDecoder(), got = [];
+    while (got.length < n &&
+           sink.condition_timed_wait(GLib.IOCondition.IN, 2000000, null)) {
+        const [data, sizes] = TunTap.socket_receive_many(sink, 1 << 20, null);
+        const array = data.toArray();
+        let o = 0;
+        for (const size of sizes) {
+            got.push(decoder.decode(array.subarray(o, o + size)));
+            o += size;
+        }
+    }
+    return got;
+}
+
+test('the batch goes into a device as it is', () => {
+    const [receiver, sender] = pair();
+    const [device, sink] = deviceAndSink();
+    const encoder = new TextEncoder();
     for (let i = 0; i < 20; i++)
         sender.send(udp4(encoder.encode(`p${i}`), i), null);
     const [bytes, lengths] = TunTap.socket_receive_many(receiver, 1 << 20, null);
@@ -129,23 +153,63 @@ test('the batch goes into a device as it is', () => {
     assertEqual(device.send_many_bytes(bytes, lengths), 20, 'written');
     // What the sink got, through the same call (its senders' addresses do
     // not matter here).
-    const got = [];
-    while (got.length < 20 &&
-           sink.condition_timed_wait(GLib.IOCondition.IN, 2000000, null)) {
-        const [data, sizes] = TunTap.socket_receive_many(sink, 1 << 20, null);
-        const array = data.toArray();
-        let o = 0;
-        for (const n of sizes) {
-            got.push(decoder.decode(array.subarray(o, o + n)));
-            o += n;
-        }
-    }
-    assertEqual(JSON.stringify(got), JSON.stringify([...Array(20).keys()].map(i => `p${i}`)),
-        'payloads');
+    assertEqual(JSON.stringify(receiveAll(sink, 20)),
+        JSON.stringify([...Array(20).keys()].map(i => `p${i}`)), 'payloads');
     sink.close();
     device.close();
     receiver.close();
     sender.close();
+});
+
+test('tunnel.js delivers past a refused packet', () => {
+    const [receiver, sender] = pair();
+    const [device, sink] = deviceAndSink();
+    const tunnel = new Tunnel(device, receiver, true, false);
+    const encoder = new TextEncoder();
+    const good = [0, 1, 2].map(i => udp4(encoder.encode(`g${i}`), i));
+    const bad = good[1].slice();
+    bad[10] ^= 0xff;   // the IPv4 header checksum
+    const packets = [good[0], bad, good[1], bad, good[2]];
+    tunnel.deliver(concat(packets), packets.map(p => p.length));
+    assertEqual(tunnel.delivered, 3, 'delivered');
+    assertEqual(tunnel.droppedToDevice, 2, 'refused');
+    assertEqual(JSON.stringify(receiveAll(sink, 3)), JSON.stringify(['g0', 'g1', 'g2']), 'payloads');
+    for (const s of [sink, receiver, sender])
+        s.close();
+    device.close();
+});
+
+test("tunnel.js's receiving side: nothing, a refusal, a closed socket", () => {
+    const [receiver, sender] = pair();
+    const [device, sink] = deviceAndSink();
+    const tunnel = new Tunnel(device, receiver, false, false);
+    const counters = () => JSON.stringify([tunnel.fromPeerReceives, tunnel.fromPeerPackets,
+        tunnel.delivered, tunnel.droppedTruncated, [...tunnel.warned]]);
+    const none = JSON.stringify([0, 0, 0, 0, []]);
+
+    // Woken with nothing waiting (WOULD_BLOCK): nothing happens.
+    assertEqual(tunnel.onReadable(), GLib.SOURCE_CONTINUE, 'WOULD_BLOCK: the watch stays');
+    assertEqual(counters(), none, 'WOULD_BLOCK: counted or said');
+
+    // The peer gone: our send's ICMP error comes with the next receive
+    // (CONNECTION_REFUSED), which clears it; nothing was lost.
+    sender.close();
+    receiver.send(new TextEncoder().encode('to nobody'), null);
+    assert(receiver.condition_timed_wait(GLib.IOCondition.ERR, 2000000, null),
+        'the ICMP error arrived');
+    assertEqual(tunnel.onReadable(), GLib.SOURCE_CONTINUE, 'refused: the watch stays');
+    assertEqual(counters(), none, 'refused: counted or said');
+    assertThrowsIOError(() => TunTap.socket_receive_many(receiver, 0, null), IOError.WOULD_BLOCK);
+
+    // Anything else (here the socket closed under it): said once, the
+    // watch stays.
+    receiver.close();
+    assertEqual(tunnel.onReadable(), GLib.SOURCE_CONTINUE, 'closed: the watch stays');
+    assertEqual(tunnel.onReadable(), GLib.SOURCE_CONTINUE, 'closed again');
+    assertEqual(counters(), JSON.stringify([0, 0, 0, 0, ['receiving from the peer']]),
+        'closed: said once, nothing counted');
+    sink.close();
+    device.close();
 });
 
 run();
