@@ -75,7 +75,7 @@ struct _TunTapDevice
 
   /* Packet I/O (tun-tap-io.c). */
   gint             fd;              /* atomic; -1 unless open */
-  gint             senders;         /* sends inside write(2); atomic */
+  gint             senders;         /* threads inside the send guard; atomic */
   gint             closing;         /* atomic */
   gint             orphan_fd;       /* left for the last sender to close */
   GMutex           close_lock;
@@ -213,6 +213,11 @@ void     tun_tap_device_broke         (TunTapDevice       *self,
  * the fd and leaves after its write(2). FALSE: closing, do not write. */
 gboolean tun_tap_io_send_enter       (TunTapDevice       *self);
 void     tun_tap_io_send_leave       (TunTapDevice       *self);
+/* Tests only: @hook runs in every thread that has just counted itself
+ * into the send guard, before it looks at `closing` again, so that a test
+ * can hold one there (NULL, the default: nothing runs). */
+typedef void (*TunTapIoEnterHook) (TunTapDevice *self);
+void     tun_tap_io_set_enter_hook   (TunTapIoEnterHook   hook);
 /* ---- tun-tap-receive.c ------------------------------------------------- */
 
 /* At init: the buffers, the channel, the watch. */

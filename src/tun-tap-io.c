@@ -156,12 +156,25 @@ leave (TunTapDevice *self)
  * themselves in while close() waits: each thread can then be counted in,
  * refused, at most once after close() began, so close() sees zero soon
  * instead of waiting out its limit. */
+static gpointer enter_hook;   /* TunTapIoEnterHook; atomic */
+
+void
+tun_tap_io_set_enter_hook (TunTapIoEnterHook hook)
+{
+  g_atomic_pointer_set (&enter_hook, (gpointer) hook);
+}
+
 gboolean
 tun_tap_io_send_enter (TunTapDevice *self)
 {
+  TunTapIoEnterHook hook;
+
   if (g_atomic_int_get (&self->closing))
     return FALSE;
   g_atomic_int_inc (&self->senders);
+  hook = (TunTapIoEnterHook) g_atomic_pointer_get (&enter_hook);
+  if (G_UNLIKELY (hook != NULL))
+    hook (self);
   if (!g_atomic_int_get (&self->closing))
     return TRUE;
   leave (self);

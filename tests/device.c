@@ -17,9 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <libintl.h>
-#include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 
 #include <tuntap-glib/tuntap-glib.h>
 #include "echo-reflect.h"
@@ -1389,165 +1387,6 @@ test_send_from_threads (void)
   g_assert_true (tun_tap_device_is_closed (device));
 }
 
-typedef struct {
-  TunTapDevice *device;
-  gint          stop;
-  gint          calls;
-} PollThreadData;
-
-static gpointer
-poll_thread (gpointer user_data)
-{
-  PollThreadData *pt = user_data;
-
-  /* Once closed, each call returns without a system call: a pause then
-   * keeps a serialising runtime (valgrind) from running only this loop. */
-  while (!g_atomic_int_get (&pt->stop))
-    {
-      if (tun_tap_device_is_closed (pt->device))
-        g_usleep (1000);
-      g_atomic_int_inc (&pt->calls);
-    }
-  return NULL;
-}
-
-/* Threads asking is_closed() in a tight loop (each asks through the send
- * guard) once kept close() waiting for "the sends inside" until its 2 s
- * limit, and the fd it then left for the last sender to close stayed open
- * for good when that sender was one refused. Close must be prompt and
- * close the fd. */
-static void
-test_close_while_polled (void)
-{
-  g_autoptr(TunTapDevice) device = new_device ("tt-tpoll", TUN_TAP_MODE_TUN, NULL);
-  PollThreadData pt[2] = { { device, 0, 0 }, { device, 0, 0 } };
-  GThread *threads[G_N_ELEMENTS (pt)];
-  int fd = tun_tap_device_get_fd (device);
-  gint64 start, took;
-
-  for (guint i = 0; i < G_N_ELEMENTS (pt); i++)
-    threads[i] = g_thread_new ("poller", poll_thread, &pt[i]);
-  while (g_atomic_int_get (&pt[0].calls) < 1000 || g_atomic_int_get (&pt[1].calls) < 1000)
-    g_thread_yield ();
-
-  start = g_get_monotonic_time ();
-  tun_tap_device_close (device);
-  took = g_get_monotonic_time () - start;
-
-  /* The pollers go on a while after, as they would in an application. */
-  g_usleep (10000);
-  for (guint i = 0; i < G_N_ELEMENTS (pt); i++)
-    {
-      g_atomic_int_set (&pt[i].stop, 1);
-      g_thread_join (threads[i]);
-    }
-  g_test_message ("close took %" G_GINT64_FORMAT " us under %d + %d calls", took,
-                  pt[0].calls, pt[1].calls);
-  g_assert_cmpint (took, <, G_USEC_PER_SEC);
-  g_assert_true (tun_tap_device_is_closed (device));
-  g_assert_cmpint (fcntl (fd, F_GETFD), ==, -1);
-}
-
-/* A sender stopped between its write(2) and leaving the send guard: a
- * signal handler that sleeps, run as the write returns. */
-typedef struct {
-  TunTapDevice *device;
-  pthread_t     thread;
-  gint          started;
-  gint          stop;
-  gint          sent;
-} StuckSender;
-
-static gint stuck_sleep;     /* 1: the next SIGUSR1 sleeps */
-static gint stuck_asleep;    /* 1 while it does */
-
-static void
-on_stuck_signal (int sig)
-{
-  if (g_atomic_int_compare_and_exchange (&stuck_sleep, 1, 0))
-    {
-      g_atomic_int_set (&stuck_asleep, 1);
-      g_usleep (2500 * 1000);
-      g_atomic_int_set (&stuck_asleep, 0);
-    }
-}
-
-static gpointer
-stuck_sender (gpointer user_data)
-{
-  StuckSender *st = user_data;
-  guint8 pkt[64];
-  gsize len = make_udp4 (pkt, 8);
-
-  st->thread = pthread_self ();
-  g_atomic_int_set (&st->started, 1);
-  while (!g_atomic_int_get (&st->stop))
-    if (tun_tap_device_send (st->device, pkt, len, NULL))
-      g_atomic_int_inc (&st->sent);
-    else
-      g_usleep (1000);  /* closed: see poll_thread() */
-  return NULL;
-}
-
-/* close() waits a while for a send inside write(2), then leaves the fd for
- * that sender to close as it leaves, so that the fd number cannot be
- * reused under its write. The signal lands inside the guard when it
- * comes as the write returns (most of a send loop's time is in the
- * kernel): close() then takes its 2 s; when it came elsewhere, close() is
- * quick and the test tries again. */
-static void
-test_close_sender_stuck (void)
-{
-  struct sigaction sa = { 0 }, old;
-  gboolean stuck = FALSE;
-
-  sa.sa_handler = on_stuck_signal;
-  sigemptyset (&sa.sa_mask);
-  g_assert_cmpint (sigaction (SIGUSR1, &sa, &old), ==, 0);
-
-  for (guint attempt = 0; attempt < 8 && !stuck; attempt++)
-    {
-      g_autoptr(TunTapDevice) device = new_device ("tt-stuck", TUN_TAP_MODE_TUN, NULL);
-      StuckSender st = { device };
-      int fd = tun_tap_device_get_fd (device);
-      g_autoptr(GError) error = NULL;
-      guint8 pkt[64];
-      gsize len = make_udp4 (pkt, 8);
-      GThread *thread;
-      gint64 start, took;
-
-      g_free (tun_tap_test_run (FALSE, "ip link set tt-stuck up"));
-      thread = g_thread_new ("stuck-sender", stuck_sender, &st);
-      while (g_atomic_int_get (&st.sent) < 1000)
-        g_thread_yield ();
-      g_atomic_int_set (&stuck_sleep, 1);
-      pthread_kill (st.thread, SIGUSR1);
-      while (!g_atomic_int_get (&stuck_asleep))
-        g_thread_yield ();
-
-      start = g_get_monotonic_time ();
-      tun_tap_device_close (device);
-      took = g_get_monotonic_time () - start;
-      stuck = took >= G_USEC_PER_SEC;
-      g_test_message ("attempt %u: close took %" G_GINT64_FORMAT " us", attempt, took);
-      g_assert_true (tun_tap_device_is_closed (device));
-      g_assert_false (tun_tap_device_send (device, pkt, len, &error));
-      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
-      if (stuck)
-        {
-          /* The sender has not left: its fd is still open, still ours. */
-          g_assert_true (g_atomic_int_get (&stuck_asleep));
-          g_assert_cmpint (fcntl (fd, F_GETFD), !=, -1);
-        }
-      g_atomic_int_set (&st.stop, 1);
-      g_thread_join (thread);
-      /* Left: whoever was last closed the fd, once. */
-      g_assert_cmpint (fcntl (fd, F_GETFD), ==, -1);
-    }
-  g_assert_cmpint (sigaction (SIGUSR1, &old, NULL), ==, 0);
-  g_assert_true (stuck);
-}
-
 /* ---- adopting an fd --------------------------------------------------- */
 
 static int
@@ -1717,8 +1556,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/tun-tap/device/close/unref-in-handler", test_unref_in_handler);
   g_test_add_func ("/tun-tap/device/context/thread-default", test_thread_default_context);
   g_test_add_func ("/tun-tap/device/context/send-from-threads", test_send_from_threads);
-  g_test_add_func ("/tun-tap/device/context/close-while-polled", test_close_while_polled);
-  g_test_add_func ("/tun-tap/device/context/close-sender-stuck", test_close_sender_stuck);
   g_test_add_func ("/tun-tap/device/adopt/fd", test_adopt_fd);
   g_test_add_func ("/tun-tap/device/adopt/refused", test_adopt_refused);
 
