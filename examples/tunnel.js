@@ -535,8 +535,10 @@ function main(argv) {
 
 export {Tunnel};
 
-// Run as the program (gjs -m tunnel.js), not when a test imports Tunnel.
-if (import.meta.url === Gio.File.new_for_path(System.programPath).get_uri()) {
+// Run as the program (gjs -m tunnel.js), not when a test imports Tunnel
+// (nor from a program with no path, such as gjs -c).
+if (System.programPath !== null &&
+    import.meta.url === Gio.File.new_for_path(System.programPath).get_uri()) {
     const status = main(System.programArgs);
     if (status !== 0)
         System.exit(status);
