@@ -145,6 +145,15 @@ leave (TunTapDevice *self)
     }
 }
 
+/* Tests only (see tun-tap-device-private.h). */
+static gpointer enter_hook;   /* TunTapIoEnterHook; atomic */
+
+void
+tun_tap_io_set_enter_hook (TunTapIoEnterHook hook)
+{
+  g_atomic_pointer_set (&enter_hook, (gpointer) hook);
+}
+
 /* A send enters before touching the fd and leaves after its write(2);
  * close() raises `closing` first, so no send enters after it, then waits
  * for the ones inside. Both sides are sequentially consistent atomics
@@ -156,14 +165,6 @@ leave (TunTapDevice *self)
  * themselves in while close() waits: each thread can then be counted in,
  * refused, at most once after close() began, so close() sees zero soon
  * instead of waiting out its limit. */
-static gpointer enter_hook;   /* TunTapIoEnterHook; atomic */
-
-void
-tun_tap_io_set_enter_hook (TunTapIoEnterHook hook)
-{
-  g_atomic_pointer_set (&enter_hook, (gpointer) hook);
-}
-
 gboolean
 tun_tap_io_send_enter (TunTapDevice *self)
 {

@@ -127,7 +127,7 @@ fd_open (int fd)
 
 typedef struct {
   TunTapDevice *device;
-  gboolean      sent;
+  gboolean      result;     /* of the one call */
   gint          calls;      /* atomic */
   gint          stop;       /* atomic */
 } Caller;
@@ -141,7 +141,7 @@ send_once (gpointer data)
                                       (const guint8 *) "held", 4);
 
   g_atomic_pointer_set (&hold_thread, g_thread_self ());
-  c->sent = tun_tap_device_send (c->device, packet, len, NULL);
+  c->result = tun_tap_device_send (c->device, packet, len, NULL);
   return NULL;
 }
 
@@ -172,7 +172,7 @@ test_send_held_in_write (void)
   let_go ();
   g_thread_join (thread);
   /* Its write went to the device's own fd, then it closed it. */
-  g_assert_true (c.sent);
+  g_assert_true (c.result);
   g_assert_false (fd_open (fd));
 }
 
@@ -184,7 +184,7 @@ ask_closed_once (gpointer data)
   Caller *c = data;
 
   g_atomic_pointer_set (&hold_thread, g_thread_self ());
-  c->sent = tun_tap_device_is_closed (c->device);
+  c->result = tun_tap_device_is_closed (c->device);
   return NULL;
 }
 
@@ -209,7 +209,7 @@ test_refused_last_out (void)
   g_thread_join (thread);
   tun_tap_io_set_enter_hook (NULL);
   /* Refused (the device closed), and the fd closed by it on its way out. */
-  g_assert_true (c.sent);
+  g_assert_true (c.result);
   g_assert_false (fd_open (fd));
 }
 
