@@ -145,35 +145,46 @@ send_once (gpointer data)
   return NULL;
 }
 
+/* Runs @func in a thread until it is held, closes the device meanwhile,
+ * checks that the fd outlives close() while the thread is held, lets it go
+ * and checks that the fd is closed once it left. Returns how long close()
+ * took. */
+static gint64
+close_while_held (Caller      *c,
+                  const char  *name,
+                  GThreadFunc  func)
+{
+  int fd = tun_tap_device_get_fd (c->device);
+  GThread *thread = g_thread_new (name, func, c);
+  gint64 start, took;
+
+  wait_held ();
+  start = g_get_monotonic_time ();
+  tun_tap_device_close (c->device);
+  took = g_get_monotonic_time () - start;
+  g_test_message ("close() took %" G_GINT64_FORMAT " us", took);
+  g_assert_true (tun_tap_device_is_closed (c->device));
+  g_assert_cmpint (tun_tap_device_get_fd (c->device), ==, -1);
+  g_assert_true (fd_open (fd));
+
+  let_go ();
+  g_thread_join (thread);
+  g_assert_false (fd_open (fd));
+  return took;
+}
+
 static void
 test_send_held_in_write (void)
 {
   g_autoptr(TunTapDevice) device = new_device ("tg-write");
   Caller c = { device };
-  int fd = tun_tap_device_get_fd (device);
-  GThread *thread;
-  gint64 start, took;
 
   g_test_summary ("close() during a write(2): the fd stays open for that write, "
                   "and the sender closes it as it leaves");
-  thread = g_thread_new ("held-sender", send_once, &c);
-  wait_held ();
-
-  start = g_get_monotonic_time ();
-  tun_tap_device_close (device);
-  took = g_get_monotonic_time () - start;
-  g_test_message ("close() took %" G_GINT64_FORMAT " us", took);
   /* It waited for the send, then gave up waiting. */
-  g_assert_cmpint (took, >=, G_USEC_PER_SEC);
-  g_assert_true (tun_tap_device_is_closed (device));
-  g_assert_cmpint (tun_tap_device_get_fd (device), ==, -1);
-  g_assert_true (fd_open (fd));
-
-  let_go ();
-  g_thread_join (thread);
-  /* Its write went to the device's own fd, then it closed it. */
+  g_assert_cmpint (close_while_held (&c, "held-sender", send_once), >=, G_USEC_PER_SEC);
+  /* Its write went to the device's own fd (then it closed it). */
   g_assert_true (c.result);
-  g_assert_false (fd_open (fd));
 }
 
 /* ---- refused, and the last one out --------------------------------------- */
@@ -193,24 +204,14 @@ test_refused_last_out (void)
 {
   g_autoptr(TunTapDevice) device = new_device ("tg-refused");
   Caller c = { device };
-  int fd = tun_tap_device_get_fd (device);
-  GThread *thread;
 
   g_test_summary ("A thread counted into the send guard before close() and refused "
                   "after it, last out: it closes the fd close() left");
   tun_tap_io_set_enter_hook (enter_hook);
-  thread = g_thread_new ("held-asker", ask_closed_once, &c);
-  wait_held ();
-
-  tun_tap_device_close (device);
-  g_assert_true (fd_open (fd));
-
-  let_go ();
-  g_thread_join (thread);
+  close_while_held (&c, "held-asker", ask_closed_once);
   tun_tap_io_set_enter_hook (NULL);
   /* Refused (the device closed), and the fd closed by it on its way out. */
   g_assert_true (c.result);
-  g_assert_false (fd_open (fd));
 }
 
 /* ---- threads in a loop ---------------------------------------------------- */
