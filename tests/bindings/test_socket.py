@@ -4,8 +4,10 @@
 # TunTap.socket_receive_many() from Python: every datagram waiting on a UDP
 # socket in one call, as a GLib.Bytes and a list of lengths, which
 # send_many_bytes() writes into a device as they are; a GRO run cut back
-# into its datagrams; WOULD_BLOCK when nothing waits. Runs under
-# `unshare -n` (loopback and a TUN device of its own namespace).
+# into its datagrams; WOULD_BLOCK when nothing waits. And examples/tunnel.py
+# on both sides of that call: deliver() past a refused packet, empty
+# datagrams left out, and what its receiving side does with each error.
+# Runs under `unshare -n` (loopback and a TUN device of its own namespace).
 
 import os
 import socket
@@ -137,6 +139,41 @@ class SocketTest(unittest.TestCase):
             self.assertEqual((tunnel.delivered, tunnel.dropped_to_device,
                               tunnel.from_peer_packets), (3, 0, 3))
             self.assertEqual([sink.recv(100) for _ in range(3)], [b"e0", b"e1", b"e2"])
+        finally:
+            sink.close()
+            device.close()
+
+    def test_tunnel_example_receive_errors(self):
+        """examples/tunnel.py's receiving side woken with nothing waiting,
+        after the peer went (CONNECTION_REFUSED, which the call clears) and
+        on a closed socket: nothing counted, only the last said, once, and
+        the watch stays each time."""
+        tunnel_py = tuntaptest.load_example("tunnel")
+        device, sink = device_and_sink()
+        try:
+            tunnel = tunnel_py.Tunnel(device, self.receiver, False, False)
+
+            def counters():
+                return (tunnel.from_peer_receives, tunnel.from_peer_packets,
+                        tunnel.delivered, tunnel.dropped_truncated, sorted(tunnel.warned))
+            none = (0, 0, 0, 0, [])
+            self.assertEqual(tunnel.on_readable(None, None), GLib.SOURCE_CONTINUE)
+            self.assertEqual(counters(), none)
+
+            self.sender.close()
+            self.receiver.send(b"to nobody", None)
+            self.assertTrue(self.receiver.condition_timed_wait(GLib.IOCondition.ERR,
+                                                               2000000, None))
+            self.assertEqual(tunnel.on_readable(None, None), GLib.SOURCE_CONTINUE)
+            self.assertEqual(counters(), none)
+            with self.assertRaises(GLib.Error) as caught:
+                TunTap.socket_receive_many(self.receiver, 0, None)
+            assert_io_error(self, caught.exception, Gio.IOErrorEnum.WOULD_BLOCK)
+
+            self.receiver.close()
+            for _ in range(2):
+                self.assertEqual(tunnel.on_readable(None, None), GLib.SOURCE_CONTINUE)
+            self.assertEqual(counters(), (0, 0, 0, 0, ["receiving from the peer"]))
         finally:
             sink.close()
             device.close()
