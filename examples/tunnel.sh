@@ -62,17 +62,12 @@ if [ -d "$build/src" ]; then
   export GI_TYPELIB_PATH="$build/introspection${GI_TYPELIB_PATH:+:$GI_TYPELIB_PATH}"
 fi
 
-# The tunnel program in language $1, as a command line.
-program() {
-  case $1 in
-    c) echo "$build/examples/tunnel" ;;
-    python) echo "/usr/bin/python3 $srcdir/examples/tunnel.py" ;;
-    js) echo "gjs -m $srcdir/examples/tunnel.js" ;;
-    *) echo "unknown language $1 (c, python or js)" >&2; exit 2 ;;
+for lang in "$lang_a" "$lang_b"; do
+  case $lang in
+    c|python|js) ;;
+    *) echo "unknown language $lang (c, python or js)" >&2; exit 2 ;;
   esac
-}
-prog_a=$(program "$lang_a") || exit 2
-prog_b=$(program "$lang_b") || exit 2
+done
 
 tmp=$(mktemp -d)
 nsa='' nsb='' tun_a='' tun_b='' receiver=''
@@ -111,15 +106,19 @@ if [ -n "$wire_rate" ]; then
   done
 fi
 
-# start SIDE PROGRAM ARGS...: runs a tunnel in namespace SIDE (a or b) and
-# waits for its "ready IFNAME" line.
+# start SIDE LANG ARGS...: runs the tunnel in language LANG (c, python or
+# js) with ARGS in namespace SIDE (a or b) and waits for its "ready IFNAME"
+# line. The program's path is one word, whatever spaces it holds.
 start() {
-  side=$1
-  shift
+  side=$1 lang=$2
+  shift 2
+  case $lang in
+    c) set -- "$build/examples/tunnel" "$@" ;;
+    python) set -- /usr/bin/python3 "$srcdir/examples/tunnel.py" "$@" ;;
+    js) set -- gjs -m "$srcdir/examples/tunnel.js" "$@" ;;
+  esac
   ns=$nsa
   [ "$side" = b ] && ns=$nsb
-  # $prog is a command line: split on purpose.
-  # shellcheck disable=SC2086
   nsenter -t "$ns" -n "$@" >"$tmp/tunnel-$side.out" 2>"$tmp/tunnel-$side.err" </dev/null &
   pid=$!
   for _ in $(seq 200); do
@@ -137,11 +136,11 @@ if [ -n "$p2p" ]; then
   address_b="--address $inner_b --peer-address $inner_a/$inner_prefix"
 fi
 # shellcheck disable=SC2086
-start a $prog_a --local "$(endpoint $wire_a)" --peer "$(endpoint $wire_b)" \
+start a "$lang_a" --local "$(endpoint $wire_a)" --peer "$(endpoint $wire_b)" \
   $address_a --name tunnel0 $offload
 tun_a=$pid
 # shellcheck disable=SC2086
-start b $prog_b --local "$(endpoint $wire_b)" --peer "$(endpoint $wire_a)" \
+start b "$lang_b" --local "$(endpoint $wire_b)" --peer "$(endpoint $wire_a)" \
   $address_b --name tunnel0 $offload
 tun_b=$pid
 
