@@ -272,11 +272,3 @@ tun_tap_checksum_copy (guint8       *dst,
 {
   return add_native (native_sum (src, dst, len), sum);
 }
-
-guint16
-tun_tap_checksum_finish (guint32 sum)
-{
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return (guint16) ~sum;
-}

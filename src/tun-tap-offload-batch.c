@@ -43,7 +43,8 @@ typedef struct {
   gboolean            pooled;      /* data is a block of the pool's size */
   /* While passing through (see tun_tap_offload_batch_pass_begin()): the
    * reads, the groups, a copy of each grouped packet's headers (packet j's
-   * at headers + marks[j], up to marks[j + 1]). */
+   * at headers + marks[j], up to marks[j + 1]); marks and headers lie in
+   * the groups' allocation. */
   TunTapOffloadRaw   *raw;
   TunTapOffloadGroup *groups;
   guint               n_groups;
@@ -157,17 +158,14 @@ tun_tap_offload_raw_shared (TunTapOffloadRaw *raw)
   return g_atomic_int_get (&raw->ref) > 1;
 }
 
-/* What passing through held: let go, outside the lock. */
+/* What passing through held: let go, outside the lock. The groups' block
+ * holds the marks and headers too (see pass_begin). */
 static void
 pass_free (TunTapOffloadRaw   *raw,
-           TunTapOffloadGroup *groups,
-           guint8             *headers,
-           guint32            *marks)
+           TunTapOffloadGroup *groups)
 {
   tun_tap_offload_raw_unref (raw);
   g_free (groups);
-  g_free (headers);
-  g_free (marks);
 }
 
 static void
@@ -186,7 +184,7 @@ batch_free (gpointer data)
   g_mutex_unlock (&live_lock);
   /* Nothing is attached by now (pass_end() came first); if it were, it
    * goes only now that no send_many() can find the batch. */
-  pass_free (batch->raw, batch->groups, batch->headers, batch->marks);
+  pass_free (batch->raw, batch->groups);
   if (batch->pooled)
     {
       g_atomic_int_add (&blocks_out, -1);
@@ -435,61 +433,87 @@ tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
                                   const TunTapOffloadGroup *groups,
                                   guint                     n_groups)
 {
-  g_autofree TunTapOffloadGroup *kept = NULL;
-  g_autofree guint32 *marks = NULL;
-  g_autofree guint8 *headers = NULL;
+  gsize stack_lens[64];
+  g_autofree gsize *heap_lens = NULL;
+  gsize *lens = stack_lens;
+  TunTapOffloadGroup *kept;
+  guint32 *marks;
+  guint8 *headers;
   Batch *batch;
   guint n_kept = 0, j = 0;
   guint32 used = 0;
+  gsize total = 0;
 
   g_mutex_lock (&live_lock);
   batch = find_batch (bytes);
   g_mutex_unlock (&live_lock);
   /* Not remembered (more than LIVE_BATCHES alive): nothing passes. The
-   * caller holds @bytes, so the batch stays until pass_end(). */
+   * caller holds @bytes, so the batch stays until pass_end(), and its
+   * packets do not change. */
   if (batch == NULL || n_groups == 0)
     return;
 
   /* The headers of the grouped packets as the library made them, to tell
    * a packet changed in place (against the GBytes contract: a gjs view of
-   * a batch is writable) from the one that was split from the read. */
-  /* At most 60 + 60 bytes of IP and TCP headers per packet. */
-  kept = g_new (TunTapOffloadGroup, n_groups);
-  marks = g_new (guint32, batch->n + 1);
-  headers = g_malloc ((gsize) batch->n * 120 + 1);
+   * a batch is writable) from the one that was split from the read.
+   * Split from one read, the packets of a group share their headers'
+   * length (each is longer than it): measured once per group (0: the
+   * group is not kept), then one allocation holds the groups kept, the
+   * marks and the headers. */
+  if (n_groups > G_N_ELEMENTS (stack_lens))
+    lens = heap_lens = g_new (gsize, n_groups);
+  for (guint g = 0; g < n_groups; g++)
+    {
+      const TunTapOffloadGroup *group = &groups[g];
+      const BatchPacket *head;
+
+      lens[g] = 0;
+      if (group->count < 2 || group->first < j || group->first > batch->n ||
+          group->count > batch->n - group->first || group->offset + group->len > raw->capacity)
+        continue;
+      head = &batch->packets[group->first];
+      lens[g] = headers_length (batch->data + head->offset, head[1].offset - head->offset);
+      j = group->first + group->count;
+      if (lens[g] > 0)
+        {
+          total += lens[g] * group->count;
+          n_kept++;
+        }
+    }
+  if (n_kept == 0)
+    return;
+
+  kept = g_malloc (n_kept * sizeof (TunTapOffloadGroup) + (batch->n + 1) * sizeof (guint32) +
+                   total);
+  marks = (guint32 *) (kept + n_kept);
+  headers = (guint8 *) (marks + batch->n + 1);
+  n_kept = 0;
+  j = 0;
   for (guint g = 0; g < n_groups; g++)
     {
       const TunTapOffloadGroup *group = &groups[g];
 
-      if (group->count < 2 || group->first < j || group->first > batch->n ||
-          group->count > batch->n - group->first || group->offset + group->len > raw->capacity)
+      if (lens[g] == 0)
         continue;
+      for (; j < group->first; j++)
+        marks[j] = used;
       for (; j < group->first + group->count; j++)
         {
-          const BatchPacket *bp = &batch->packets[j];
-          gsize n = 0;
-
-          if (j >= group->first)
-            {
-              n = headers_length (batch->data + bp->offset, bp[1].offset - bp->offset);
-              memcpy (headers + used, batch->data + bp->offset, n);
-            }
+          memcpy (headers + used, batch->data + batch->packets[j].offset, lens[g]);
           marks[j] = used;
-          used += (guint32) n;
+          used += (guint32) lens[g];
         }
       kept[n_kept++] = *group;
     }
   for (; j <= batch->n; j++)
     marks[j] = used;
-  if (n_kept == 0)
-    return;
 
   g_mutex_lock (&live_lock);
   batch->raw = raw_ref (raw);
-  batch->groups = g_steal_pointer (&kept);
+  batch->groups = kept;
   batch->n_groups = n_kept;
-  batch->headers = g_steal_pointer (&headers);
-  batch->marks = g_steal_pointer (&marks);
+  batch->headers = headers;
+  batch->marks = marks;
   g_mutex_unlock (&live_lock);
 }
 
@@ -498,8 +522,6 @@ tun_tap_offload_batch_pass_end (GBytes *bytes)
 {
   TunTapOffloadRaw *raw = NULL;
   TunTapOffloadGroup *groups = NULL;
-  guint8 *headers = NULL;
-  guint32 *marks = NULL;
   Batch *batch;
 
   g_mutex_lock (&live_lock);
@@ -508,12 +530,12 @@ tun_tap_offload_batch_pass_end (GBytes *bytes)
     {
       raw = g_steal_pointer (&batch->raw);
       groups = g_steal_pointer (&batch->groups);
-      headers = g_steal_pointer (&batch->headers);
-      marks = g_steal_pointer (&batch->marks);
+      batch->headers = NULL;
+      batch->marks = NULL;
       batch->n_groups = 0;
     }
   g_mutex_unlock (&live_lock);
-  pass_free (raw, groups, headers, marks);
+  pass_free (raw, groups);
 }
 
 /* Whether packets @i.. of the call are group @group of @batch, whole, in

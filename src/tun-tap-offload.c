@@ -293,7 +293,13 @@ tun_tap_offload_split (const guint8 *data,
       guint32 sum;
       guint16 csum;
 
-      memcpy (p, packet, hdr_len);
+      /* The headers in one fixed-size copy (no library call) where 64
+       * bytes fit in the source and in the room left: what lies past
+       * them is overwritten by this packet's payload and the next one. */
+      if (hdr_len <= 64 && plen >= 64 && (gsize) (p - out->data) + 64 <= out->len)
+        memcpy (p, packet, 64);
+      else
+        memcpy (p, packet, hdr_len);
       g_array_index (lengths, guint, first_length + i) = total;
       start += total;
 
