@@ -473,6 +473,11 @@ tun_tap_offload_batch_pass_begin (GBytes                   *bytes,
         continue;
       head = &batch->packets[group->first];
       lens[g] = headers_length (batch->data + head->offset, head[1].offset - head->offset);
+      /* What the read path records holds (see keep_group()); a group
+       * that breaks it is not kept, rather than copied past a packet. */
+      for (guint k = 1; k < group->count && lens[g] > 0; k++)
+        if (head[k + 1].offset - head[k].offset <= lens[g])
+          lens[g] = 0;
       j = group->first + group->count;
       if (lens[g] > 0)
         {

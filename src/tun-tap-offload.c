@@ -295,7 +295,8 @@ tun_tap_offload_split (const guint8 *data,
 
       /* The headers in one fixed-size copy (no library call) where 64
        * bytes fit in the source and in the room left: what lies past
-       * them is overwritten by this packet's payload and the next one. */
+       * them is overwritten by this packet's payload (and, with tiny
+       * segments, by the packets after it). */
       if (hdr_len <= 64 && plen >= 64 && (gsize) (p - out->data) + 64 <= out->len)
         memcpy (p, packet, 64);
       else
