@@ -43,8 +43,8 @@ netns_pair
 # server, woken by the relay's writes, often runs on the relay's CPU and
 # preempts it (thousands of times a second): a relay that is the
 # bottleneck of its run then pays for that in its CPU per GB (the
-# library's relay 1.35x the floor's unpinned against 1.13x at equal load;
-# 1.13x pinned) and in throughput, and which relay it hits is chance.
+# library's relay 1.35-1.44x the floor's unpinned, 1.13-1.18x at equal load,
+# 1.07-1.22x pinned) and in throughput, and which relay it hits is chance.
 relay_cpu='' load_cpu=''
 if [ "${PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ]; then
   relay_cpu='taskset -c 1' load_cpu='taskset -c 0'
