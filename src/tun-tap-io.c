@@ -131,10 +131,11 @@ close_orphan (TunTapDevice *self)
     close (fd);
 }
 
-/* Leaving, admitted or refused: the last one out once closing has begun
- * wakes close() and closes the fd if close() gave up waiting. */
-static void
-leave (TunTapDevice *self)
+/* Leaving, admitted or refused (send_enter() leaves for a refused
+ * thread): the last one out once closing has begun wakes close() and
+ * closes the fd if close() gave up waiting. */
+void
+tun_tap_io_send_leave (TunTapDevice *self)
 {
   if (g_atomic_int_dec_and_test (&self->senders) && g_atomic_int_get (&self->closing))
     {
@@ -178,14 +179,8 @@ tun_tap_io_send_enter (TunTapDevice *self)
     hook (self);
   if (!g_atomic_int_get (&self->closing))
     return TRUE;
-  leave (self);
+  tun_tap_io_send_leave (self);
   return FALSE;
-}
-
-void
-tun_tap_io_send_leave (TunTapDevice *self)
-{
-  leave (self);
 }
 
 static void
