@@ -253,6 +253,9 @@ read_packets (TunTapDevice    *self,
 {
   gboolean for_task = self->pending_receive != NULL;
   gboolean want_one, want_many, read_more = TRUE;
+  /* With offloads one read is many packets: reads and bytes bound it. */
+  guint read_budget = self->offload ? READ_BUDGET : PACKET_BUDGET;
+  gsize byte_budget = self->offload ? OFFLOAD_BYTE_BUDGET : BYTE_BUDGET;
   GByteArray *batch = NULL;
   GArray *lengths = NULL;
   guint delivered = 0;
@@ -302,9 +305,7 @@ read_packets (TunTapDevice    *self,
     }
 
   for (guint i = 0;
-       read_more && i < (self->offload ? READ_BUDGET : PACKET_BUDGET) &&
-       delivered < PACKET_BUDGET &&
-       bytes < (self->offload ? OFFLOAD_BYTE_BUDGET : BYTE_BUDGET) &&
+       read_more && i < read_budget && delivered < PACKET_BUDGET && bytes < byte_budget &&
        is_open (self) && g_atomic_int_get (&self->receiving);
        i++)
     {
